@@ -1,0 +1,52 @@
+"""The ``serenity`` console script: one Fire command group per package."""
+
+from __future__ import annotations
+
+import sys
+
+import fire
+
+from serenity._version import __version__
+from serenity.cli.demo import run_demo
+from serenity.errors import SerenityError
+from serenity.logs import configure_logging
+
+__all__ = ["Serenity", "main"]
+
+
+class Serenity:
+    """Record, store, backtest and trade crypto markets.
+
+    Parameters
+    ----------
+    log_level
+        DEBUG, INFO, WARNING or ERROR.
+    log_json
+        Write log records as JSON lines instead of ``key=value`` text.
+    quiet
+        Hide progress bars.
+    """
+
+    def __init__(self, log_level: str = "INFO", log_json: bool = False, quiet: bool = False):
+        configure_logging(str(log_level), json=bool(log_json))
+        self._quiet = bool(quiet)
+
+    def version(self) -> None:
+        """Print Serenity's version."""
+        print(__version__)
+
+    def demo(self) -> None:
+        """Run the built-in demonstration end to end, with no network and no services."""
+        run_demo(quiet=self._quiet)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a :class:`SerenityError` becomes one line on stderr and exit code 2."""
+    try:
+        fire.Fire(Serenity, command=argv, name="serenity")
+    except SerenityError as exc:
+        print(f"serenity: {exc}", file=sys.stderr)
+        return 2
+    except fire.core.FireExit as exc:
+        return int(exc.code or 0)
+    return 0

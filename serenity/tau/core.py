@@ -1,0 +1,289 @@
+"""Events, signals and the glitch-free network that propagates their activations."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+from serenity.errors import InvalidValueError, NodeError
+
+__all__ = ["Event", "MutableSignal", "Network", "Signal"]
+
+T = TypeVar("T")
+
+_NEVER = -1
+
+
+class Event:
+    """A node of a :class:`Network` that can be activated.
+
+    Subclasses override :meth:`on_activate`; returning False stops propagation to the
+    event's children for this cycle. An event belongs to at most one network, which it
+    joins when first connected or activated.
+    """
+
+    __slots__ = ("_children", "_fired", "_id", "_network", "_queued", "_rank", "name")
+
+    def __init__(self, *, name: str | None = None) -> None:
+        self._rank = 0
+        self._children: list[Event] = []
+        self._network: Network | None = None
+        self._queued = _NEVER
+        self._fired = _NEVER
+        self._id = 0
+        self.name = name
+
+    def on_activate(self) -> bool:
+        """Evaluate the event for the current cycle; return False to stop propagation."""
+        return True
+
+    @property
+    def rank(self) -> int:
+        """Return the node's topological rank: one more than its highest-ranked parent."""
+        return self._rank
+
+    def __repr__(self) -> str:
+        label = self.name or type(self).__name__
+        return f"<{label}#{self._id}>"
+
+
+class Signal(Event, Generic[T]):
+    """An event that carries a value: the last one it computed or was given.
+
+    ``get_value()`` returns None until the signal first has a value; ``is_valid()`` says
+    whether it has one.
+    """
+
+    __slots__ = ("_valid", "_value")
+
+    def __init__(self, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self._value: Any = None
+        self._valid = False
+
+    def get_value(self) -> T:
+        """Return the current value (None before the first one)."""
+        return self._value  # type: ignore[no-any-return]  # _value is Any to allow None before valid
+
+    def is_valid(self) -> bool:
+        """Return True once the signal holds a value."""
+        return self._valid
+
+    @property
+    def value(self) -> T:
+        """The current value; the same as :meth:`get_value`."""
+        return self._value  # type: ignore[no-any-return]  # see get_value
+
+    def _update(self, value: T) -> None:
+        self._value = value
+        self._valid = True
+
+
+class MutableSignal(Signal[T]):
+    """A source signal whose value is set from outside the network.
+
+    Set it through a scheduler (``scheduler.schedule_update(signal, value)``) so that the
+    change propagates; :meth:`set_value` alone changes the value without a cycle.
+
+    Parameters
+    ----------
+    value
+        An initial value; when given, the signal is valid from the start.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, value: T | None = None, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if value is not None:
+            self._update(value)
+
+    def set_value(self, value: T) -> None:
+        """Set the value without propagating it."""
+        self._value = value
+        self._valid = True
+
+
+class Network:
+    """A dependency graph of events, evaluated in topological rank order.
+
+    ``activate(event)`` runs one *cycle*: every node reachable from ``event`` is evaluated at
+    most once, after all of its parents that activated in the cycle, so a node never sees a
+    mix of old and new parent values. Graph edits and activations requested during a cycle
+    take effect after it.
+    """
+
+    def __init__(self) -> None:
+        self._cycle = 0
+        self._heap: list[tuple[int, int, Event]] = []
+        self._in_cycle = False
+        self._deferred: list[Callable[[], object]] = []
+        self._ids = itertools.count(1)
+        self._size = 0
+
+    # -- graph ---------------------------------------------------------------------------
+
+    def attach(self, node: Event) -> None:
+        """Make ``node`` a member of this network (connecting does this implicitly).
+
+        Raises
+        ------
+        InvalidValueError
+            When ``node`` already belongs to another network.
+        """
+        owner = node._network
+        if owner is self:
+            return
+        if owner is not None:
+            raise InvalidValueError(f"{node!r} already belongs to another network")
+        node._network = self
+        node._id = next(self._ids)
+        self._size += 1
+
+    def connect(self, parent: Event, child: Event) -> None:
+        """Add the edge ``parent -> child``; during a cycle, after the cycle.
+
+        Raises
+        ------
+        InvalidValueError
+            When the edge would close a cycle or a node belongs to another network.
+        """
+        if self._in_cycle:
+            self._deferred.append(lambda: self.connect(parent, child))
+            return
+        self.attach(parent)
+        self.attach(child)
+        if child in parent._children:
+            return
+        if parent is child or self._reaches(child, parent):
+            raise InvalidValueError(
+                f"connecting {parent!r} -> {child!r} would create a cycle; "
+                "use tau.signal.Pipe to feed a value back"
+            )
+        parent._children.append(child)
+        self._raise_rank(child, parent._rank + 1)
+
+    def disconnect(self, parent: Event, child: Event) -> None:
+        """Remove the edge ``parent -> child`` if present; during a cycle, after the cycle."""
+        if self._in_cycle:
+            self._deferred.append(lambda: self.disconnect(parent, child))
+            return
+        if child in parent._children:
+            parent._children.remove(child)
+
+    def children(self, node: Event) -> tuple[Event, ...]:
+        """Return the nodes ``node`` propagates to."""
+        return tuple(node._children)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @staticmethod
+    def _reaches(start: Event, target: Event) -> bool:
+        stack, seen = [start], {id(start)}
+        while stack:
+            for nxt in stack.pop()._children:
+                if nxt is target:
+                    return True
+                if id(nxt) not in seen:
+                    seen.add(id(nxt))
+                    stack.append(nxt)
+        return False
+
+    @staticmethod
+    def _raise_rank(node: Event, rank: int) -> None:
+        stack = [(node, rank)]
+        while stack:
+            n, r = stack.pop()
+            if n._rank >= r:
+                continue
+            n._rank = r
+            stack.extend((c, r + 1) for c in n._children)
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    @property
+    def cycle(self) -> int:
+        """Return the number of the current (or last) cycle."""
+        return self._cycle
+
+    def has_activated(self, node: Event) -> bool:
+        """Return True if ``node`` activated (and propagated) in the current cycle."""
+        return node._fired == self._cycle
+
+    def in_cycle(self) -> bool:
+        """Return True while a cycle is being evaluated."""
+        return self._in_cycle
+
+    def activate(self, source: Event) -> bool:
+        """Run one cycle starting at ``source``; return whether ``source`` propagated.
+
+        Called from inside a cycle (by a node), the activation is queued and runs as its own
+        cycle right after the current one; the call then returns False.
+
+        Raises
+        ------
+        NodeError
+            When a node raises; the cycle is abandoned and the cause chained.
+        """
+        if self._in_cycle:
+            self._deferred.append(lambda: self.activate(source))
+            return False
+        if source._network is not self:
+            self.attach(source)
+        self._cycle = c = self._cycle + 1
+        self._in_cycle = True
+        heap = self._heap
+        push, pop = heapq.heappush, heapq.heappop
+        node = source
+        source._queued = c
+        fired_source = False
+        try:
+            while True:
+                if node.on_activate():
+                    node._fired = c
+                    if node is source:
+                        fired_source = True
+                    kids = node._children
+                    if kids:
+                        if not heap and len(kids) == 1:
+                            kid = kids[0]
+                            if kid._queued != c:
+                                kid._queued = c
+                                node = kid
+                                continue
+                        else:
+                            for kid in kids:
+                                if kid._queued != c:
+                                    kid._queued = c
+                                    push(heap, (kid._rank, kid._id, kid))
+                if not heap:
+                    break
+                node = pop(heap)[2]
+        except Exception as exc:
+            heap.clear()
+            raise NodeError(f"node {node!r} raised {type(exc).__name__}: {exc}", node=node) from exc
+        finally:
+            self._in_cycle = False
+            if self._deferred:
+                self._run_deferred()
+        return fired_source
+
+    def _run_deferred(self) -> None:
+        while self._deferred and not self._in_cycle:
+            pending, self._deferred = self._deferred, []
+            for action in pending:
+                action()
+
+    def iter_nodes_from(self, node: Event) -> Iterator[Event]:
+        """Yield ``node`` and every node reachable from it, each once."""
+        stack, seen = [node], {id(node)}
+        while stack:
+            n = stack.pop()
+            yield n
+            for c in n._children:
+                if id(c) not in seen:
+                    seen.add(id(c))
+                    stack.append(c)
