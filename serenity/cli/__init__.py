@@ -40,10 +40,25 @@ class Serenity:
         run_demo(quiet=self._quiet)
 
 
+def _root_help() -> str:
+    """Return the root help: the command groups (Fire shows them only for an instance) and
+    the root flags (Fire shows them only for the class)."""
+    from fire import helptext, trace
+
+    commands: str = helptext.HelpText(Serenity(), trace=trace.FireTrace(Serenity(), name="serenity"))
+    flags: str = helptext.HelpText(Serenity, trace=trace.FireTrace(Serenity, name="serenity"))
+    start = flags.find("FLAGS")
+    return commands.rstrip() + ("\n\n" + flags[start:] if start >= 0 else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a :class:`SerenityError` becomes one line on stderr and exit code 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args and args[-1] in ("--help", "-h") and all(a.startswith("-") for a in args):
+        print(_root_help())
+        return 0
     try:
-        fire.Fire(Serenity, command=argv, name="serenity")
+        fire.Fire(Serenity, command=args, name="serenity")
     except SerenityError as exc:
         print(f"serenity: {exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
@@ -24,7 +23,17 @@ class Event:
     joins when first connected or activated.
     """
 
-    __slots__ = ("_children", "_fired", "_id", "_network", "_queued", "_rank", "name")
+    __slots__ = (
+        "_children",
+        "_fired",
+        "_id",
+        "_network",
+        "_order",
+        "_order_version",
+        "_queued",
+        "_rank",
+        "name",
+    )
 
     def __init__(self, *, name: str | None = None) -> None:
         self._rank = 0
@@ -33,6 +42,8 @@ class Event:
         self._queued = _NEVER
         self._fired = _NEVER
         self._id = 0
+        self._order: list[Event] = []
+        self._order_version = -1
         self.name = name
 
     def on_activate(self) -> bool:
@@ -117,7 +128,7 @@ class Network:
 
     def __init__(self) -> None:
         self._cycle = 0
-        self._heap: list[tuple[int, int, Event]] = []
+        self._version = 0  # bumped by every graph edit; invalidates cached evaluation orders
         self._in_cycle = False
         self._deferred: list[Callable[[], object]] = []
         self._ids = itertools.count(1)
@@ -164,6 +175,7 @@ class Network:
             )
         parent._children.append(child)
         self._raise_rank(child, parent._rank + 1)
+        self._version += 1
 
     def disconnect(self, parent: Event, child: Event) -> None:
         """Remove the edge ``parent -> child`` if present; during a cycle, after the cycle."""
@@ -172,6 +184,7 @@ class Network:
             return
         if child in parent._children:
             parent._children.remove(child)
+            self._version += 1
 
     def children(self, node: Event) -> tuple[Event, ...]:
         """Return the nodes ``node`` propagates to."""
@@ -233,43 +246,46 @@ class Network:
             return False
         if source._network is not self:
             self.attach(source)
+        if source._order_version != self._version:
+            source._order = self._evaluation_order(source)
+            source._order_version = self._version
         self._cycle = c = self._cycle + 1
         self._in_cycle = True
-        heap = self._heap
-        push, pop = heapq.heappush, heapq.heappop
         node = source
-        source._queued = c
-        fired_source = False
         try:
-            while True:
-                if node.on_activate():
+            # Every descendant of the source, in (rank, id) order, is a candidate; a node
+            # runs only when a parent that fired this cycle marked it (_queued == c). Ranks
+            # guarantee all of a node's parents are settled before it runs.
+            if not source.on_activate():
+                return False
+            source._fired = c
+            for kid in source._children:
+                kid._queued = c
+            for node in source._order:
+                if node._queued == c and node.on_activate():
                     node._fired = c
-                    if node is source:
-                        fired_source = True
-                    kids = node._children
-                    if kids:
-                        if not heap and len(kids) == 1:
-                            kid = kids[0]
-                            if kid._queued != c:
-                                kid._queued = c
-                                node = kid
-                                continue
-                        else:
-                            for kid in kids:
-                                if kid._queued != c:
-                                    kid._queued = c
-                                    push(heap, (kid._rank, kid._id, kid))
-                if not heap:
-                    break
-                node = pop(heap)[2]
+                    for kid in node._children:
+                        kid._queued = c
+            return True
         except Exception as exc:
-            heap.clear()
             raise NodeError(f"node {node!r} raised {type(exc).__name__}: {exc}", node=node) from exc
         finally:
             self._in_cycle = False
             if self._deferred:
                 self._run_deferred()
-        return fired_source
+
+    @staticmethod
+    def _evaluation_order(source: Event) -> list[Event]:
+        stack, seen, found = list(source._children), {id(source)}, []
+        while stack:
+            n = stack.pop()
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            found.append(n)
+            stack.extend(n._children)
+        found.sort(key=lambda n: (n._rank, n._id))
+        return found
 
     def _run_deferred(self) -> None:
         while self._deferred and not self._in_cycle:

@@ -16,8 +16,6 @@ from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
 __all__ = ["HistoricNetworkScheduler", "RunStats"]
 
-_TIMER: Final = 0
-_REPLAY: Final = 1
 _BATCH_ROWS: Final = 65_536
 
 
@@ -83,7 +81,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
                 f"end={format_ns(self.end)}"
             )
         self._now = self.start
-        self._heap: list[tuple[int, int, int, Any]] = []
+        self._heap: list[tuple[int, int, Any, Any]] = []
         self._seq = itertools.count()
         self._events = 0
         self._before = 0
@@ -114,7 +112,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
                 f"virtual time {format_ns(self._now)}"
             )
         handle = TimerHandle(action, t_ns)
-        heapq.heappush(self._heap, (t_ns, next(self._seq), _TIMER, handle))
+        heapq.heappush(self._heap, (t_ns, next(self._seq), handle, None))
         return handle
 
     def replay(
@@ -170,7 +168,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
             if t < self.start:
                 self._before += 1
                 continue
-            heapq.heappush(self._heap, (t, next(self._seq), _REPLAY, (entry, value)))
+            heapq.heappush(self._heap, (t, next(self._seq), entry, value))
             return
 
     def run(self) -> RunStats:
@@ -192,12 +190,12 @@ class HistoricNetworkScheduler(NetworkScheduler):
             self._drain()
         finally:
             self._running = False
-        self._after += len(self._heap)
+        self._after += sum(1 for e in self._heap if not getattr(e[2], "cancelled", False))
         return RunStats(self._events, self._before, self._after)
 
     def _drain(self) -> None:
         heap, end, seq = self._heap, self.end, self._seq
-        pop, push = heapq.heappop, heapq.heappush
+        pop, replace = heapq.heappop, heapq.heapreplace
         activate = self.network.activate
         events = 0
         try:
@@ -206,28 +204,32 @@ class HistoricNetworkScheduler(NetworkScheduler):
                 t = top[0]
                 if t > end:
                     break
-                pop(heap)
+                entry = top[2]
                 if t < self.start:  # a timer scheduled before start
+                    pop(heap)
                     self._before += 1
                     continue
                 self._now = t
-                if top[2] == _TIMER:
-                    handle: TimerHandle = top[3]
-                    if not handle.cancelled:
+                if entry.__class__ is TimerHandle:
+                    pop(heap)
+                    if not entry.cancelled:
                         events += 1
-                        self._guard(handle.action, handle.action)
+                        self._guard(entry.action, entry.action)
                     continue
-                entry, value = top[3]
+                # A replay source: stay on it while its next event is strictly earliest, and
+                # otherwise put the next event in its place with one heap operation.
                 signal = entry.signal
                 it = entry.it
+                value = top[3]
                 last = t
-                while True:  # stay on this source while it is strictly earliest
+                while True:
                     signal._value = value
                     signal._valid = True
                     events += 1
                     activate(signal)
                     nxt = next(it, None)
                     if nxt is None:
+                        pop(heap)
                         break
                     t, value = nxt
                     if t < last:
@@ -238,9 +240,11 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     last = t
                     if t > end:
                         self._after += 1
+                        pop(heap)
                         break
-                    if heap and heap[0][0] <= t:
-                        push(heap, (t, next(seq), _REPLAY, (entry, value)))
+                    n = len(heap)
+                    if n > 1 and (heap[1][0] <= t or (n > 2 and heap[2][0] <= t)):
+                        replace(heap, (t, next(seq), entry, value))
                         break
                     self._now = t
                 entry.last_t = last

@@ -171,11 +171,12 @@ class Merge(Function[T]):
 
     def _call(self) -> bool:
         emitted = False
-        fired = self.network.has_activated
+        cycle = self.network._cycle
         for p in self.parameters:
-            if fired(p):
-                self._update(p._value)  # type: ignore[attr-defined]  # inputs are signals
+            if p._fired == cycle:
+                self._value = p._value  # type: ignore[attr-defined]  # inputs are signals
                 emitted = True
+        self._valid = self._valid or emitted
         return emitted
 
 
@@ -451,11 +452,12 @@ class AllActivated(Function[tuple[Any, ...]]):
     __slots__ = ()
 
     def _call(self) -> bool:
-        fired = self.network.has_activated
-        if all(fired(p) for p in self.parameters):
-            self._update(tuple(getattr(p, "_value", None) for p in self.parameters))
-            return True
-        return False
+        cycle = self.network._cycle
+        for p in self.parameters:
+            if p._fired != cycle:
+                return False
+        self._update(tuple([getattr(p, "_value", None) for p in self.parameters]))
+        return True
 
 
 class AnyActivated(Function[tuple[Any, ...]]):
@@ -464,5 +466,5 @@ class AnyActivated(Function[tuple[Any, ...]]):
     __slots__ = ()
 
     def _call(self) -> bool:
-        self._update(tuple(getattr(p, "_value", None) for p in self.parameters))
+        self._update(tuple([getattr(p, "_value", None) for p in self.parameters]))
         return True
