@@ -45,7 +45,9 @@ def _root_help() -> str:
     the root flags (Fire shows them only for the class)."""
     from fire import helptext, trace
 
-    commands: str = helptext.HelpText(Serenity(), trace=trace.FireTrace(Serenity(), name="serenity"))
+    commands: str = helptext.HelpText(
+        Serenity(), trace=trace.FireTrace(Serenity(), name="serenity")
+    )
     flags: str = helptext.HelpText(Serenity, trace=trace.FireTrace(Serenity, name="serenity"))
     start = flags.find("FLAGS")
     return commands.rstrip() + ("\n\n" + flags[start:] if start >= 0 else "")
