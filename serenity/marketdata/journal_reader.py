@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from serenity.errors import DataError
 from serenity.marketdata._codec import (
@@ -24,10 +26,17 @@ from serenity.marketdata.manifest import (
     write_manifest_file,
 )
 from serenity.marketdata.quality import DataQualityEvent, RawFrame
-from serenity.marketdata.types import Trade
+from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import InstrumentId
 
-__all__ = ["JournalDefect", "JournalReader", "journal_time", "load_manifest", "rebuild_manifest"]
+__all__ = [
+    "JournalDefect",
+    "JournalReader",
+    "journal_time",
+    "load_manifest",
+    "rebuild_manifest",
+    "record_to_dict",
+]
 
 log = logging.getLogger(__name__)
 
@@ -259,3 +268,58 @@ class JournalReader:
                 "journal.defect",
                 extra={"path": str(defect.path), "offset": defect.offset, "reason": defect.reason},
             )
+
+
+def record_to_dict(record: Record) -> dict[str, Any]:
+    """Return ``record`` as a JSON-able dict with a ``type`` of trade, book, event or raw.
+
+    Raw bytes appear as ``data`` when they are UTF-8 text, else base64 in ``data_b64``.
+    """
+    if isinstance(record, Trade):
+        inst = record.instrument
+        return {
+            "type": "trade",
+            "venue": inst.venue,
+            "symbol": inst.symbol,
+            "ts": record.ts,
+            "ts_recv": record.ts_recv,
+            "trade_id": record.trade_id,
+            "side": record.side.value,
+            "price": record.price,
+            "qty": record.qty,
+        }
+    if isinstance(record, BookUpdate):
+        inst = record.instrument
+        return {
+            "type": "book",
+            "venue": inst.venue,
+            "symbol": inst.symbol,
+            "ts": record.ts,
+            "ts_recv": record.ts_recv,
+            "seq": record.seq,
+            "is_snapshot": record.is_snapshot,
+            "bids": [list(level) for level in record.bids],
+            "asks": [list(level) for level in record.asks],
+        }
+    if isinstance(record, DataQualityEvent):
+        return {
+            "type": "event",
+            "venue": record.venue,
+            "channel": record.channel,
+            "symbol": record.symbol,
+            "ts": record.ts,
+            "kind": record.kind.value,
+            "details": record.details,
+        }
+    doc: dict[str, Any] = {
+        "type": "raw",
+        "venue": record.venue,
+        "channel": record.channel,
+        "symbol": record.symbol,
+        "ts_recv": record.ts_recv,
+    }
+    try:
+        doc["data"] = record.data.decode()
+    except UnicodeDecodeError:
+        doc["data_b64"] = base64.b64encode(record.data).decode()
+    return doc
