@@ -68,6 +68,9 @@ _TRADE: Final = Struct("<BqqddBH")
 _BOOK: Final = Struct("<BqqqBII")
 # kind, ts (events) or ts_recv (raw frames); then JSON (events) or the raw bytes
 _STAMPED: Final = Struct("<Bq")
+# one compiled layout per level count up to _PACKED_LEVELS_MAX: a delta packs in one call
+_BOOK_PACKERS: dict[int, Struct] = {}
+_PACKED_LEVELS_MAX: Final = 256
 _SIDES: Final = (Side.BUY, Side.SELL)
 _SWAP: Final = sys.byteorder != "little"
 
@@ -153,16 +156,36 @@ def encode_trade(trade: Trade) -> bytes:
     )
 
 
+def _book_packer(levels: int) -> Struct:
+    packer = _BOOK_PACKERS.get(levels)
+    if packer is None:
+        packer = _BOOK_PACKERS[levels] = Struct(f"{_BOOK.format}{2 * levels}d")
+    return packer
+
+
 def encode_book(update: BookUpdate) -> bytes:
     """Return the payload of a book-update record (every level, not just the top)."""
     bids, asks = update.bids, update.asks
-    levels = array("d", chain.from_iterable(chain(bids, asks)))
-    if _SWAP:
-        levels.byteswap()
-    head = _BOOK.pack(
-        KIND_BOOK, update.ts, update.ts_recv, update.seq, update.is_snapshot, len(bids), len(asks)
+    nb, na = len(bids), len(asks)
+    if nb + na > _PACKED_LEVELS_MAX:  # a big snapshot: no layout per size
+        levels = array("d", chain.from_iterable(chain(bids, asks)))
+        if _SWAP:
+            levels.byteswap()
+        head = _BOOK.pack(
+            KIND_BOOK, update.ts, update.ts_recv, update.seq, update.is_snapshot, nb, na
+        )
+        return head + levels.tobytes()
+    return _book_packer(nb + na).pack(
+        KIND_BOOK,
+        update.ts,
+        update.ts_recv,
+        update.seq,
+        update.is_snapshot,
+        nb,
+        na,
+        *chain.from_iterable(bids),
+        *chain.from_iterable(asks),
     )
-    return head + levels.tobytes()
 
 
 def encode_event(event: DataQualityEvent) -> bytes:
@@ -211,13 +234,18 @@ def decode_record(
             start = _BOOK.size
             if len(payload) != start + 16 * (nb + na):
                 raise DataError(f"book record is {len(payload)} bytes for {nb}+{na} levels")
-            flat = array("d")
-            flat.frombytes(payload[start:])
-            if _SWAP:
-                flat.byteswap()
-            prices, qtys = flat[0::2], flat[1::2]
-            bids = list(zip(prices[:nb], qtys[:nb], strict=True))
-            asks = list(zip(prices[nb:], qtys[nb:], strict=True))
+            if nb + na <= _PACKED_LEVELS_MAX:
+                flat = iter(_book_packer(nb + na).unpack_from(payload)[7:])
+                levels = list(zip(flat, flat, strict=True))
+                bids, asks = levels[:nb], levels[nb:]
+            else:
+                wide = array("d")
+                wide.frombytes(payload[start:])
+                if _SWAP:
+                    wide.byteswap()
+                prices, qtys = wide[0::2], wide[1::2]
+                bids = list(zip(prices[:nb], qtys[:nb], strict=True))
+                asks = list(zip(prices[nb:], qtys[nb:], strict=True))
             return BookUpdate(instrument, ts, ts_recv, seq, bids, asks, bool(snap))
         if kind == KIND_EVENT:
             _, ts = _STAMPED.unpack_from(payload)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from serenity.errors import DataError, InvalidValueError
-from serenity.marketdata import DataQualityEvent, DataQualityKind, Trade
+from serenity.marketdata import BookUpdate, DataQualityEvent, DataQualityKind, Trade
 from serenity.marketdata._codec import (
     MAGIC,
     SegmentHeader,
@@ -134,3 +134,10 @@ def test_flipping_any_byte_of_the_last_record_stops_before_it() -> None:
         frames = list(iter_frames(bytes(bad), 0))
         assert [o for o, _ in frames] == [0, len(body[0])]
         assert check_tail(bytes(bad), start) is not None
+
+
+def test_wide_snapshot_round_trips() -> None:
+    bids = [(100.0 - i * 0.5, 1.0 + i) for i in range(200)]
+    asks = [(100.5 + i * 0.5, 2.0 + i) for i in range(150)]
+    snapshot = BookUpdate(INSTRUMENT, 1, 2, 3, bids, asks, True)
+    assert decode(encode_book(snapshot), "book") == snapshot
