@@ -7,6 +7,12 @@ import pytest
 MODULES = [
     "serenity.marketdata",
     "serenity.marketdata.book",
+    "serenity.marketdata.fh",
+    "serenity.marketdata.fh.backoff",
+    "serenity.marketdata.fh.book_sync",
+    "serenity.marketdata.fh.metrics",
+    "serenity.marketdata.fh.sequence",
+    "serenity.marketdata.fh.state",
     "serenity.marketdata.journal",
     "serenity.marketdata.journal_reader",
     "serenity.marketdata.manifest",
