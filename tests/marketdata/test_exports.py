@@ -10,6 +10,7 @@ MODULES = [
     "serenity.marketdata.fh",
     "serenity.marketdata.fh.backoff",
     "serenity.marketdata.fh.book_sync",
+    "serenity.marketdata.fh.connection",
     "serenity.marketdata.fh.metrics",
     "serenity.marketdata.fh.sequence",
     "serenity.marketdata.fh.state",

@@ -44,23 +44,20 @@ def test_sigkill_loses_nothing_flushed_and_restart_appends_in_a_new_segment(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "journal"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(root)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     flushed = 0
     deadline = time.monotonic() + 30
-    try:
-        assert child.stdout is not None
-        while flushed < 20_000 and time.monotonic() < deadline:
-            line = child.stdout.readline()
-            assert line, "the writer process died"
-            flushed = int(line)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.wait()
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(root)], stdout=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            assert child.stdout is not None
+            while flushed < 20_000 and time.monotonic() < deadline:
+                line = child.stdout.readline()
+                assert line, "the writer process died"
+                flushed = int(line)
+            os.kill(child.pid, signal.SIGKILL)
+        finally:
+            child.kill()
     assert flushed >= 20_000
 
     reader = JournalReader(root)
