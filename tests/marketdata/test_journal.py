@@ -24,6 +24,7 @@ from serenity.marketdata import (
     Trade,
     load_manifest,
 )
+from serenity.marketdata._codec import encode_trade
 from serenity.marketdata.journal_reader import journal_time, record_to_dict
 from serenity.marketdata.manifest import manifest_path
 from serenity.model import InstrumentId, Side
@@ -289,3 +290,24 @@ def test_small_buffer_writes_early(tmp_path: Path) -> None:
         [path] = writer.segment_paths()
         assert len(list(JournalReader(tmp_path))) >= 9
     assert path.stat().st_size > 0
+
+
+def test_segment_truncated_at_every_offset_of_its_last_record_reads_the_rest(
+    tmp_path: Path,
+) -> None:
+    with JournalWriter(tmp_path) as writer:
+        for i in range(3):
+            writer.append_trade(trade(i))
+    [path] = segment_files(tmp_path)
+    data = path.read_bytes()
+    last = len(data) - (8 + len(encode_trade(trade(2))))
+    for cut in range(last, len(data)):
+        path.write_bytes(data[:cut])
+        reader = JournalReader(tmp_path)
+        assert [r.trade_id for r in reader] == ["0", "1"]
+        if cut == last:
+            assert reader.defects == []
+        else:
+            [defect] = reader.defects
+            assert (defect.path, defect.offset, defect.trailing_bytes) == (path, last, cut - last)
+            assert "torn" in defect.reason
