@@ -8,6 +8,7 @@ import fire
 
 from serenity._version import __version__
 from serenity.cli.demo import run_demo
+from serenity.cli.journal import JournalCommands
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
 
@@ -30,6 +31,7 @@ class Serenity:
     def __init__(self, log_level: str = "INFO", log_json: bool = False, quiet: bool = False):
         configure_logging(str(log_level), json=bool(log_json))
         self._quiet = bool(quiet)
+        self.journal = JournalCommands()
 
     def version(self) -> None:
         """Print Serenity's version."""
