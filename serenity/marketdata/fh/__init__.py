@@ -14,12 +14,26 @@ from __future__ import annotations
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser, SyncState
 from serenity.marketdata.fh.connection import ConnectionConfig, FeedSession, WebsocketConnection
+from serenity.marketdata.fh.handler import (
+    CHANNELS,
+    FeedConfig,
+    FeedHandler,
+    FeedSink,
+    JournalSink,
+    check_symbols,
+)
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.sequence import SequenceCheck, SequenceTracker
 from serenity.marketdata.fh.state import FeedState
 
 __all__ = [
+    "CHANNELS",
     "Backoff",
+    "FeedConfig",
+    "FeedHandler",
+    "FeedSink",
+    "JournalSink",
+    "check_symbols",
     "BookSynchroniser",
     "ConnectionConfig",
     "FeedSession",

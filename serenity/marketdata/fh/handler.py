@@ -1,0 +1,398 @@
+"""The base of every venue feedhandler: config, sinks, publishing and bad-input policy.
+
+A venue handler (``serenity.marketdata.fh.<venue>``) subclasses :class:`FeedHandler` and
+implements the sans-I/O part: :meth:`FeedHandler.subscriptions`, :meth:`FeedHandler.handle`
+(parse one frame, then call :meth:`FeedHandler.publish_trade` and
+:meth:`FeedHandler.publish_book`) and, where the venue wants one, an application ping.
+The base owns the rest: one :class:`BookSynchroniser` per symbol, fan-out to
+:class:`FeedSink` s (the journal, a live market-data service), metrics, a reconnect record
+in every stream, and the policy that a malformed frame is journalled raw, counted, logged
+and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Final, Protocol
+
+from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
+from serenity.marketdata.book import OrderBook
+from serenity.marketdata.fh.backoff import Backoff
+from serenity.marketdata.fh.book_sync import BookSynchroniser
+from serenity.marketdata.fh.connection import ConnectionConfig, WebsocketConnection
+from serenity.marketdata.fh.metrics import FeedMetrics
+from serenity.marketdata.fh.state import FeedState
+from serenity.marketdata.journal import BOOK, TRADES, JournalWriter
+from serenity.marketdata.quality import DataQualityEvent, DataQualityKind, RawFrame
+from serenity.marketdata.types import BookUpdate, Trade
+from serenity.model import InstrumentId
+
+__all__ = [
+    "CHANNELS",
+    "RAW_CHANNEL",
+    "FeedConfig",
+    "FeedHandler",
+    "FeedSink",
+    "JournalSink",
+    "check_symbols",
+]
+
+log = logging.getLogger(__name__)
+
+CHANNELS: Final = (TRADES, BOOK)
+"""The channels a feedhandler can record: trades and full-depth books."""
+
+RAW_CHANNEL: Final = "raw"
+"""Where frames that name no stream (unparseable ones) are journalled."""
+
+
+class FeedSink(Protocol):
+    """Where a feedhandler delivers what it takes in (journal, live service, tests)."""
+
+    def on_trade(self, trade: Trade) -> None:
+        """Take a normalised trade."""
+        ...
+
+    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
+        """Take a book update that was applied in sync, with the book after it."""
+        ...
+
+    def on_quality(self, event: DataQualityEvent) -> None:
+        """Take a data-quality event (gap, resync, reconnect, crossed book, parse error)."""
+        ...
+
+    def on_raw(self, raw: RawFrame) -> None:
+        """Take the bytes of a frame that could not be parsed."""
+        ...
+
+
+class JournalSink:
+    """A :class:`FeedSink` that appends everything to a :class:`JournalWriter`."""
+
+    def __init__(self, journal: JournalWriter) -> None:
+        self.journal = journal
+
+    def on_trade(self, trade: Trade) -> None:
+        """Append the trade."""
+        self.journal.append_trade(trade)
+
+    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
+        """Append the update (the book itself is rebuilt from updates on replay)."""
+        self.journal.append_book(update)
+
+    def on_quality(self, event: DataQualityEvent) -> None:
+        """Append the event to its stream."""
+        self.journal.append_event(event)
+
+    def on_raw(self, raw: RawFrame) -> None:
+        """Append the raw frame."""
+        self.journal.append_raw(raw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedConfig:
+    """What one feedhandler records and where it connects.
+
+    Parameters
+    ----------
+    venue
+        Venue code, e.g. ``phemex``.
+    symbols
+        The venue's symbols to record, e.g. ``("BTCUSD",)``.
+    ws_url
+        The websocket URL (from ``serenity.exchange.<venue>`` endpoints, or a test server).
+    rest_url
+        The REST base URL, for venues whose books start from a REST snapshot.
+    channels
+        Any of ``trades`` and ``book``.
+    heartbeat_s, stall_timeout_s, connect_timeout_s
+        See :class:`~serenity.marketdata.fh.ConnectionConfig`.
+
+    Raises
+    ------
+    ConfigError
+        For no symbols, an unknown channel or a bad URL or timeout.
+    """
+
+    venue: str
+    symbols: tuple[str, ...]
+    ws_url: str
+    rest_url: str | None = None
+    channels: tuple[str, ...] = CHANNELS
+    heartbeat_s: float = 10.0
+    stall_timeout_s: float = 30.0
+    connect_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise ConfigError(f"{self.venue}: no symbols to record; give at least one")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ConfigError(f"{self.venue}: symbols listed twice in {list(self.symbols)}")
+        bad = [c for c in self.channels if c not in CHANNELS]
+        if bad or not self.channels:
+            raise ConfigError(
+                f"{self.venue}: channels must be among {list(CHANNELS)}, was {list(self.channels)}"
+            )
+        self.connection_config()  # validates the URL and the timeouts
+
+    def connection_config(self) -> ConnectionConfig:
+        """Return the websocket settings of this feed."""
+        return ConnectionConfig(
+            venue=self.venue,
+            url=self.ws_url,
+            heartbeat_s=self.heartbeat_s,
+            stall_timeout_s=self.stall_timeout_s,
+            connect_timeout_s=self.connect_timeout_s,
+        )
+
+
+class FeedHandler(ABC):
+    """A venue's feedhandler: the sans-I/O session plus publishing; :meth:`run` adds I/O.
+
+    Parameters
+    ----------
+    config
+        Venue, symbols, channels and endpoints.
+    sinks
+        Where trades, book updates, data-quality events and raw frames go.
+    known_symbols
+        The venue's symbols from reference data; symbols not among them are refused here,
+        before anything connects.
+    metrics
+        Prometheus metrics shared by the process's feedhandlers.
+    backoff
+        Reconnect delays.
+    on_state
+        Called with each new :class:`FeedState`.
+
+    Raises
+    ------
+    UnknownSymbolError
+        For a symbol not in ``known_symbols``.
+    ConfigError
+        When ``config.venue`` is not this handler's venue.
+    """
+
+    venue: ClassVar[str]
+
+    def __init__(
+        self,
+        config: FeedConfig,
+        *,
+        sinks: Sequence[FeedSink] = (),
+        known_symbols: Collection[str] | None = None,
+        metrics: FeedMetrics | None = None,
+        backoff: Backoff | None = None,
+        on_state: Callable[[FeedState], object] | None = None,
+    ) -> None:
+        if config.venue != self.venue:
+            raise ConfigError(f"{type(self).__name__} records {self.venue}, was {config.venue!r}")
+        if known_symbols is not None:
+            check_symbols(self.venue, config.symbols, known_symbols)
+        self.config = config
+        self.sinks = list(sinks)
+        self.metrics = metrics
+        self.instruments = {s: InstrumentId(self.venue, s) for s in config.symbols}
+        self.books = (
+            {s: BookSynchroniser(i, channel=BOOK) for s, i in self.instruments.items()}
+            if BOOK in config.channels
+            else {}
+        )
+        self.parse_errors = 0
+        self.trades = 0
+        self.book_updates = 0
+        self.connection = WebsocketConnection(
+            config.connection_config(), self, backoff=backoff, metrics=metrics, on_state=on_state
+        )
+
+    # -- the venue's part ------------------------------------------------------------------
+
+    @abstractmethod
+    def subscriptions(self) -> list[str]:
+        """Return the frames to send after each (re)connect."""
+
+    @abstractmethod
+    def handle(self, data: str | bytes, ts_recv: int) -> None:
+        """Parse one frame and publish what it holds.
+
+        Raise :class:`~serenity.errors.DataError` (or ``ValueError``, ``KeyError``,
+        ``TypeError``, ``IndexError``) for a malformed frame: the base journals it raw and
+        carries on. Raise :class:`~serenity.errors.VenueError` when the venue refused a
+        subscription: that stops the feed with the venue's message.
+        """
+
+    def ping_frame(self) -> str | None:
+        """Return an application-level ping frame, or None when the venue wants none."""
+        return None
+
+    async def maintain(self) -> None:
+        """Run beside the connection until cancelled (e.g. fetch REST book snapshots)."""
+        return None
+
+    # -- FeedSession -----------------------------------------------------------------------
+
+    def on_connected(self, ts: int) -> None:
+        """Note a new connection."""
+        log.info(
+            "fh.subscribed", extra={"venue": self.venue, "symbols": ",".join(self.instruments)}
+        )
+
+    def on_frame(self, data: str | bytes, ts_recv: int) -> None:
+        """Take one frame; a malformed one is journalled raw, counted and logged."""
+        try:
+            self.handle(data, ts_recv)
+        except VenueError:
+            raise
+        except (DataError, ValueError, KeyError, TypeError, IndexError) as exc:
+            self.parse_error(data, ts_recv, exc)
+
+    def on_disconnected(self, ts: int, reason: str) -> None:
+        """Record a reconnect in every stream and drop the books until they resync."""
+        for symbol in self.instruments:
+            for channel in self.config.channels:
+                self.publish_quality(
+                    DataQualityEvent(
+                        venue=self.venue,
+                        channel=channel,
+                        symbol=symbol,
+                        ts=ts,
+                        kind=DataQualityKind.RECONNECT,
+                        details={"reason": reason},
+                    )
+                )
+        for sync in self.books.values():
+            sync.request_resync("reconnect")
+
+    def is_synced(self) -> bool:
+        """Return True when every book is in sync (always, for a trades-only feed)."""
+        return all(sync.is_live for sync in self.books.values())
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect and record until :meth:`stop`; a venue refusal ends it with VenueError."""
+        async with asyncio.TaskGroup() as tg:
+            helper = tg.create_task(self.maintain(), name=f"fh:{self.venue}:maintain")
+            try:
+                await self.connection.run()
+            finally:
+                helper.cancel()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to close the connection and return (on the loop thread)."""
+        self.connection.stop()
+
+    @property
+    def state(self) -> FeedState:
+        """Return the connection's state."""
+        return self.connection.state
+
+    # -- publishing, for venue handlers ----------------------------------------------------
+
+    def instrument(self, symbol: str) -> InstrumentId:
+        """Return the instrument of a subscribed symbol.
+
+        Raises
+        ------
+        DataError
+            When the venue sent data for a symbol we did not subscribe to.
+        """
+        try:
+            return self.instruments[symbol]
+        except KeyError:
+            raise DataError(f"{self.venue}: frame for unsubscribed symbol {symbol!r}") from None
+
+    def publish_trade(self, trade: Trade) -> None:
+        """Deliver a trade to every sink."""
+        self.trades += 1
+        if self.metrics is not None:
+            self.metrics.trades.labels(venue=self.venue, symbol=trade.instrument.symbol).inc()
+            self.metrics.observe_lag(self.venue, trade.ts, trade.ts_recv)
+        for sink in self.sinks:
+            sink.on_trade(trade)
+
+    def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
+        """Feed a snapshot or delta through the symbol's synchroniser; deliver what applied.
+
+        Parameters
+        ----------
+        update
+            The normalised update; ``update.seq`` is the last sequence number it covers.
+        first_seq
+            The first sequence number a ranged update covers (Binance's ``U``).
+        """
+        symbol = update.instrument.symbol
+        sync = self.books[symbol]
+        if update.is_snapshot:
+            applied = sync.on_snapshot(update)
+        else:
+            applied = [update] if sync.on_delta(update, first_seq) else []
+        book = sync.book
+        for u in applied:
+            self.book_updates += 1
+            if self.metrics is not None:
+                self.metrics.book_updates.labels(venue=self.venue, symbol=symbol).inc()
+            for sink in self.sinks:
+                sink.on_book(u, book)
+        for event in sync.drain_events():
+            self.publish_quality(event)
+
+    def publish_quality(self, event: DataQualityEvent) -> None:
+        """Deliver a data-quality event to every sink and count it."""
+        if self.metrics is not None and event.kind is not DataQualityKind.RECONNECT:
+            self.metrics.observe_data_quality(event)  # reconnects are counted by the connection
+        for sink in self.sinks:
+            sink.on_quality(event)
+
+    def parse_error(
+        self, data: str | bytes, ts_recv: int, exc: BaseException, *, symbol: str = "*"
+    ) -> None:
+        """Journal a frame that could not be parsed, count it and log it; never raise."""
+        self.parse_errors += 1
+        raw = data.encode() if isinstance(data, str) else bytes(data)
+        log.warning(
+            "fh.parse_error",
+            extra={
+                "venue": self.venue,
+                "error": f"{type(exc).__name__}: {exc}"[:200],
+                "frame": raw[:120].decode(errors="replace"),
+            },
+        )
+        event = DataQualityEvent(
+            venue=self.venue,
+            channel=RAW_CHANNEL,
+            symbol=symbol,
+            ts=ts_recv,
+            kind=DataQualityKind.PARSE_ERROR,
+            details={"error": f"{type(exc).__name__}: {exc}"[:500], "bytes": len(raw)},
+        )
+        if self.metrics is not None:
+            self.metrics.observe_data_quality(event)
+        for sink in self.sinks:
+            sink.on_raw(
+                RawFrame(
+                    venue=self.venue, channel=RAW_CHANNEL, symbol=symbol, ts_recv=ts_recv, data=raw
+                )
+            )
+            sink.on_quality(event)
+
+
+def check_symbols(venue: str, symbols: Collection[str], known: Collection[str]) -> None:
+    """Refuse symbols the venue does not list, suggesting the closest ones.
+
+    Raises
+    ------
+    UnknownSymbolError
+        Naming the first unknown symbol and up to three close matches.
+    """
+    known_set = set(known)
+    for symbol in symbols:
+        if symbol not in known_set:
+            close = difflib.get_close_matches(symbol, sorted(known_set), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UnknownSymbolError(f"unknown symbol {symbol!r} on {venue}{hint}")

@@ -1,0 +1,143 @@
+"""The FeedHandler base: symbol checks, publishing through book sync, bad-input policy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
+from serenity.marketdata import BookUpdate, DataQualityKind, OrderBook, RawFrame, Trade
+from serenity.marketdata.fh import FeedConfig, FeedHandler
+from serenity.marketdata.quality import DataQualityEvent
+from serenity.model import Side
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.trades: list[Trade] = []
+        self.books: list[tuple[BookUpdate, float | None]] = []
+        self.quality: list[DataQualityEvent] = []
+        self.raw: list[RawFrame] = []
+
+    def on_trade(self, trade: Trade) -> None:
+        self.trades.append(trade)
+
+    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
+        self.books.append((update, book.mid()))
+
+    def on_quality(self, event: DataQualityEvent) -> None:
+        self.quality.append(event)
+
+    def on_raw(self, raw: RawFrame) -> None:
+        self.raw.append(raw)
+
+
+class ToyHandler(FeedHandler):
+    """A made-up venue: {"trade": [sym, id, side, px, qty]} or {"book": [...]}, {"error": ..}."""
+
+    venue = "toy"
+
+    def subscriptions(self) -> list[str]:
+        return [json.dumps({"subscribe": sorted(self.instruments)})]
+
+    def handle(self, data: str | bytes, ts_recv: int) -> None:
+        msg = json.loads(data)
+        if "error" in msg:
+            raise VenueError(f"toy: subscription refused: {msg['error']}", code=msg.get("code"))
+        if "trade" in msg:
+            sym, tid, side, px, qty = msg["trade"]
+            self.publish_trade(
+                Trade(self.instrument(sym), ts_recv, ts_recv, str(tid), Side(side), px, qty)
+            )
+            return
+        sym, seq, snap, bids, asks = msg["book"]
+        self.publish_book(
+            BookUpdate(
+                self.instrument(sym),
+                ts_recv,
+                ts_recv,
+                seq,
+                [tuple(b) for b in bids],
+                [tuple(a) for a in asks],
+                snap,
+            )
+        )
+
+
+def make(sink: ListSink, **kw: object) -> ToyHandler:
+    config = FeedConfig(venue="toy", symbols=("AAA", "BBB"), ws_url="ws://127.0.0.1:1")
+    return ToyHandler(config, sinks=[sink], **kw)  # type: ignore[arg-type]
+
+
+def test_unknown_symbol_is_refused_before_connecting_with_a_suggestion() -> None:
+    config = FeedConfig(venue="toy", symbols=("BTCUSDD",), ws_url="ws://127.0.0.1:1")
+    with pytest.raises(UnknownSymbolError, match="'BTCUSDD' on toy; did you mean BTCUSD"):
+        ToyHandler(config, known_symbols=["BTCUSD", "ETHUSD"])
+
+
+def test_bad_config_is_refused() -> None:
+    with pytest.raises(ConfigError, match="no symbols"):
+        FeedConfig(venue="toy", symbols=(), ws_url="ws://x")
+    with pytest.raises(ConfigError, match="channels must be among"):
+        FeedConfig(venue="toy", symbols=("A",), ws_url="ws://x", channels=("ticker",))
+    with pytest.raises(ConfigError, match="ws://"):
+        FeedConfig(venue="toy", symbols=("A",), ws_url="http://x")
+    with pytest.raises(ConfigError, match="records toy"):
+        ToyHandler(FeedConfig(venue="other", symbols=("A",), ws_url="ws://x"))
+
+
+def test_books_sync_through_the_base_and_gaps_are_recorded() -> None:
+    sink = ListSink()
+    h = make(sink)
+    assert not h.is_synced()
+    h.on_frame(json.dumps({"book": ["AAA", 10, False, [[99, 1]], []]}), 1)  # buffered
+    h.on_frame(json.dumps({"book": ["AAA", 9, True, [[98, 1]], [[101, 1]]]}), 2)
+    assert [u.seq for u, _ in sink.books] == [9, 10]
+    assert sink.books[-1][1] == 100.0  # mid after the buffered delta applied
+    h.on_frame(json.dumps({"book": ["AAA", 12, False, [[97, 1]], []]}), 3)  # 11 lost
+    kinds = [e.kind for e in sink.quality]
+    assert kinds == [DataQualityKind.GAP]
+    assert not h.books["AAA"].is_live
+    h.on_frame(json.dumps({"book": ["AAA", 13, True, [[96, 1]], [[104, 1]]]}), 4)
+    assert [e.kind for e in sink.quality] == [DataQualityKind.GAP, DataQualityKind.RESYNC]
+
+
+def test_malformed_frames_are_kept_raw_counted_and_not_fatal() -> None:
+    sink = ListSink()
+    h = make(sink)
+    h.on_frame("{not json", 5)
+    h.on_frame(json.dumps({"trade": ["ZZZ", 1, "buy", 1.0, 1.0]}), 6)  # unsubscribed symbol
+    h.on_frame(json.dumps({"trade": ["AAA", 2, "buy", 1.0, 1.0]}), 7)
+    assert h.parse_errors == 2
+    assert [r.data for r in sink.raw][0] == b"{not json"
+    assert [e.kind for e in sink.quality] == [DataQualityKind.PARSE_ERROR] * 2
+    assert [t.trade_id for t in sink.trades] == ["2"]
+
+
+def test_venue_refusal_propagates() -> None:
+    h = make(ListSink())
+    with pytest.raises(VenueError, match="subscription refused"):
+        h.on_frame(json.dumps({"error": "bad channel", "code": 7}), 1)
+
+
+def test_disconnect_records_a_reconnect_per_stream_and_drops_books() -> None:
+    sink = ListSink()
+    h = make(sink)
+    h.on_frame(json.dumps({"book": ["AAA", 1, True, [[1, 1]], [[2, 1]]]}), 1)
+    h.on_disconnected(10, "closed")
+    reconnects = [
+        (e.symbol, e.channel) for e in sink.quality if e.kind is DataQualityKind.RECONNECT
+    ]
+    assert sorted(reconnects) == [
+        ("AAA", "book"),
+        ("AAA", "trades"),
+        ("BBB", "book"),
+        ("BBB", "trades"),
+    ]
+    assert not h.books["AAA"].is_live and h.books["AAA"].book.best_bid() is None
+
+
+def test_instrument_lookup_refuses_unsubscribed_symbols() -> None:
+    with pytest.raises(DataError, match="unsubscribed symbol 'ZZZ'"):
+        make(ListSink()).instrument("ZZZ")
