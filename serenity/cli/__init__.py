@@ -7,7 +7,9 @@ import sys
 import fire
 
 from serenity._version import __version__
+from serenity.cli.db import Db
 from serenity.cli.demo import run_demo
+from serenity.cli.refdata import Refdata
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
 
@@ -30,6 +32,8 @@ class Serenity:
     def __init__(self, log_level: str = "INFO", log_json: bool = False, quiet: bool = False):
         configure_logging(str(log_level), json=bool(log_json))
         self._quiet = bool(quiet)
+        self.db = Db()
+        self.refdata = Refdata()
 
     def version(self) -> None:
         """Print Serenity's version."""
