@@ -171,7 +171,7 @@ def list_listings(
             ei.status,
             ei.valid_from,
             ei.valid_to,
-        )  # fmt: skip
+        )
         .join(ex, ex.id == ei.exchange_id)
         .join(ins, ins.id == ei.instrument_id)
         .order_by(ex.code, ei.symbol, ei.valid_from)
@@ -199,7 +199,7 @@ def list_listings(
             status=r[8],
             valid_from=r[9],
             valid_to=r[10],
-        )  # fmt: skip
+        )
         for r in rows
     ]
 
