@@ -137,7 +137,7 @@ class InstrumentCache:
         """Return the currency pair ``base/quote``, creating it (and its currencies) if needed."""
         base_ccy = self.get_or_create_currency(base)
         quote_ccy = self.get_or_create_currency(quote)
-        code = instrument_code(InstrumentType.CURRENCY_PAIR, base_ccy.code, quote_ccy.code)
+        code = instrument_code(InstrumentType.CURRENCY_PAIR, base_ccy.code, quote=quote_ccy.code)
         return self._find_instrument(code) or self._create(
             code=code,
             instrument_type=InstrumentType.CURRENCY_PAIR,
@@ -195,7 +195,7 @@ class InstrumentCache:
         code = instrument_code(
             kind,
             _currency_code(base),
-            _currency_code(quote),
+            quote=_currency_code(quote),
             settle=settle_ccy.code,
             contract_size=size,
             expiry=expiry,

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from serenity.db.settings import database_url
 from serenity.errors import ConfigError
 
-__all__ = ["create_engine_from_url", "ensure_schema", "redact_url", "session_factory"]
+__all__ = [
+    "create_engine_from_url",
+    "describe_db_error",
+    "ensure_schema",
+    "redact_url",
+    "session_factory",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +33,12 @@ def redact_url(url: str | sa.URL) -> str:
         return sa.make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable URL>"
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """Return the first line of a database error's driver message, for one-line errors."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def create_engine_from_url(url: str | None = None, *, echo: bool = False) -> Engine:
@@ -94,7 +106,7 @@ def ensure_schema(engine: Engine) -> None:
         with engine.connect() as conn:
             has_tables = sa.inspect(conn).has_table(_SCHEMA_PROBE)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = describe_db_error(exc)
         raise ConfigError(f"cannot open database {redact_url(engine.url)}: {reason}") from exc
     if not has_tables:
         raise ConfigError(

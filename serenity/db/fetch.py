@@ -112,7 +112,9 @@ async def fetch_catalog(
         When a response is not JSON or lacks a field.
     """
     recipe = venue_refdata(venue)
-    endpoints = resolve_endpoints(recipe.venue, recipe.endpoints, environment, rest_url=base_url)
+    endpoints = resolve_endpoints(
+        recipe.venue, recipe.endpoints, environment=environment, rest_url=base_url
+    )
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
     async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:

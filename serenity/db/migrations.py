@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 import serenity
-from serenity.db.engine import create_engine_from_url, redact_url
+from serenity.db.engine import create_engine_from_url, describe_db_error, redact_url
 from serenity.db.settings import database_url
 from serenity.errors import ConfigError
 from serenity.model import Base
@@ -99,8 +99,11 @@ def current_revision(db_url: str | None = None) -> str | None:
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
-    except Exception as exc:  # any driver error means: cannot read the revision
-        raise ConfigError(f"cannot read the revision of {redact_url(engine.url)}: {exc}") from exc
+    except SQLAlchemyError as exc:
+        reason = describe_db_error(exc)
+        raise ConfigError(
+            f"cannot read the revision of {redact_url(engine.url)}: {reason}"
+        ) from exc
     finally:
         engine.dispose()
 
@@ -129,5 +132,4 @@ def _run(action: Any, config: Config, revision: str) -> None:
         raise ConfigError(f"alembic: {exc}; see `serenity db current`") from exc
     except SQLAlchemyError as exc:
         url = redact_url(config.attributes["db_url"])
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise ConfigError(f"cannot migrate database {url}: {reason}") from exc
+        raise ConfigError(f"cannot migrate database {url}: {describe_db_error(exc)}") from exc

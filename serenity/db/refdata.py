@@ -242,7 +242,7 @@ def _ensure_instruments(
     pairs: dict[str, dict[str, Any]] = {}
     derivatives: dict[str, dict[str, Any]] = {}
     for p in products:
-        pair = instrument_code(InstrumentType.CURRENCY_PAIR, p.base, p.quote)
+        pair = instrument_code(InstrumentType.CURRENCY_PAIR, p.base, quote=p.quote)
         pairs[pair] = {
             "code": pair,
             "instrument_type": InstrumentType.CURRENCY_PAIR,

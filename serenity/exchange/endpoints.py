@@ -44,8 +44,8 @@ class Endpoints:
 def resolve_endpoints(
     venue: str,
     table: Mapping[Environment, Endpoints],
-    environment: Environment | str = Environment.PROD,
     *,
+    environment: Environment | str = Environment.PROD,
     rest_url: str | None = None,
 ) -> Endpoints:
     """Return a venue's endpoints for ``environment``, optionally with a custom REST base URL.

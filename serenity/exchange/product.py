@@ -63,7 +63,7 @@ class Product:
         return instrument_code(
             self.instrument_type,
             self.base,
-            self.quote,
+            quote=self.quote,
             settle=self.settle,
             contract_size=self.contract_size,
             expiry=self.expiry,

@@ -117,8 +117,8 @@ class ExchangeInstrument(Base):
 def instrument_code(
     instrument_type: InstrumentType,
     base: str,
-    quote: str | None = None,
     *,
+    quote: str | None = None,
     settle: str | None = None,
     contract_size: Decimal | None = None,
     expiry: dt.datetime | None = None,

@@ -109,3 +109,15 @@ def test_console_script_upgrades_the_default_database(serenity_home: Path) -> No
     assert result.returncode == 0, result.stderr
     assert (serenity_home / "serenity.db").is_file()
     assert f"sqlite:///{serenity_home / 'serenity.db'} is at revision 0001" in result.stdout
+
+
+def test_unreachable_database_is_one_line_without_the_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = "postgresql+psycopg2://serenity:hunter2@127.0.0.1:1/none"
+
+    results = [_run(capsys, "db", cmd, "--db-url", url) for cmd in ("upgrade", "current")]
+
+    for code, _out, err in results:
+        assert code == 2 and err.count("\n") == 1 and "hunter2" not in err
+        assert "serenity:***@127.0.0.1:1/none" in err

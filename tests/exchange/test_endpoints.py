@@ -18,7 +18,7 @@ def test_every_venue_has_https_and_wss_endpoints_per_environment(venue: object) 
 
 def test_custom_rest_url_keeps_the_environment_websocket() -> None:
     resolved = resolve_endpoints(
-        "binance", binance.ENDPOINTS, "testnet", rest_url="http://127.0.0.1:8080/"
+        "binance", binance.ENDPOINTS, environment="testnet", rest_url="http://127.0.0.1:8080/"
     )
 
     assert resolved == Endpoints(rest="http://127.0.0.1:8080", ws=binance.TESTNET.ws)
@@ -26,6 +26,6 @@ def test_custom_rest_url_keeps_the_environment_websocket() -> None:
 
 def test_unknown_environment_and_bad_urls_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="phemex: unknown environment 'staging'"):
-        resolve_endpoints("phemex", phemex.ENDPOINTS, "staging")
+        resolve_endpoints("phemex", phemex.ENDPOINTS, environment="staging")
     with pytest.raises(ConfigError, match="rest endpoint must be a http/https URL, was 'ftp://x'"):
         resolve_endpoints("phemex", phemex.ENDPOINTS, rest_url="ftp://x")

@@ -277,20 +277,22 @@ def test_instrument_codes_name_type_settlement_size_and_expiry() -> None:
     expiry = dt.datetime(2025, 3, 28, 8, tzinfo=dt.UTC)
     perp = InstrumentType.PERPETUAL_FUTURE
     assert instrument_code(InstrumentType.CASH, "BTC") == "BTC"
-    assert instrument_code(InstrumentType.CURRENCY_PAIR, "BTC", "USDT") == "BTC/USDT"
-    assert instrument_code(perp, "BTC", "USD", settle="BTC") == "BTC/USD:BTC-PERP"
+    assert instrument_code(InstrumentType.CURRENCY_PAIR, "BTC", quote="USDT") == "BTC/USDT"
+    assert instrument_code(perp, "BTC", quote="USD", settle="BTC") == "BTC/USD:BTC-PERP"
     assert (
-        instrument_code(perp, "ETH", "USD", settle="USD", contract_size=Decimal("0.0050"))
+        instrument_code(perp, "ETH", quote="USD", settle="USD", contract_size=Decimal("0.0050"))
         == "ETH/USD:USD-PERP-x0.005"
     )
     assert (
-        instrument_code(InstrumentType.DATED_FUTURE, "BTC", "USDT", settle="USDT", expiry=expiry)
+        instrument_code(
+            InstrumentType.DATED_FUTURE, "BTC", quote="USDT", settle="USDT", expiry=expiry
+        )
         == "BTC/USDT:USDT-20250328"
     )
     with pytest.raises(InvalidValueError, match="settlement"):
-        instrument_code(perp, "BTC", "USD")
+        instrument_code(perp, "BTC", quote="USD")
     with pytest.raises(InvalidValueError, match="expiry"):
-        instrument_code(InstrumentType.DATED_FUTURE, "BTC", "USD", settle="BTC")
+        instrument_code(InstrumentType.DATED_FUTURE, "BTC", quote="USD", settle="BTC")
 
 
 @settings(max_examples=200, deadline=None)
