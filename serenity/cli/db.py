@@ -1,10 +1,11 @@
-"""``serenity db``: migrate the database and show its revision."""
+"""``serenity db``: migrate the database and show its revision.
+
+SQLAlchemy and Alembic are imported when a command runs, so ``serenity --help`` stays quick.
+"""
 
 from __future__ import annotations
 
 from serenity.cli._args import optional_text, text
-from serenity.db import migrations
-from serenity.db.engine import redact_url
 from serenity.db.settings import database_url
 
 __all__ = ["Db"]
@@ -24,6 +25,9 @@ class Db:
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
         """
+        from serenity.db import migrations
+        from serenity.db.engine import redact_url
+
         url = database_url(optional_text(db_url, flag="--db-url"))
         migrations.upgrade(url, text(revision, flag="--revision"))
         print(f"{redact_url(url)} is at revision {migrations.current_revision(url)}")
@@ -40,6 +44,9 @@ class Db:
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
         """
+        from serenity.db import migrations
+        from serenity.db.engine import redact_url
+
         url = database_url(optional_text(db_url, flag="--db-url"))
         migrations.downgrade(url, text(revision, flag="--revision"))
         current = migrations.current_revision(url)
@@ -54,6 +61,9 @@ class Db:
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
         """
+        from serenity.db import migrations
+        from serenity.db.engine import redact_url
+
         url = database_url(optional_text(db_url, flag="--db-url"))
         current = migrations.current_revision(url)
         head = migrations.head_revision()

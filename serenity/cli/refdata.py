@@ -1,16 +1,20 @@
-"""``serenity refdata``: load venues' products into the database and list them."""
+"""``serenity refdata``: load venues' products into the database and list them.
+
+SQLAlchemy and aiohttp are imported when a command runs, so ``serenity --help`` stays quick.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from serenity.cli._args import optional_text, text
-from serenity.db.engine import create_engine_from_url
-from serenity.db.fetch import fetch_catalog, venue_refdata
-from serenity.db.refdata import Listing, list_listings, load_catalog
 from serenity.errors import ConfigError
+
+if TYPE_CHECKING:
+    from serenity.db.refdata import Listing
 
 __all__ = ["Refdata", "format_listings"]
 
@@ -42,6 +46,10 @@ class Refdata:
         timeout_s
             Seconds allowed for each HTTP request.
         """
+        from serenity.db.engine import create_engine_from_url
+        from serenity.db.fetch import fetch_catalog, venue_refdata
+        from serenity.db.refdata import load_catalog
+
         recipe = venue_refdata(text(venue, flag="--venue"))
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
             raise ConfigError(f"--timeout-s must be a number of seconds > 0, was {timeout_s!r}")
@@ -80,6 +88,9 @@ class Refdata:
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
         """
+        from serenity.db.engine import create_engine_from_url
+        from serenity.db.refdata import list_listings
+
         engine = create_engine_from_url(optional_text(db_url, flag="--db-url"))
         try:
             rows = list_listings(
