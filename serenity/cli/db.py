@@ -6,7 +6,6 @@ SQLAlchemy and Alembic are imported when a command runs, so ``serenity --help`` 
 from __future__ import annotations
 
 from serenity.cli._args import optional_text, text
-from serenity.db.settings import database_url
 
 __all__ = ["Db"]
 
@@ -27,6 +26,7 @@ class Db:
         """
         from serenity.db import migrations
         from serenity.db.engine import redact_url
+        from serenity.db.settings import database_url
 
         url = database_url(optional_text(db_url, flag="--db-url"))
         migrations.upgrade(url, text(revision, flag="--revision"))
@@ -46,6 +46,7 @@ class Db:
         """
         from serenity.db import migrations
         from serenity.db.engine import redact_url
+        from serenity.db.settings import database_url
 
         url = database_url(optional_text(db_url, flag="--db-url"))
         migrations.downgrade(url, text(revision, flag="--revision"))
@@ -63,6 +64,7 @@ class Db:
         """
         from serenity.db import migrations
         from serenity.db.engine import redact_url
+        from serenity.db.settings import database_url
 
         url = database_url(optional_text(db_url, flag="--db-url"))
         current = migrations.current_revision(url)
