@@ -8,6 +8,7 @@ failure by :func:`pytest_runtest_makereport`.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -83,3 +84,48 @@ def serenity_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Generator[
     monkeypatch.setenv("SERENITY_HOME", str(home))
     monkeypatch.delenv("SERENITY_DB_URL", raising=False)
     yield home
+
+
+@pytest.fixture
+def pg_schema_url(pg_url: str) -> Generator[str]:
+    """Return a URL of the test PostgreSQL database whose search path is a fresh schema.
+
+    The schema is dropped with everything in it after the test, so tests never see each
+    other's tables.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_url, poolclass=NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return the URL of an empty database: a SQLite file, then a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'serenity.db'}"
+    return str(request.getfixturevalue("pg_schema_url"))
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Generator[Any]:
+    """Return an engine on a throwaway database with the models' tables (``create_all``)."""
+    from serenity.db import create_engine_from_url
+    from serenity.model import Base
+
+    engine = create_engine_from_url(db_url)
+    Base.metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -7,8 +7,10 @@ import sys
 import fire
 
 from serenity._version import __version__
+from serenity.cli.db import Db
 from serenity.cli.demo import run_demo
 from serenity.cli.journal import JournalCommands
+from serenity.cli.refdata import Refdata
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
 
@@ -32,6 +34,8 @@ class Serenity:
         configure_logging(str(log_level), json=bool(log_json))
         self._quiet = bool(quiet)
         self.journal = JournalCommands()
+        self.db = Db()
+        self.refdata = Refdata()
 
     def version(self) -> None:
         """Print Serenity's version."""

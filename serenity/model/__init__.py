@@ -1,29 +1,73 @@
-"""The one domain model: enums and ids shared by runtime code, wire formats and the database."""
+"""The one domain model: enums, ids and the SQLAlchemy tables shared by runtime and database.
+
+Enums and :class:`InstrumentId` are cheap runtime values. The mapped classes are SQLAlchemy 2
+typed declarative classes over one :class:`~sqlalchemy.MetaData` (``Base.metadata``), which
+Alembic migrates (``serenity db upgrade``). Reference data: :class:`Exchange`,
+:class:`Currency`, :class:`Instrument`, :class:`ExchangeInstrument`. Accounts:
+:class:`Portfolio`, :class:`TradingAccount`, :class:`ExchangeAccount`. Trade data:
+:class:`Order`, :class:`Fill`, :class:`Position`, :class:`InstrumentMark`,
+:class:`ExchangeTransfer`, :class:`StrategyRun`.
+"""
 
 from __future__ import annotations
 
+from serenity.model.account import ExchangeAccount, Portfolio, TradingAccount
+from serenity.model.base import NAMING_CONVENTION, Base, ExactDecimal, UtcDateTime
 from serenity.model.enums import (
     ExecType,
+    InstrumentStatus,
     InstrumentType,
     Liquidity,
     OrderStatus,
     OrderType,
+    RunKind,
+    RunStatus,
     Side,
     TimeInForce,
     TransferType,
     VenueType,
 )
 from serenity.model.ids import InstrumentId
+from serenity.model.refdata import (
+    Currency,
+    Exchange,
+    ExchangeInstrument,
+    Instrument,
+    instrument_code,
+)
+from serenity.model.run import StrategyRun
+from serenity.model.trading import ExchangeTransfer, Fill, InstrumentMark, Order, Position
 
 __all__ = [
+    "NAMING_CONVENTION",
+    "Base",
+    "Currency",
+    "ExactDecimal",
+    "Exchange",
+    "ExchangeAccount",
+    "ExchangeInstrument",
+    "ExchangeTransfer",
     "ExecType",
+    "Fill",
+    "Instrument",
     "InstrumentId",
+    "InstrumentMark",
+    "InstrumentStatus",
     "InstrumentType",
     "Liquidity",
+    "Order",
     "OrderStatus",
     "OrderType",
+    "Portfolio",
+    "Position",
+    "RunKind",
+    "RunStatus",
     "Side",
+    "StrategyRun",
     "TimeInForce",
+    "TradingAccount",
     "TransferType",
+    "UtcDateTime",
     "VenueType",
+    "instrument_code",
 ]

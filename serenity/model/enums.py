@@ -11,10 +11,13 @@ from enum import StrEnum, unique
 
 __all__ = [
     "ExecType",
+    "InstrumentStatus",
     "InstrumentType",
     "Liquidity",
     "OrderStatus",
     "OrderType",
+    "RunKind",
+    "RunStatus",
     "Side",
     "TimeInForce",
     "TransferType",
@@ -136,3 +139,31 @@ class TransferType(StrEnum):
     WITHDRAWAL = "withdrawal"
     INTERNAL = "internal"
     FEE = "fee"
+
+
+@unique
+class InstrumentStatus(StrEnum):
+    """Whether a venue's listing can be traded now; each venue's spellings map onto these."""
+
+    PRE_TRADING = "pre_trading"
+    TRADING = "trading"
+    HALTED = "halted"
+    DELISTED = "delisted"
+
+
+@unique
+class RunKind(StrEnum):
+    """What a strategy run was: a backtest, a paper run or a live run."""
+
+    BACKTEST = "backtest"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+@unique
+class RunStatus(StrEnum):
+    """Where a strategy run is in its life."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
