@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Protocol
 
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
+from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
@@ -160,9 +161,10 @@ class FeedHandler(ABC):
         Venue, symbols, channels and endpoints.
     sinks
         Where trades, book updates, data-quality events and raw frames go.
-    known_symbols
-        The venue's symbols from reference data; symbols not among them are refused here,
-        before anything connects.
+    catalog
+        The venue's products (from ``serenity.exchange`` parsers or the database); symbols
+        it does not list are refused here, before anything connects. Venues that scale
+        prices (Phemex) take their scales from it.
     metrics
         Prometheus metrics shared by the process's feedhandlers.
     backoff
@@ -173,7 +175,7 @@ class FeedHandler(ABC):
     Raises
     ------
     UnknownSymbolError
-        For a symbol not in ``known_symbols``.
+        For a symbol not in ``catalog``.
     ConfigError
         When ``config.venue`` is not this handler's venue.
     """
@@ -185,16 +187,19 @@ class FeedHandler(ABC):
         config: FeedConfig,
         *,
         sinks: Sequence[FeedSink] = (),
-        known_symbols: Collection[str] | None = None,
+        catalog: ProductCatalog | None = None,
         metrics: FeedMetrics | None = None,
         backoff: Backoff | None = None,
         on_state: Callable[[FeedState], object] | None = None,
     ) -> None:
         if config.venue != self.venue:
             raise ConfigError(f"{type(self).__name__} records {self.venue}, was {config.venue!r}")
-        if known_symbols is not None:
-            check_symbols(self.venue, config.symbols, known_symbols)
+        if catalog is not None:
+            if catalog.venue != self.venue:
+                raise ConfigError(f"{self.venue}: catalog is of {catalog.venue!r}")
+            check_symbols(self.venue, config.symbols, [p.symbol for p in catalog.products])
         self.config = config
+        self.catalog = catalog
         self.sinks = list(sinks)
         self.metrics = metrics
         self.instruments = {s: InstrumentId(self.venue, s) for s in config.symbols}

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
+from serenity.exchange.product import Product, ProductCatalog
 from serenity.marketdata import BookUpdate, DataQualityKind, OrderBook, RawFrame, Trade
 from serenity.marketdata.fh import FeedConfig, FeedHandler
 from serenity.marketdata.quality import DataQualityEvent
-from serenity.model import Side
+from serenity.model import InstrumentStatus, InstrumentType, Side
+
+
+def product(symbol: str) -> Product:
+    return Product(
+        venue="toy",
+        symbol=symbol,
+        instrument_type=InstrumentType.CURRENCY_PAIR,
+        base=symbol[:3],
+        quote=symbol[3:],
+        status=InstrumentStatus.TRADING,
+        tick_size=Decimal("0.5"),
+        lot_size=Decimal(1),
+    )
 
 
 class ListSink:
@@ -73,7 +88,7 @@ def make(sink: ListSink, **kw: object) -> ToyHandler:
 def test_unknown_symbol_is_refused_before_connecting_with_a_suggestion() -> None:
     config = FeedConfig(venue="toy", symbols=("BTCUSDD",), ws_url="ws://127.0.0.1:1")
     with pytest.raises(UnknownSymbolError, match="'BTCUSDD' on toy; did you mean BTCUSD"):
-        ToyHandler(config, known_symbols=["BTCUSD", "ETHUSD"])
+        ToyHandler(config, catalog=ProductCatalog.of("toy", [product("BTCUSD"), product("ETHUSD")]))
 
 
 def test_bad_config_is_refused() -> None:
