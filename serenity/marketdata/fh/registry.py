@@ -35,6 +35,7 @@ def handler_class(venue: str) -> type[FeedHandler]:
         hint = f"; did you mean {close[0]}?" if close else f"; one of {', '.join(VENUES)}"
         raise ConfigError(f"no feedhandler for venue {venue!r}{hint}") from None
     module, _, name = target.partition(":")
-    cls = getattr(importlib.import_module(module), name)
-    assert issubclass(cls, FeedHandler)
+    cls: type[FeedHandler] = getattr(importlib.import_module(module), name)
+    if not (isinstance(cls, type) and issubclass(cls, FeedHandler)):
+        raise TypeError(f"{target} is not a FeedHandler")
     return cls
