@@ -7,14 +7,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from serenity.tau._time import NS_PER_S, Instant, to_instant_ns
-from serenity.tau.core import Network
+from serenity.tau.core import MutableSignal, Network
 from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
 __all__ = ["RealtimeNetworkScheduler"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class RealtimeNetworkScheduler(NetworkScheduler):
@@ -60,6 +63,21 @@ class RealtimeNetworkScheduler(NetworkScheduler):
         else:
             loop.call_soon_threadsafe(self._arm, handle)
         return handle
+
+    def publish(self, signal: MutableSignal[T], value: T) -> None:
+        """Set ``signal`` and propagate at once when called on the loop thread during
+        :meth:`run` (a live feed's path); otherwise the same as :meth:`schedule_update`.
+
+        A node that raises is logged and counted, as for scheduled work.
+        """
+        if self._thread_id is None or threading.get_ident() != self._thread_id:
+            self.schedule_update(signal, lambda: value)
+            return
+        signal._update(value)
+        try:
+            self.network.activate(signal)
+        except Exception as exc:
+            self._count_error(exc)
 
     def is_running(self) -> bool:
         """Return True while :meth:`run` is active."""
@@ -116,6 +134,9 @@ class RealtimeNetworkScheduler(NetworkScheduler):
         try:
             handle.action()
         except Exception as exc:
-            self.error_count += 1
-            self.last_error = exc
-            log.error("tau.node_error", exc_info=exc, extra={"errors": self.error_count})
+            self._count_error(exc)
+
+    def _count_error(self, exc: Exception) -> None:
+        self.error_count += 1
+        self.last_error = exc
+        log.error("tau.node_error", exc_info=exc, extra={"errors": self.error_count})

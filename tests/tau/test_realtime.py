@@ -99,3 +99,27 @@ async def test_shutdown_before_run_returns_at_once() -> None:
     sched = RealtimeNetworkScheduler()
     sched.shutdown()
     await asyncio.wait_for(sched.run(), 1)
+
+
+async def test_publish_on_the_loop_thread_propagates_at_once_and_counts_errors() -> None:
+    sched = RealtimeNetworkScheduler()
+    sig: MutableSignal[float] = MutableSignal()
+    inv = Map(sched.network, sig, lambda x: 1 / x)
+    runner = asyncio.create_task(sched.run())
+    await wait_for(sched.is_running)
+    sched.publish(sig, 4.0)
+    assert inv.get_value() == 0.25  # synchronously, within the call
+    sched.publish(sig, 0.0)
+    assert sched.error_count == 1
+    seen: list[float] = []
+
+    def from_thread() -> None:
+        sched.publish(sig, 2.0)
+
+    Do(sched.network, inv, lambda: seen.append(inv.get_value()))
+    worker = threading.Thread(target=from_thread)
+    worker.start()
+    worker.join()
+    await wait_for(lambda: seen == [0.5])
+    sched.shutdown()
+    await runner

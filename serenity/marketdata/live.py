@@ -1,0 +1,107 @@
+"""The live market-data service: running feedhandlers published as tau signals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from serenity.errors import UnknownSymbolError
+from serenity.marketdata.book import OrderBook
+from serenity.marketdata.fh.handler import FeedHandler
+from serenity.marketdata.quality import DataQualityEvent, RawFrame
+from serenity.marketdata.types import BookUpdate, Trade
+from serenity.model import InstrumentId
+from serenity.tau import MutableSignal, RealtimeNetworkScheduler, Signal
+
+__all__ = ["FeedHandlerMarketdataService"]
+
+V = TypeVar("V")
+
+
+class FeedHandlerMarketdataService:
+    """A :class:`~serenity.marketdata.MarketdataService` over running feedhandlers.
+
+    It registers itself as a sink of each handler. Every trade and applied book update is
+    published into the scheduler's network on the event loop thread, in the same call that
+    received the frame, so a strategy reacts without an extra hop. Signals exist per
+    instrument from construction; a node that raises is logged and counted by the
+    scheduler and never stops a feed.
+
+    Parameters
+    ----------
+    scheduler
+        The realtime scheduler whose network strategies run in.
+    handlers
+        The feedhandlers to publish from (they are not started here).
+    """
+
+    def __init__(self, scheduler: RealtimeNetworkScheduler, handlers: Iterable[FeedHandler]):
+        self.scheduler = scheduler
+        self._trades: dict[InstrumentId, MutableSignal[Trade]] = {}
+        self._book_events: dict[InstrumentId, MutableSignal[BookUpdate]] = {}
+        self._books: dict[InstrumentId, MutableSignal[OrderBook]] = {}
+        self._quality: MutableSignal[DataQualityEvent] = MutableSignal(name="data-quality")
+        for handler in handlers:
+            handler.sinks.append(self)
+            for instrument in handler.instruments.values():
+                name = str(instrument)
+                self._trades[instrument] = MutableSignal(name=f"trades:{name}")
+                self._book_events[instrument] = MutableSignal(name=f"book-events:{name}")
+                self._books[instrument] = MutableSignal(name=f"books:{name}")
+        self._subscribed: MutableSignal[frozenset[InstrumentId]] = MutableSignal(
+            frozenset(self._trades), name="subscribed"
+        )
+
+    # -- MarketdataService -----------------------------------------------------------------
+
+    def get_subscribed_instruments(self) -> Signal[frozenset[InstrumentId]]:
+        """Return a signal holding the set of instruments the feeds record."""
+        return self._subscribed
+
+    def get_trades(self, instrument: InstrumentId) -> Signal[Trade]:
+        """Return the signal of ``instrument``'s trades."""
+        return self._lookup(self._trades, instrument)
+
+    def get_order_book_events(self, instrument: InstrumentId) -> Signal[BookUpdate]:
+        """Return the signal of ``instrument``'s applied snapshots and deltas."""
+        return self._lookup(self._book_events, instrument)
+
+    def get_order_books(self, instrument: InstrumentId) -> Signal[OrderBook]:
+        """Return the signal of ``instrument``'s book, activated after every applied update.
+
+        The value is the feedhandler's live book: read it in the cycle, copy what you keep.
+        """
+        return self._lookup(self._books, instrument)
+
+    def get_data_quality(self) -> Signal[DataQualityEvent]:
+        """Return the signal of every data-quality event from the feeds."""
+        return self._quality
+
+    # -- FeedSink --------------------------------------------------------------------------
+
+    def on_trade(self, trade: Trade) -> None:
+        """Publish a trade."""
+        self.scheduler.publish(self._trades[trade.instrument], trade)
+
+    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
+        """Publish an applied update, then the book after it."""
+        self.scheduler.publish(self._book_events[update.instrument], update)
+        self.scheduler.publish(self._books[update.instrument], book)
+
+    def on_quality(self, event: DataQualityEvent) -> None:
+        """Publish a data-quality event."""
+        self.scheduler.publish(self._quality, event)
+
+    def on_raw(self, raw: RawFrame) -> None:
+        """Ignore raw frames (the journal keeps them)."""
+
+    def _lookup(
+        self, table: dict[InstrumentId, MutableSignal[V]], instrument: InstrumentId
+    ) -> Signal[V]:
+        try:
+            return table[instrument]
+        except KeyError:
+            known = ", ".join(sorted(str(i) for i in self._trades)) or "none"
+            raise UnknownSymbolError(
+                f"{instrument} is not recorded by these feeds; recorded: {known}"
+            ) from None
