@@ -10,6 +10,7 @@ from serenity._version import __version__
 from serenity.cli.db import Db
 from serenity.cli.demo import run_demo
 from serenity.cli.journal import JournalCommands
+from serenity.cli.marketdata import MarketdataCommands
 from serenity.cli.refdata import Refdata
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
@@ -34,6 +35,7 @@ class Serenity:
         configure_logging(str(log_level), json=bool(log_json))
         self._quiet = bool(quiet)
         self.journal = JournalCommands()
+        self.marketdata = MarketdataCommands()
         self.db = Db()
         self.refdata = Refdata()
 
