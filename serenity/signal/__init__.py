@@ -9,6 +9,7 @@ where TA-Lib puts it.
 
 from __future__ import annotations
 
+from serenity.signal import vectorized
 from serenity.signal.bars import (
     OHLC,
     ComputeOHLC,
@@ -75,4 +76,5 @@ __all__ = [
     "TradeLike",
     "VolumeBars",
     "ZScore",
+    "vectorized",
 ]
