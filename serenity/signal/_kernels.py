@@ -141,16 +141,27 @@ def rolling_variance(x: FloatArray, n: int) -> FloatArray:
     Two passes per window (the mean, then the corrected sum of squared deviations), in
     chunks of windows to bound memory; a window of identical values gives exactly 0.
     """
+    return rolling_moments(x, n)[0]
+
+
+def rolling_moments(x: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
+    """Return the population variance of every window of ``n`` and its last value's
+    distance from the window mean (``len(x) - n + 1`` values each); see
+    :func:`rolling_variance`."""
     m = x.size - n + 1
     if m <= 0:
-        return np.empty(0)
+        return np.empty(0), np.empty(0)
     windows = sliding_window_view(x, n)
-    out = np.empty(m)
+    variance, last = np.empty(m), np.empty(m)
     step = max(1, _CHUNK // n)
     for s in range(0, m, step):
         w = windows[s : s + step]
         dev = w - w.mean(axis=1)[:, None]
-        out[s : s + step] = (dev * dev).mean(axis=1) - dev.mean(axis=1) ** 2
-    np.maximum(out, 0.0, out=out)
-    out[run_lengths(x)[n - 1 :] >= n] = 0.0
-    return out
+        mean_dev = dev.mean(axis=1)
+        variance[s : s + step] = np.einsum("ij,ij->i", dev, dev) / n - mean_dev**2
+        last[s : s + step] = dev[:, -1] - mean_dev
+    np.maximum(variance, 0.0, out=variance)
+    flat = run_lengths(x)[n - 1 :] >= n
+    variance[flat] = 0.0
+    last[flat] = 0.0
+    return variance, last

@@ -24,6 +24,7 @@ from serenity.signal._kernels import (
     recurrence,
     rolling_max,
     rolling_min,
+    rolling_moments,
     rolling_variance,
     run_lengths,
     running_mean,
@@ -532,8 +533,8 @@ def zscore(x: Any, window: int) -> FloatArray:
     n = check_period(window, "window", 2)
     if a.size < n:
         return _nans(a.size)
-    mean = running_mean(a, n)
-    std = np.sqrt(rolling_variance(a, n))
+    variance, deviation = rolling_moments(a, n)
+    std = np.sqrt(variance)
     live = (std > 0.0) & (run_lengths(a)[n - 1 :] < n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _placed(a.size, np.where(live, (a[n - 1 :] - mean) / std, 0.0))
+        return _placed(a.size, np.where(live, deviation / std, 0.0))

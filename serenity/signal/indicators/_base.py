@@ -116,20 +116,36 @@ class RollingVariance:
     """TA-Lib's cancellation-free rolling population variance (var.c).
 
     Running sums of ``x - shift`` and its square, with ``shift`` re-anchored to the window
-    mean (an O(window) rebuild) when the sums lose digits, when a large value leaves the
-    window, or every 32 windows. The rebuilds are rare, so the cost is O(1) per value
-    amortised.
+    mean (an O(window) rebuild) when the sums lose digits (the variance falls below
+    ``rebase_ratio`` of the mean squared deviation from the shift), when a large value
+    leaves the window, or every 32 windows. The rebuilds are rare, so the cost is O(1) per
+    value amortised. TA-Lib's ratio, 1e-6, bounds the cancellation loss to about 1e-10
+    relative; a larger ratio rebuilds sooner and loses less. :attr:`deviation` is the
+    latest value minus the window mean, computed from the shifted sums.
     """
 
-    __slots__ = ("bars", "inv", "recent", "shift", "sum1", "sum2", "warmup", "window")
+    __slots__ = (
+        "bars",
+        "deviation",
+        "inv",
+        "rebase_ratio",
+        "recent",
+        "shift",
+        "sum1",
+        "sum2",
+        "warmup",
+        "window",
+    )
 
-    def __init__(self, window: int) -> None:
+    def __init__(self, window: int, *, rebase_ratio: float = 0.000001) -> None:
         self.window = window
+        self.rebase_ratio = rebase_ratio
         self.inv = 1.0 / window
         self.recent: deque[float] = deque(maxlen=window)
         self.shift = 0.0
         self.sum1 = 0.0
         self.sum2 = 0.0
+        self.deviation = 0.0
         self.warmup = window - 1
         self.bars = _RESEED_EVERY * window
 
@@ -139,9 +155,9 @@ class RollingVariance:
         if not recent:
             self.shift = x
         recent.append(x)
-        t = x - self.shift
-        sum1 = self.sum1 + t
-        sum2 = self.sum2 + t * t
+        dx = x - self.shift
+        sum1 = self.sum1 + dx
+        sum2 = self.sum2 + dx * dx
         if self.warmup:
             self.warmup -= 1
             self.sum1, self.sum2 = sum1, sum2
@@ -154,20 +170,21 @@ class RollingVariance:
         t = t * t
         sum2 -= t
         self.bars -= 1
-        if variance < 0.000001 * (sum2 * inv) or t > 1000000.0 * sum2 or self.bars <= 0:
+        if variance < self.rebase_ratio * (sum2 * inv) or t > 1000000.0 * sum2 or self.bars <= 0:
             return self._reseed()
         self.sum1, self.sum2 = sum1, sum2
+        self.deviation = dx - mean
         return variance
 
     def _reseed(self) -> float:
         self.bars = _RESEED_EVERY * self.window
-        inv = self.inv
+        recent, inv = self.recent, self.inv
         total = 0.0
-        for v in self.recent:
+        for v in recent:
             total += v
         shift = total * inv
         sum1 = sum2 = 0.0
-        for v in self.recent:
+        for v in recent:
             t = v - shift
             sum1 += t
             sum2 += t * t
@@ -175,7 +192,8 @@ class RollingVariance:
         variance = sum2 * inv - mean * mean
         if variance < 0.000000000001 * (sum2 * inv):
             variance = 0.0
-        t = self.recent[0] - shift
+        self.deviation = (recent[-1] - shift) - mean
+        t = recent[0] - shift
         self.sum1 = sum1 - t
         self.sum2 = sum2 - t * t
         self.shift = shift

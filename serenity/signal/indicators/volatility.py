@@ -12,13 +12,14 @@ from typing import Any
 from serenity.signal.indicators._base import (
     Indicator,
     RollingVariance,
-    RunningMean,
     check_number,
     check_period,
 )
 from serenity.tau.core import Network, Signal
 
 __all__ = ["ATR", "NATR", "Stddev", "ZScore"]
+
+_ZSCORE_REBASE = 0.001  # re-anchor when cancellation could cost 1e3 ulps, not TA-Lib's 1e6
 
 
 class Stddev(Indicator[float]):
@@ -81,9 +82,11 @@ class ZScore(Indicator[float]):
     """How many population standard deviations the value lies from the mean of the last
     ``window`` values (itself included): ``(x - mean) / std``.
 
-    The mean is :class:`~serenity.signal.indicators.SMA`'s and the deviation
-    :class:`Stddev`'s. A window of identical values has no spread and gives 0. Emits from
-    the ``window``-th value on (lookback ``window - 1``).
+    Both the distance from the mean and the deviation come from :class:`Stddev`'s shifted
+    sums, re-anchored whenever cancellation could cost more than about 1e-12 relative, so
+    the score stays accurate when the spread is tiny next to the price level. A window of
+    identical values has no spread and gives 0. Emits from the ``window``-th value on
+    (lookback ``window - 1``).
 
     Parameters
     ----------
@@ -102,14 +105,13 @@ class ZScore(Indicator[float]):
         When ``window`` is not an int >= 2.
     """
 
-    __slots__ = ("_last", "_mean", "_run", "_variance", "_window")
+    __slots__ = ("_last", "_run", "_variance", "_window")
 
     def __init__(
         self, network: Network, values: Signal[float], window: int, *, name: str | None = None
     ) -> None:
         self._window = check_period(window, "window", 2)
-        self._mean = RunningMean(self._window)
-        self._variance = RollingVariance(self._window)
+        self._variance = RollingVariance(self._window, rebase_ratio=_ZSCORE_REBASE)
         self._last = math.nan
         self._run = 0  # how many of the latest values are equal
         super().__init__(network, values, name=name)
@@ -119,12 +121,12 @@ class ZScore(Indicator[float]):
         x = self._source._value
         self._run = self._run + 1 if x == self._last else 1
         self._last = x
-        variance = self._variance.update(x)
-        mean = self._mean.update(x)
-        if mean is None or variance is None:
+        kernel = self._variance
+        variance = kernel.update(x)
+        if variance is None:
             return False
         std = math.sqrt(variance)
-        self._value = (x - mean) / std if std > 0.0 and self._run < self._window else 0.0
+        self._value = kernel.deviation / std if std > 0.0 and self._run < self._window else 0.0
         self._valid = True
         return True
 
