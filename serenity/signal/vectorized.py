@@ -434,7 +434,7 @@ def log_return(x: Any, period: int = 1) -> FloatArray:
     a, now, before = _lagged(x, period)
     bad = np.flatnonzero(~(a > 0.0))
     if bad.size:
-        raise DataError(f"log return needs positive values, was x[{bad[0]}]={a[bad[0]]!r}")
+        raise DataError(f"log return needs positive values, was x[{bad[0]}]={float(a[bad[0]])!r}")
     return _placed(a.size, np.log(now / before))
 
 
