@@ -72,7 +72,7 @@ def bar_arrays(request: pytest.FixtureRequest) -> tuple[np.ndarray, ...]:
     return make_bars(request.param)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stream() -> Stream:
     """Return ``run(factory, values)``: replay ``values`` one per ns into a source, through
     ``factory(network, source)``, and return the indices and values the node emitted."""
@@ -139,7 +139,7 @@ class Checks:
     assert_emits_from = staticmethod(assert_emits_from)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def checks() -> type[Checks]:
     """The shared comparisons and data builders."""
     return Checks
