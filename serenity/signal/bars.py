@@ -10,6 +10,7 @@ bars are emitted one per cycle, in order, at the same instant.
 
 from __future__ import annotations
 
+import logging
 import math
 from abc import abstractmethod
 from collections import deque
@@ -33,6 +34,8 @@ __all__ = [
     "TradeLike",
     "VolumeBars",
 ]
+
+log = logging.getLogger(__name__)
 
 _NEVER: Final = -(2**63)
 _THRESHOLD_TOLERANCE: Final = 1e-9
@@ -298,8 +301,12 @@ class TimeBars(_BarBuilder):
     def _on_trade(self, trade: Any) -> None:
         ts = trade.ts
         if ts < self._closed_until:
-            ts = self._closed_until
             self.late_trades += 1
+            log.debug(
+                "bars.late_trade",
+                extra={"node": repr(self), "trade_ts": ts, "closed_until": self._closed_until},
+            )
+            ts = self._closed_until
         if self._count:
             if ts < self._bar_end:
                 self._add(trade.price, trade.qty, trade.ts)
@@ -313,6 +320,12 @@ class TimeBars(_BarBuilder):
         self._bar_end = start + interval
         self._add(trade.price, trade.qty, trade.ts)
         self._rearm()
+
+    def partial_bar(self) -> OHLC | None:
+        """Return the bar in progress over its whole interval (not emitted), or None."""
+        if not self._count:
+            return None
+        return self._bar(self._bar_start, self._bar_end)
 
     def _close_bar(self) -> None:
         bar = self._finish(self._bar_start, self._bar_end)

@@ -130,6 +130,19 @@ def test_a_late_trade_joins_the_open_bar_and_is_counted() -> None:
     assert node.late_trades == 1
 
 
+def test_the_partial_time_bar_spans_its_interval() -> None:
+    scheduler = HistoricNetworkScheduler(0, 200 * S)
+    trades: MutableSignal[Fill] = MutableSignal()
+    probe: MutableSignal[int] = MutableSignal()
+    node = TimeBars(scheduler, trades, MINUTE)
+    seen: list[OHLC | None] = []
+    Lambda(scheduler.network, [probe], lambda _: seen.append(node.partial_bar()))
+    scheduler.replay(trades, [(70 * S, Fill(70 * S, 5.0, 2.0))])
+    scheduler.replay(probe, [(50 * S, 0), (80 * S, 0), (130 * S, 0)])
+    scheduler.run()
+    assert seen == [None, bar(5.0, 5.0, 5.0, 5.0, 2.0, 5.0, 1, 60 * S, 120 * S), None]
+
+
 def test_volume_bars_split_a_trade_that_crosses_the_threshold() -> None:
     fills = [Fill(1, 10.0, 1.0), Fill(2, 12.0, 2.0), Fill(3, 11.0, 1.0), Fill(4, 9.0, 1.0)]
     out, node = run_bars(lambda s, src: VolumeBars(s.network, src, 1.5), fills, end=10)

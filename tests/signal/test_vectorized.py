@@ -34,10 +34,6 @@ def _compare(run: Any, node: Callable[..., Any], twin: np.ndarray, inputs: list[
     np.testing.assert_allclose(np.array(out, dtype=float), twin[at], rtol=1e-9, atol=1e-12 * scale)
 
 
-def _runner(stream: Any) -> Any:
-    return lambda factory, inputs: stream(factory, inputs)
-
-
 SIMPLE: list[Any] = [
     pytest.param(ind.SMA, vec.sma, 1, id="SMA"),
     pytest.param(ind.EMA, vec.ema, 1, id="EMA"),
