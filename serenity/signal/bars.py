@@ -150,6 +150,7 @@ class _BarBuilder(Function[OHLC]):
         "_notional",
         "_open",
         "_pending",
+        "_requested",
         "_trades",
         "_volume",
     )
@@ -157,6 +158,7 @@ class _BarBuilder(Function[OHLC]):
     def __init__(self, network: Network, trades: Signal[Any], *, name: str | None = None) -> None:
         self._trades = trades
         self._pending: deque[OHLC] = deque()
+        self._requested = 0  # cycles requested for bars still pending
         self._open = self._high = self._low = self._close = math.nan
         self._volume = self._notional = 0.0
         self._count = 0
@@ -213,6 +215,8 @@ class _BarBuilder(Function[OHLC]):
         """Take in the trade of this cycle, if any, and emit the next finished bar."""
         if self.network.has_activated(self._trades):
             self._on_trade(self._trades._value)
+        elif self._requested:
+            self._requested -= 1
         return self._emit_pending()
 
     def _call(self) -> bool:
@@ -224,8 +228,12 @@ class _BarBuilder(Function[OHLC]):
             return False
         self._value = pending.popleft()
         self._valid = True
-        if pending:
-            self.network.activate(self)  # queued: the next bar goes out in its own cycle
+        # One cycle per bar: request a cycle for every bar still waiting, all at once.
+        # (Requesting one per cycle would chain them, and tau runs each chained request
+        # from inside the previous one, a stack frame deeper each time.)
+        for _ in range(len(pending) - self._requested):
+            self.network.activate(self)
+            self._requested += 1
         return True
 
 

@@ -162,6 +162,15 @@ def test_one_large_trade_fills_several_volume_bars_in_successive_cycles() -> Non
     assert node.partial_bar().volume == pytest.approx(0.5)
 
 
+def test_a_trade_worth_thousands_of_bars_emits_them_all_in_order() -> None:
+    out, node = run_bars(
+        lambda s, src: VolumeBars(s.network, src, 1.0), [Fill(3, 2.0, 5000.5)], end=9
+    )
+    assert len(out) == 5000
+    assert {(t, b.volume, b.trade_count) for t, b in out} == {(3, 1.0, 1)}
+    assert node.partial_bar().volume == pytest.approx(0.5)
+
+
 def test_volume_bars_absorb_rounding_instead_of_leaving_a_sliver() -> None:
     fills = [Fill(i, 1.0, 0.1) for i in range(1, 11)]
     out, node = run_bars(lambda s, src: VolumeBars(s.network, src, 1.0), fills, end=20)
