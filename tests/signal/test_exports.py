@@ -9,6 +9,9 @@ import pytest
 MODULES = [
     "serenity.signal",
     "serenity.signal.bars",
+    "serenity.signal.bars.ohlc",
+    "serenity.signal.bars.threshold_bars",
+    "serenity.signal.bars.time_bars",
     "serenity.signal.indicators",
     "serenity.signal.indicators.averages",
     "serenity.signal.indicators.bands",
