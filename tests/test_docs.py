@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -30,8 +32,13 @@ EXAMPLES = _examples()
 @pytest.mark.parametrize(("where", "code"), EXAMPLES, ids=[w for w, _ in EXAMPLES])
 def test_example_runs_and_prints_what_it_says(where: str, code: str) -> None:
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, where, "exec"), {"__name__": "__example__"})
+    module = types.ModuleType("__example__")  # dataclasses in examples need a real module
+    sys.modules[module.__name__] = module
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, where, "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
     for expected in re.findall(r"^print\(.*\)\s+# (\S+)", code, re.M):
         assert expected.rstrip(":") in out.getvalue(), f"{where}: expected {expected}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -130,7 +131,8 @@ class Network:
         self._cycle = 0
         self._version = 0  # bumped by every graph edit; invalidates cached evaluation orders
         self._in_cycle = False
-        self._deferred: list[Callable[[], object]] = []
+        self._draining = False
+        self._deferred: deque[Callable[[], object]] = deque()
         self._ids = itertools.count(1)
         self._size = 0
 
@@ -288,10 +290,18 @@ class Network:
         return found
 
     def _run_deferred(self) -> None:
-        while self._deferred and not self._in_cycle:
-            pending, self._deferred = self._deferred, []
-            for action in pending:
+        # Runs the edits and activations requested during cycles, in order. Activations it
+        # starts leave their own requests to this loop (the _draining flag), so a chain of
+        # requests runs iteratively instead of nesting one call deeper per cycle.
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._deferred:
+                action = self._deferred.popleft()
                 action()
+        finally:
+            self._draining = False
 
     def iter_nodes_from(self, node: Event) -> Iterator[Event]:
         """Yield ``node`` and every node reachable from it, each once."""

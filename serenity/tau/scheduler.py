@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from serenity.errors import InvalidValueError
 from serenity.tau._time import Duration, Instant, to_duration_ns, to_instant_ns
 from serenity.tau.clock import Clock
 from serenity.tau.core import MutableSignal, Network
@@ -68,7 +69,7 @@ class NetworkScheduler(ABC):
         """Run ``action`` after ``offset`` (a timedelta or int ns) from now."""
         delay = to_duration_ns(offset, what="offset", positive=False)
         if delay < 0:
-            raise ValueError(f"offset must be >= 0, was {offset!r}")
+            raise InvalidValueError(f"offset must be >= 0, was {offset!r}")
         return self.schedule_at(action, self.get_time() + delay)
 
     def schedule_update(

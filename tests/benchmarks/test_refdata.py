@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from venues import binance_exchange_info
 
 from serenity.db import create_engine_from_url, load_catalog, migrations
 from serenity.exchange import binance
 from serenity.model import Base
+from tests.venues import binance_exchange_info
 
 SYMBOLS = 2_000
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

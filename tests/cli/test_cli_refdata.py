@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from venues import VenueServer, binance_exchange_info
 
 from serenity.cli import main
 from serenity.exchange import binance
+from tests.venues import VenueServer, binance_exchange_info
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

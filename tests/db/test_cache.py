@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from venues import payload
 
 from serenity.db import InstrumentCache, load_catalog, session_factory
 from serenity.errors import InvalidValueError, UnknownSymbolError
 from serenity.exchange import binance
 from serenity.model import Currency, Instrument, InstrumentType
+from tests.venues import payload
 
 T1 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 

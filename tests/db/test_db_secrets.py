@@ -6,10 +6,10 @@ import logging
 
 import pytest
 import sqlalchemy as sa
-from venues import VenueServer, payload
 
 from serenity.cli import main
 from serenity.exchange import phemex
+from tests.venues import VenueServer, payload
 
 SECRET = "s3cret-Pa55word"
 

@@ -6,11 +6,11 @@ import socket
 from typing import Any
 
 import pytest
-from venues import VenueServer, binance_exchange_info, payload
 
 from serenity.db import fetch_catalog
 from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import binance, coinbase, phemex
+from tests.venues import VenueServer, binance_exchange_info, payload
 
 PHEMEX = {phemex.PRODUCTS_PATH: payload("phemex", "products")}
 COINBASE = {

@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from venues import payload, read_capture
 
 from serenity.db import create_engine_from_url, list_listings, load_catalog
 from serenity.db import refdata as refdata_module
 from serenity.errors import InvalidValueError
 from serenity.exchange import ProductCatalog, binance, coinbase, phemex
 from serenity.model import Base, InstrumentStatus
+from tests.venues import payload, read_capture
 
 T1 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 T2 = T1 + dt.timedelta(days=1)

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from venues import binance_exchange_info, payload, read_capture
 
 from serenity.errors import DataError
 from serenity.exchange import binance
 from serenity.model import InstrumentStatus
+from tests.venues import binance_exchange_info, payload, read_capture
 
 
 def test_documented_payload_reads_filters_and_statuses() -> None:

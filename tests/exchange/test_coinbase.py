@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from venues import payload, read_capture
 
 from serenity.errors import DataError
 from serenity.exchange import coinbase
 from serenity.model import InstrumentStatus, InstrumentType
+from tests.venues import payload, read_capture
 
 
 def test_documented_products_and_currencies_parse() -> None:

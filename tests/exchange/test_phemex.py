@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from venues import payload, read_capture
 
 from serenity.errors import DataError, InvalidValueError, VenueError
 from serenity.exchange import phemex
 from serenity.model import InstrumentStatus, InstrumentType
+from tests.venues import payload, read_capture
 
 
 @pytest.fixture

@@ -162,3 +162,27 @@ def test_disconnect_stops_propagation() -> None:
     net.activate(src)
     assert not m.is_valid()
     assert net.children(src) == ()
+
+
+def test_long_chains_of_requested_activations_do_not_nest() -> None:
+    net = Network()
+    countdown = [5_000]
+
+    class Again(Event):
+        def on_activate(self) -> bool:
+            if countdown[0] > 0:
+                countdown[0] -= 1
+                net.activate(self)
+            return True
+
+    start = net.cycle
+    net.activate(Again())
+    assert countdown[0] == 0
+    assert net.cycle == start + 5_001
+
+
+def test_negative_offset_is_refused() -> None:
+    from serenity.tau import HistoricNetworkScheduler
+
+    with pytest.raises(InvalidValueError, match="offset must be >= 0"):
+        HistoricNetworkScheduler(0, 10).schedule(lambda: None, -1)

@@ -1,0 +1,186 @@
+"""Time bars aligned to UTC boundaries, emitted at the closing boundary by a timer."""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import timedelta
+from typing import Any, Final
+
+from serenity.signal.bars._builder import BarBuilder
+from serenity.signal.bars.ohlc import OHLC
+from serenity.tau import to_duration_ns
+from serenity.tau.core import Signal
+from serenity.tau.scheduler import NetworkScheduler, TimerHandle
+
+__all__ = ["TimeBars"]
+
+log = logging.getLogger(__name__)
+
+_NEVER: Final = -(2**63)
+
+
+class TimeBars(BarBuilder):
+    """Time bars aligned to UTC boundaries, emitted at the closing boundary.
+
+    Bar k holds the trades with ``k * interval <= trade.ts < (k + 1) * interval``, so
+    5-minute bars close at :00, :05, ... and a trade exactly on a boundary opens the new bar.
+    Trades are assigned by their venue time ``ts``; bars are emitted by scheduler time: a
+    timer fires at the closing boundary even when no later trade arrives (or a trade of a
+    later bar emits the open one first, when venue time runs ahead of the scheduler). At most
+    one timer is pending.
+
+    A trade whose ``ts`` falls in a bar already emitted (a late trade) is counted in
+    :attr:`late_trades` and added to the bar in progress, so no volume is lost. When the
+    scheduler's run ends, the last partial bar is emitted; it keeps its nominal ``end``.
+
+    Parameters
+    ----------
+    scheduler
+        Supplies time and timers; the node joins its network.
+    trades
+        A signal of :class:`TradeLike` values.
+    interval
+        Bar width, a timedelta or int ns.
+    fill_empty
+        False (default) skips intervals without trades. True emits, once a first trade was
+        seen, an empty bar for each such interval at its closing boundary: open, high, low,
+        close and vwap all equal to the previous close, zero volume and trade count.
+    name
+        A label for error messages.
+
+    Raises
+    ------
+    InvalidValueError
+        When ``interval`` is not a positive timedelta or int.
+    """
+
+    __slots__ = (
+        "_bar_end",
+        "_bar_start",
+        "_closed_until",
+        "_due",
+        "_fill_empty",
+        "_interval",
+        "_last_close",
+        "_scheduler",
+        "_timer",
+        "late_trades",
+    )
+
+    def __init__(
+        self,
+        scheduler: NetworkScheduler,
+        trades: Signal[Any],
+        interval: timedelta | int,
+        *,
+        fill_empty: bool = False,
+        name: str | None = None,
+    ) -> None:
+        self._scheduler = scheduler
+        self._interval = to_duration_ns(interval, what="interval")
+        self._fill_empty = bool(fill_empty)
+        self._bar_start = self._bar_end = 0
+        self._closed_until = _NEVER  # end of the last bar handed out
+        self._last_close = math.nan
+        self._timer: TimerHandle | None = None
+        self._due = 0
+        self.late_trades = 0
+        super().__init__(scheduler.network, trades, name=name)
+        scheduler.at_end(self._flush)
+
+    def _on_trade(self, trade: Any) -> None:
+        ts = trade.ts
+        if ts < self._closed_until:
+            self.late_trades += 1
+            log.debug(
+                "bars.late_trade",
+                extra={"node": repr(self), "trade_ts": ts, "closed_until": self._closed_until},
+            )
+            ts = self._closed_until
+        if self._count:
+            if ts < self._bar_end:
+                self._add(trade.price, trade.qty, trade.ts)
+                return
+            self._close_bar()
+        interval = self._interval
+        start = ts - ts % interval
+        if self._fill_empty:
+            self._fill_until(start)
+        self._bar_start = start
+        self._bar_end = start + interval
+        self._add(trade.price, trade.qty, trade.ts)
+        self._rearm()
+
+    def partial_bar(self) -> OHLC | None:
+        """Return the bar in progress over its whole interval (not emitted), or None."""
+        if not self._count:
+            return None
+        return self._bar(self._bar_start, self._bar_end)
+
+    def _close_bar(self) -> None:
+        bar = self._finish(self._bar_start, self._bar_end)
+        self._closed_until = self._bar_end
+        self._last_close = bar.close
+
+    def _fill_until(self, boundary: int) -> None:
+        """Queue an empty bar for every whole interval from the last bar up to ``boundary``."""
+        close = self._last_close
+        if math.isnan(close):
+            return
+        t, interval = self._closed_until, self._interval
+        while t + interval <= boundary:
+            self._pending.append(
+                OHLC(
+                    open=close,
+                    high=close,
+                    low=close,
+                    close=close,
+                    volume=0.0,
+                    vwap=close,
+                    trade_count=0,
+                    start=t,
+                    end=t + interval,
+                )
+            )
+            t += interval
+        self._closed_until = t
+
+    def _rearm(self) -> None:
+        """Keep exactly one timer, at the next boundary that will finish a bar."""
+        due: int | None = None
+        if self._count:
+            due = self._bar_end
+        elif self._fill_empty and not math.isnan(self._last_close):
+            due = self._closed_until + self._interval
+        timer = self._timer
+        if timer is not None:
+            if due == self._due:
+                return
+            timer.cancel()
+            self._timer = None
+        if due is not None:
+            self._due = due
+            self._timer = self._scheduler.schedule_at(
+                self._on_timer, max(due, self._scheduler.get_time())
+            )
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = self._scheduler.get_time()
+        if self._count and now >= self._bar_end:
+            self._close_bar()
+        if self._fill_empty and not self._count:
+            self._fill_until(now - now % self._interval)
+        self._rearm()
+        if self._pending:
+            self.network.activate(self)
+
+    def _flush(self) -> None:
+        if self._count:
+            self._close_bar()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            self.network.activate(self)
