@@ -244,14 +244,15 @@ class JournalReader:
     def entries(self) -> Iterator[tuple[StreamKey, Record]]:
         """Yield ``(stream, record)`` for every record in the window."""
         for seg in self.segments():
-            for record in self._read(seg):
+            for record in self.read(seg):
                 yield seg.stream, record
 
     def __iter__(self) -> Iterator[Record]:
         for seg in self.segments():
-            yield from self._read(seg)
+            yield from self.read(seg)
 
-    def _read(self, seg: Segment) -> Iterator[Record]:
+    def read(self, seg: Segment) -> Iterator[Record]:
+        """Yield the records of one segment that lie in the reader's window, in order."""
         found = len(self.defects)
         start, end = self.start, self.end
         records = _scan(seg, self.defects)

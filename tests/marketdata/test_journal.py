@@ -96,7 +96,7 @@ def test_each_utc_hour_gets_its_own_segment(tmp_path: Path) -> None:
     read = [r.ts_recv for r in JournalReader(tmp_path)]
     assert sorted(read) == sorted(times)
     for seg in JournalReader(tmp_path).segments():
-        for record in JournalReader(tmp_path)._read(seg):
+        for record in JournalReader(tmp_path).read(seg):
             assert seg.hour <= journal_time(record) < seg.hour + HOUR
 
 
