@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NoReturn
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -45,6 +45,11 @@ __all__ = ["BinanceFeedHandler"]
 
 log = logging.getLogger(__name__)
 
+_loads: Final = orjson.loads
+_parse_trade: Final = binance.parse_trade
+_parse_depth_update: Final = binance.parse_depth_update
+_TRADE: Final = binance.TRADE
+_DEPTH_UPDATE: Final = binance.DEPTH_UPDATE
 _KEEPALIVE_ID: Final = 0
 """Request id of the keepalive ``GET_PROPERTY``; subscriptions count up from 1."""
 _STREAMS_SHOWN: Final = 4
@@ -102,6 +107,16 @@ class BinanceFeedHandler(FeedHandler):
             on_state=on_state,
         )
         self._is_recording_trades = TRADES in self.config.channels
+        self._trade_instruments = self.instruments if self._is_recording_trades else {}
+        self._is_all_live = not self.books
+        self._trade_metrics = (
+            (
+                {s: metrics.trades.labels(venue=self.venue, symbol=s) for s in self.instruments},
+                metrics.receive_lag.labels(venue=self.venue),
+            )
+            if metrics is not None
+            else None
+        )
         self._streams = [
             stream
             for symbol in self.config.symbols
@@ -157,7 +172,7 @@ class BinanceFeedHandler(FeedHandler):
         VenueError
             When Binance refused a subscription.
         """
-        msg = orjson.loads(data)
+        msg = _loads(data)
         if type(msg) is not dict:
             raise DataError(f"{self.venue}: a frame must be a JSON object, was {_show(msg)}")
         payload = msg.get("data")
@@ -165,29 +180,31 @@ class BinanceFeedHandler(FeedHandler):
             if "e" not in msg:
                 self._on_reply(msg)
                 return
-            payload, stream = msg, ""  # a raw stream (/ws) sends payloads unwrapped
-        else:
-            stream = msg.get("stream", "")
-            if type(payload) is not dict:
-                raise DataError(f"{self.venue}: 'data' must be a JSON object, was {_show(msg)}")
+            payload = msg  # a raw stream (/ws) sends payloads unwrapped
+        elif type(payload) is not dict:
+            raise DataError(f"{self.venue}: 'data' must be a JSON object, was {_show(msg)}")
         event = payload.get("e")
-        if event == binance.DEPTH_UPDATE:
-            self._on_depth(payload, ts_recv)
-        elif event == binance.TRADE or event == binance.AGG_TRADE:
-            parse = binance.parse_trade if event == binance.TRADE else binance.parse_agg_trade
-            symbol, ts, trade_id, side, price, qty = parse(payload)
-            if not self._is_recording_trades:
-                raise DataError(f"{self.venue}: {event} on {stream!r}, trades are not recorded")
-            self.publish_trade(
-                Trade(self.instrument(symbol), ts, ts_recv, trade_id, side, price, qty)
-            )
-        elif binance.is_informational(stream, event):
-            self.ignored += 1
-        elif event == binance.SERVER_SHUTDOWN:
-            self.ignored += 1
-            log.warning("fh.server_shutdown", extra={"venue": self.venue, "stream": stream})
+        if event == _TRADE:
+            symbol, ts, trade_id, side, price, qty = _parse_trade(payload)
+            instrument = self._trade_instruments.get(symbol)
+            if instrument is None:
+                self._refuse(event, symbol, TRADES)
+            self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
+        elif event == _DEPTH_UPDATE:
+            symbol, ts, first, last, bids, asks = _parse_depth_update(payload)
+            sync = self.books.get(symbol)
+            if sync is None:
+                self._refuse(event, symbol, BOOK)
+            update = BookUpdate(sync.instrument, ts, ts_recv, last, bids, asks, False)
+            self.publish_book(update, first_seq=first)
+        elif event == binance.AGG_TRADE:
+            symbol, ts, trade_id, side, price, qty = binance.parse_agg_trade(payload)
+            instrument = self._trade_instruments.get(symbol)
+            if instrument is None:
+                self._refuse(event, symbol, TRADES)
+            self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
         else:
-            raise DataError(f"{self.venue}: unknown event type {event!r} on stream {stream!r}")
+            self._on_other(event, msg.get("stream", ""))
 
     def on_snapshot(self, symbol: str, body: bytes | str | Mapping[str, Any], ts_recv: int) -> bool:
         """Apply a ``GET /api/v3/depth`` answer to a symbol's book; return True when in sync.
@@ -249,6 +266,7 @@ class BinanceFeedHandler(FeedHandler):
         """Record a reconnect in every stream and drop the books until they resync."""
         self._is_connected = False
         super().on_disconnected(ts, reason)
+        self._is_all_live = not self.books
 
     async def run(self) -> None:
         """Connect and record until :meth:`stop`.
@@ -269,17 +287,46 @@ class BinanceFeedHandler(FeedHandler):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _on_depth(self, payload: dict[str, Any], ts_recv: int) -> None:
-        symbol, ts, first, last, bids, asks = binance.parse_depth_update(payload)
-        sync = self.books.get(symbol)
-        if sync is None:
-            self.instrument(symbol)  # an unsubscribed symbol is the better message
-            raise DataError(f"{self.venue}: depthUpdate for {symbol}, whose book is not recorded")
-        self.publish_book(
-            BookUpdate(sync.instrument, ts, ts_recv, last, bids, asks, False), first_seq=first
-        )
+    def publish_trade(self, trade: Trade) -> None:
+        """Deliver a trade to every sink and count it, as the base does.
+
+        The base looks up the Prometheus children by label for every trade, which costs more
+        than parsing the trade; this override looks them up once, in the constructor.
+        """
+        self.trades += 1
+        if self._trade_metrics is not None:
+            counters, lag = self._trade_metrics
+            counters[trade.instrument.symbol].inc()
+            lag.observe((trade.ts_recv - trade.ts) / 1e9)
+        for sink in self.sinks:
+            sink.on_trade(trade)
+
+    def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
+        """Feed an update through its book's synchroniser; wake the fetcher on a gap."""
+        super().publish_book(update, first_seq=first_seq)
+        sync = self.books[update.instrument.symbol]
         if sync.needs_snapshot:
+            self._is_all_live = False
             self._wake.set()
+        elif not self._is_all_live:
+            self._is_all_live = all(s.is_live for s in self.books.values())
+
+    def is_synced(self) -> bool:
+        """Return True when every book is in sync (always, for a trades-only feed)."""
+        return self._is_all_live
+
+    def _refuse(self, event: object, symbol: str, channel: str) -> NoReturn:
+        self.instrument(symbol)  # an unsubscribed symbol is the better message
+        raise DataError(f"{self.venue}: {event} for {symbol}, whose {channel} are not recorded")
+
+    def _on_other(self, event: object, stream: str) -> None:
+        if binance.is_informational(stream, event):
+            self.ignored += 1
+        elif event == binance.SERVER_SHUTDOWN:
+            self.ignored += 1
+            log.warning("fh.server_shutdown", extra={"venue": self.venue, "stream": stream})
+        else:
+            raise DataError(f"{self.venue}: unknown event type {event!r} on stream {stream!r}")
 
     def _on_reply(self, msg: dict[str, Any]) -> None:
         reply = binance.parse_reply(msg)

@@ -27,6 +27,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -140,14 +141,21 @@ class BinanceServer:
         await self._server.close()
 
     @property
+    def port(self) -> int:
+        """Return the port the server listens on."""
+        port = self._server.port
+        assert port is not None, "the server is not started"
+        return port
+
+    @property
     def ws_url(self) -> str:
         """Return the websocket base URL (the feedhandler adds ``/stream``)."""
-        return f"ws://127.0.0.1:{self._server.port}"
+        return f"ws://127.0.0.1:{self.port}"
 
     @property
     def rest_url(self) -> str:
         """Return the REST base URL."""
-        return f"http://127.0.0.1:{self._server.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def subscribed(self) -> set[str]:
         """Return the streams the live connections listen to."""
@@ -355,3 +363,116 @@ class BinanceServer:
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
         return web.json_response(self.exchange_info)
+
+
+# -- a server process for benchmarks -----------------------------------------------------------
+
+
+def serve_in_process(conn: Connection, symbol: str, kind: str, n: int, rate: float = 0.0) -> None:
+    """Run a :class:`BinanceServer` in this process and stream ``n`` frames to one client.
+
+    The process sends its port on ``conn``, waits for the subscription (and, for ``kind``
+    ``book``, for the depth snapshot), then sends ``n`` ``trade`` or ``depthUpdate`` events
+    back to back, or ``rate`` a second (trades only, each with its send time in ns as its
+    trade id). It then sends the book's final ``(last_update_id, bids, asks)`` (None for
+    trades) and exits when it receives anything on ``conn``.
+    """
+    asyncio.run(_serve_frames(conn, symbol, kind, n, rate))
+
+
+async def _serve_frames(conn: Connection, symbol: str, kind: str, n: int, rate: float) -> None:
+    async with BinanceServer([symbol]) as server:
+        name = f"{symbol.lower()}@{'trade' if kind == 'trades' else 'depth@100ms'}"
+        book = ServerBook(dict(server.books[symbol].bids), dict(server.books[symbol].asks))
+        book.last_update_id = server.books[symbol].last_update_id
+        frames = [] if rate else _frames(symbol, name, kind, n, book)
+        conn.send(server.port)
+        while not (server.clients and name in server.clients[0].streams):
+            await asyncio.sleep(0.001)
+        if kind == "book":
+            while not server.snapshot_requests:
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0.05)  # let the client apply the snapshot first
+        client = server.clients[0]
+        if rate:
+            await _paced_trades(client.ws, symbol, name, n, rate)
+        else:
+            await _write_frames(client, frames)
+        server.books[symbol] = book
+        conn.send((book.last_update_id, *book.levels()) if kind == "book" else None)
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+
+def _frames(symbol: str, name: str, kind: str, n: int, book: ServerBook) -> list[str]:
+    rng = random.Random(42)
+    frames = []
+    for i in range(n):
+        if kind == "trades":
+            event: dict[str, Any] = {
+                "e": "trade",
+                "E": 1_704_164_400_000 + i,
+                "s": symbol,
+                "t": 1_000_000 + i,
+                "p": fmt(round(100 + rng.randint(-50, 50) * 0.01, 2)),
+                "q": fmt(rng.randint(1, 10_000) / 1_000),
+                "T": 1_704_164_400_000 + i,
+                "m": rng.random() < 0.5,
+                "M": True,
+            }
+        else:
+            bids, asks = random_change(rng, width=200)
+            book.apply(bids, asks)
+            first = book.last_update_id + 1
+            book.last_update_id += rng.randint(1, 3)
+            event = {
+                "e": "depthUpdate",
+                "E": 1_704_164_400_000 + i,
+                "s": symbol,
+                "U": first,
+                "u": book.last_update_id,
+                "b": [[fmt(p), fmt(q)] for p, q in bids],
+                "a": [[fmt(p), fmt(q)] for p, q in asks],
+            }
+        frames.append(json.dumps({"stream": name, "data": event}, separators=(",", ":")))
+    return frames
+
+
+async def _paced_trades(
+    ws: web.WebSocketResponse, symbol: str, name: str, n: int, rate: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    head = f'{{"stream":"{name}","data":{{"e":"trade","E":1,"s":"{symbol}","t":'
+    tail = ',"p":"100.01000000","q":"0.10000000","T":1704164400000,"m":false,"M":true}}'
+    for i in range(n):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await ws.send_str(f"{head}{time.time_ns()}{tail}")
+
+
+def ws_text_frame(text: str) -> bytes:
+    """Return ``text`` as one unmasked websocket text frame (RFC 6455, server to client)."""
+    data = text.encode()
+    n = len(data)
+    if n < 126:
+        header = bytes((0x81, n))
+    elif n < 1 << 16:
+        header = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return header + data
+
+
+async def _write_frames(client: _Client, frames: list[str], chunk: int = 256) -> None:
+    """Write pre-encoded frames straight to the socket, so the server costs next to nothing.
+
+    The bytes are exactly what ``send_str`` would send; skipping its per-frame bookkeeping
+    keeps the server process from being what a benchmark measures.
+    """
+    transport = client.request.transport
+    assert transport is not None
+    for start in range(0, len(frames), chunk):
+        transport.write(b"".join(ws_text_frame(f) for f in frames[start : start + chunk]))
+        while transport.get_write_buffer_size() > 1 << 20:
+            await asyncio.sleep(0.0005)

@@ -170,6 +170,14 @@ async def test_normal_stream_records_what_the_server_sent(
     assert got == sent
     assert sink.quality == [] and sink.raw == [] and sink.crossed == 0
     assert handler.parse_errors == 0 and handler.snapshots == 2
+    assert handler.metrics is not None
+    sample = handler.metrics.registry.get_sample_value
+    per_symbol = [
+        sample("serenity_fh_trades_total", {"venue": "binance", "symbol": s}) for s in SYMBOLS
+    ]
+    assert sum(per_symbol) == len(sent)
+    lag_count = sample("serenity_fh_receive_lag_seconds_count", {"venue": "binance"})
+    assert lag_count == len(sent)
     records = list(JournalReader(tmp_path / "journal"))
     assert sum(isinstance(r, Trade) for r in records) == len(sent)
     assert sum(isinstance(r, BookUpdate) for r in records) == handler.book_updates
