@@ -317,7 +317,7 @@ class BinanceFeedHandler(FeedHandler):
 
     def _refuse(self, event: object, symbol: str, channel: str) -> NoReturn:
         self.instrument(symbol)  # an unsubscribed symbol is the better message
-        raise DataError(f"{self.venue}: {event} for {symbol}, whose {channel} are not recorded")
+        raise DataError(f"{self.venue}: {event} for {symbol}, whose {channel} channel is off")
 
     def _on_other(self, event: object, stream: str) -> None:
         if binance.is_informational(stream, event):
