@@ -6,17 +6,12 @@ symbol with its ``status``, ``baseAsset``, ``quoteAsset`` and ``filters``. The
 quantity step (``stepSize``) and minimum (``minQty``). Symbols no longer trading stay in the
 list with a status other than ``TRADING`` (``BREAK`` for a delisted pair).
 
-Market streams (``wss://stream.binance.com:9443``): on the combined-stream path ``/stream``
-every event arrives as ``{"stream": "<name>", "data": <payload>}``; streams are added with
-``{"method": "SUBSCRIBE", "params": [...], "id": N}``, answered ``{"result": null, "id": N}``
-or ``{"error": {"code": .., "msg": ..}, "id": N}``. ``<symbol>@trade`` payloads carry the
-trade id ``t``, price ``p``, quantity ``q`` (decimal strings), trade time ``T`` (ms) and
-``m``, "is the buyer the market maker?": when it is true the seller was the taker, so the
-aggressor side is SELL. ``<symbol>@depth@100ms`` sends ``depthUpdate`` events with absolute
-quantities per level (0 deletes) covering the update ids ``U``..``u``; they continue a REST
-snapshot (``GET /api/v3/depth``, ``lastUpdateId``) as Binance documents in "How to manage a
-local order book correctly". The functions here turn payloads into plain values; the
-feedhandler (:mod:`serenity.marketdata.fh.binance`) builds trades and book updates from them.
+Market streams: events of the combined-stream path ``/stream`` arrive as ``{"stream": name,
+"data": payload}``. A ``trade``'s ``m`` ("is the buyer the market maker?") true means the
+seller was the aggressor. A ``depthUpdate`` covers update ids ``U``..``u`` and continues a
+``GET /api/v3/depth`` snapshot's ``lastUpdateId``. The parsers return plain values; the
+feedhandler (:mod:`serenity.marketdata.fh.binance`, documented in ``docs/fh_binance.rst``)
+builds trades and book updates from them.
 """
 
 from __future__ import annotations
@@ -355,16 +350,10 @@ def parse_depth_snapshot(payload: Any) -> tuple[int, Levels, Levels]:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """Binance's answer to a request sent on a stream connection (``SUBSCRIBE``...).
+    """Binance's answer to a request on a stream connection (``SUBSCRIBE``, ``GET_PROPERTY``).
 
-    Attributes
-    ----------
-    request_id
-        The request's ``id``; None when Binance names none (e.g. for unreadable JSON).
-    result
-        ``null`` for a successful ``SUBSCRIBE``; the value asked for by ``GET_PROPERTY``.
-    code, msg
-        Binance's error code and text; ``code`` is None on success.
+    ``request_id`` is None when Binance names none (unreadable JSON); ``result`` is ``null``
+    for a subscription; ``code`` and ``msg`` are Binance's error, ``code`` None on success.
     """
 
     request_id: int | str | None
@@ -392,7 +381,8 @@ def parse_reply(msg: Mapping[str, Any]) -> Reply:
     error = msg.get("error")
     if error is not None:
         body = f.as_mapping(VENUE, "reply field 'error'", error)
-        return Reply(msg.get("id"), code=_code(body.get("code")), msg=str(body.get("msg", "")))
+        code = _code(body.get("code", "unknown"))
+        return Reply(msg.get("id"), code=code, msg=str(body.get("msg", "")))
     if "code" in msg and "msg" in msg:
         return Reply(msg.get("id"), code=_code(msg["code"]), msg=str(msg["msg"]))
     if "result" in msg and "id" in msg:
@@ -412,8 +402,8 @@ def rest_error(status: int, body: bytes | str) -> VenueError:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         doc = None
-    if isinstance(doc, dict):
-        code, text = _code(doc.get("code")), str(doc.get("msg", ""))
+    if isinstance(doc, dict) and "code" in doc:
+        code, text = _code(doc["code"]), str(doc.get("msg", ""))
     if not text:
         raw = body.decode(errors="replace") if isinstance(body, bytes) else body
         text = raw.strip()[:200]

@@ -144,6 +144,7 @@ def test_rest_errors_keep_binances_code_or_the_http_status() -> None:
         "binance: REST answered HTTP 400, code -1121: Invalid symbol.",
     )
     assert gateway.code == 502 and "Bad Gateway" in str(gateway)
+    assert binance.rest_error(500, b'{"error": "x"}').code == 500
 
 
 @pytest.mark.parametrize(

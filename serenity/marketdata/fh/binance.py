@@ -236,6 +236,7 @@ class BinanceFeedHandler(FeedHandler):
         """
         if not self.books:
             return
+        self._wake = asyncio.Event()  # bound to this run's loop
         timeout = aiohttp.ClientTimeout(total=self.rest_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
@@ -276,6 +277,7 @@ class BinanceFeedHandler(FeedHandler):
         VenueError
             When Binance refused a subscription, naming the streams, code and text.
         """
+        self._is_connected = False
         try:
             await super().run()
         except BaseExceptionGroup as group:
