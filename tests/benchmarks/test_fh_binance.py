@@ -158,7 +158,9 @@ def test_trades_end_to_end(benchmark: Any, tmp_path: Path, with_metrics: bool) -
         probes.append(Probe(N_TRADES))
         return _record(port, conn, process, root(), "trades", probes[-1], with_metrics=with_metrics)
 
-    handler = benchmark.pedantic(run, setup=_start_server("trades", N_TRADES), rounds=3)
+    handler = benchmark.pedantic(
+        run, setup=_start_server("trades", N_TRADES), rounds=3, iterations=1
+    )
 
     assert handler.trades == N_TRADES and handler.parse_errors == 0
     _report(benchmark, probes, N_TRADES)
@@ -175,7 +177,7 @@ def test_book_deltas_end_to_end(benchmark: Any, tmp_path: Path) -> None:
         finals.append(conn.recv())
         return handler
 
-    handler = benchmark.pedantic(run, setup=_start_server("book", N_DELTAS), rounds=3)
+    handler = benchmark.pedantic(run, setup=_start_server("book", N_DELTAS), rounds=3, iterations=1)
 
     last_update_id, bids, asks = finals[-1]
     book = handler.books[SYMBOL].book
@@ -198,7 +200,9 @@ def test_trade_latency_at_10k_msgs_per_s(benchmark: Any, tmp_path: Path) -> None
         probes.append(Probe(N_PACED, latencies=True))
         return _record(port, conn, process, root(), "trades", probes[-1])
 
-    benchmark.pedantic(run, setup=_start_server("trades", N_PACED, PACED_RATE), rounds=3)
+    benchmark.pedantic(
+        run, setup=_start_server("trades", N_PACED, PACED_RATE), rounds=3, iterations=1
+    )
 
     recv = [v for p in probes for v in p.recv_to_journal or []]
     sent = [v for p in probes for v in p.send_to_journal]
