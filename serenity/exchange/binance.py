@@ -229,9 +229,9 @@ def keepalive_request(request_id: int) -> str:
 
 def is_informational(stream: str, event: object) -> bool:
     """Return True for events of streams Serenity does not record (klines, tickers)."""
-    return event in INFORMATIONAL_EVENTS or (
-        event is None and stream.endswith(_INFORMATIONAL_STREAMS)
-    )
+    if isinstance(event, str):
+        return event in INFORMATIONAL_EVENTS
+    return event is None and isinstance(stream, str) and stream.endswith(_INFORMATIONAL_STREAMS)
 
 
 def aggressor_side(is_buyer_maker: object) -> Side:

@@ -446,6 +446,26 @@ def test_a_snapshot_older_than_the_buffer_is_refused_and_a_gap_asks_for_another(
     assert handler.books["BNBBTC"].needs_snapshot
 
 
+def test_frames_of_odd_shapes_are_parse_errors_not_crashes() -> None:
+    sink = ListSink()
+    handler = offline(sink)
+    odd = [
+        '{"stream": 5, "data": {"e": ["x"]}}',
+        '{"stream": 5, "data": {"s": "BNBBTC"}}',
+        '{"stream": "bnbbtc@trade", "data": [1]}',
+        '{"error": "nope", "id": 1}',
+        '"text"',
+        b"\xff\xfe",
+        '{"stream": "bnbbtc@trade", "data": {"e": "trade", "s": "XRPUSDT", "t": 1, "p": "1",'
+        ' "q": "1", "T": 1, "m": true}}',
+    ]
+    for frame in odd:
+        handler.on_frame(frame, 1)
+
+    assert handler.parse_errors == len(odd)
+    assert "unsubscribed symbol 'XRPUSDT'" in sink.quality[-1].details["error"]
+
+
 def test_server_shutdown_notices_and_acks_are_not_errors() -> None:
     sink = ListSink()
     handler = offline(sink)
