@@ -165,6 +165,8 @@ _REST_FOR_WS_HOST: Final[Mapping[str, str]] = {
 _AGGRESSOR_SIDES: Final[Mapping[bool, Side]] = {True: Side.SELL, False: Side.BUY}
 """``m`` ("is the buyer the market maker?") to the taker's side: a maker buyer met a seller."""
 _NS_PER_MS: Final = 1_000_000
+_MAX_ID: Final = 2**63  # ids and ns times are journalled as 64-bit integers
+_MAX_MS: Final = _MAX_ID // _NS_PER_MS
 _INF: Final = math.inf
 
 Levels: TypeAlias = list[tuple[float, float]]
@@ -287,6 +289,7 @@ def _trade(
             type(symbol) is str
             and type(trade_id) is int
             and type(t) is int
+            and 0 <= t < _MAX_MS
             and 0.0 < price < _INF
             and 0.0 < qty < _INF
         ):
@@ -314,7 +317,8 @@ def parse_depth_update(data: Mapping[str, Any]) -> tuple[str, int, int, int, Lev
             and type(first) is int
             and type(last) is int
             and type(t) is int
-            and 0 < first <= last
+            and 0 <= t < _MAX_MS
+            and 0 < first <= last < _MAX_ID
         ):
             return symbol, t * _NS_PER_MS, first, last, _levels(data["b"]), _levels(data["a"])
     except (KeyError, TypeError, ValueError):
@@ -453,22 +457,23 @@ def _is_positive(value: Any) -> bool:
 
 
 _Check: TypeAlias = tuple[str, Callable[[Any], bool], str]
-_INT: Final = (lambda v: type(v) is int), "an integer"
+_INT: Final = (lambda v: type(v) is int and 0 <= v < _MAX_ID), "an integer in [0, 2**63)"
+_MS: Final = (lambda v: type(v) is int and 0 <= v < _MAX_MS), "an integer time in ms"
 _TRADE_CHECKS: Final[tuple[_Check, ...]] = (
     ("s", lambda v: type(v) is str and bool(v), "a symbol"),
-    ("t", *_INT),
+    ("t", lambda v: type(v) is int, "an integer"),
     ("p", _is_positive, "a decimal string > 0"),
     ("q", _is_positive, "a decimal string > 0"),
-    ("T", _INT[0], "an integer time in ms"),
+    ("T", *_MS),
     ("m", lambda v: isinstance(v, bool), "true or false"),
 )
 _AGG_TRADE_CHECKS: Final[tuple[_Check, ...]] = (
-    ("a", *_INT),
+    ("a", lambda v: type(v) is int, "an integer"),
     *(c for c in _TRADE_CHECKS if c[0] != "t"),
 )
 _DEPTH_CHECKS: Final[tuple[_Check, ...]] = (
     _TRADE_CHECKS[0],
-    ("E", _INT[0], "an integer time in ms"),
+    ("E", *_MS),
     ("U", *_INT),
     ("u", *_INT),
     ("b", lambda v: _bad_levels(v) is None, "[[price, qty], ...]"),

@@ -154,6 +154,7 @@ def test_rest_errors_keep_binances_code_or_the_http_status() -> None:
         ("q", "0", "trade field 'q' must be a decimal string > 0, was '0'"),
         ("p", "nan", "trade field 'p' must be a decimal string > 0, was 'nan'"),
         ("T", "1672515782136", "trade field 'T' must be an integer time in ms"),
+        ("T", 10**20, "trade field 'T' must be an integer time in ms, was 10{20}"),
         ("m", "true", "trade field 'm' must be true or false, was 'true'"),
         ("t", None, "trade field 't' is missing"),
         ("s", 7, "trade field 's' must be a symbol, was 7"),
@@ -174,6 +175,7 @@ def test_malformed_trades_name_the_field_and_value(field: str, value: Any, messa
     [
         ("U", 161, "update ids must satisfy 0 < U <= u, was U=161 u=160"),
         ("u", "160", "field 'u' must be an integer"),
+        ("u", 2**64, r"field 'u' must be an integer in \[0, 2\*\*63\)"),
         ("b", [["0.0024"]], r"field 'b'\[0\] must be \[price > 0, qty >= 0\]"),
         ("a", [["-1", "2"]], r"field 'a'\[0\] must be \[price > 0, qty >= 0\]"),
         ("b", {"0.0024": "10"}, "field 'b' must be a JSON array"),
