@@ -15,6 +15,7 @@ import aiohttp
 import orjson
 import pytest
 from prometheus_client import CollectorRegistry
+from venues import payload
 
 from serenity.errors import ConfigError, UnknownSymbolError, VenueError
 from serenity.exchange import binance
@@ -472,8 +473,7 @@ def test_server_shutdown_notices_and_acks_are_not_errors() -> None:
     handler.subscriptions()
     handler.on_frame(json.dumps({"result": None, "id": 1}), 1)
     handler.on_frame(json.dumps({"result": True, "id": 0}), 2)
-    notice = {"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": 1}}
-    handler.on_frame(json.dumps(notice), 3)
+    handler.on_frame(json.dumps(payload("binance", "ws/server_shutdown")), 3)
 
     assert handler.parse_errors == 0 and handler.replies == 2 and handler.ignored == 1
 
