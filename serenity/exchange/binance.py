@@ -1,31 +1,68 @@
-"""Binance spot: endpoints and product parsing. Opens no sockets.
+"""Binance spot: endpoints, product parsing and market-stream parsing. Opens no sockets.
 
 ``GET /api/v3/exchangeInfo`` answers an object whose ``symbols`` array lists every spot
 symbol with its ``status``, ``baseAsset``, ``quoteAsset`` and ``filters``. The
 ``PRICE_FILTER`` filter gives the price tick (``tickSize``) and the ``LOT_SIZE`` filter the
 quantity step (``stepSize``) and minimum (``minQty``). Symbols no longer trading stay in the
 list with a status other than ``TRADING`` (``BREAK`` for a delisted pair).
+
+Market streams: events of the combined-stream path ``/stream`` arrive as ``{"stream": name,
+"data": payload}``. A ``trade``'s ``m`` ("is the buyer the market maker?") true means the
+seller was the aggressor. A ``depthUpdate`` covers update ids ``U``..``u`` and continues a
+``GET /api/v3/depth`` snapshot's ``lastUpdateId``. The parsers return plain values; the
+feedhandler (:mod:`serenity.marketdata.fh.binance`, documented in ``docs/fh_binance.rst``)
+builds trades and book updates from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
 
-from serenity.errors import DataError
+import orjson
+
+from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import _fields as f
 from serenity.exchange.endpoints import Endpoints, Environment
 from serenity.exchange.product import Product, ProductCatalog
-from serenity.model.enums import InstrumentStatus, InstrumentType
+from serenity.model.enums import InstrumentStatus, InstrumentType, Side
 
 __all__ = [
+    "AGG_TRADE",
+    "DEPTH_LIMIT",
+    "DEPTH_PATH",
+    "DEPTH_UPDATE",
     "NAME",
     "ENDPOINTS",
     "EXCHANGE_INFO_PATH",
+    "INFORMATIONAL_EVENTS",
+    "MAX_STREAMS",
     "PROD",
+    "SERVER_SHUTDOWN",
+    "STREAM_PATH",
     "TESTNET",
+    "TRADE",
     "VENUE",
+    "Levels",
+    "Reply",
+    "aggressor_side",
+    "depth_stream",
+    "is_informational",
+    "keepalive_request",
+    "parse_agg_trade",
+    "parse_depth_snapshot",
+    "parse_depth_update",
     "parse_exchange_info",
+    "parse_reply",
+    "parse_trade",
+    "rest_error",
+    "rest_url_for",
+    "stream_url",
+    "subscribe_request",
+    "trade_stream",
 ]
 
 VENUE: Final = "binance"
@@ -97,3 +134,379 @@ def _filter(where: str, filters: Mapping[str, Mapping[str, Any]], kind: str) -> 
         return filters[kind]
     except KeyError:
         raise DataError(f"{VENUE}: {where}.filters has no {kind}") from None
+
+
+# -- market streams --------------------------------------------------------------------
+
+STREAM_PATH: Final = "/stream"
+"""The combined-stream path; its events arrive as ``{"stream": name, "data": payload}``."""
+DEPTH_PATH: Final = "/api/v3/depth"
+"""REST order-book snapshot, ``?symbol=BTCUSDT&limit=N``: ``lastUpdateId``, ``bids``, ``asks``."""
+DEPTH_LIMIT: Final = 1000
+"""Levels a side asked of a depth snapshot, as in Binance's local-book guide (at most 5000)."""
+MAX_STREAMS: Final = 1024
+"""Streams one connection may listen to."""
+TRADE: Final = "trade"
+AGG_TRADE: Final = "aggTrade"
+DEPTH_UPDATE: Final = "depthUpdate"
+SERVER_SHUTDOWN: Final = "serverShutdown"
+"""Sent before Binance closes a connection for maintenance; informational."""
+INFORMATIONAL_EVENTS: Final = frozenset(
+    {"kline", "24hrTicker", "24hrMiniTicker", "1hTicker", "4hTicker", "1dTicker", "avgPrice"}
+)
+"""Event types of streams Serenity does not record (candles, tickers); ignored, not errors."""
+_INFORMATIONAL_STREAMS: Final = ("@bookTicker",)  # payloads without an "e" field
+
+_REST_FOR_WS_HOST: Final[Mapping[str, str]] = {
+    "stream.binance.com": PROD.rest,
+    "data-stream.binance.vision": "https://data-api.binance.vision",
+    "stream.testnet.binance.vision": TESTNET.rest,
+}
+_AGGRESSOR_SIDES: Final[Mapping[bool, Side]] = {True: Side.SELL, False: Side.BUY}
+"""``m`` ("is the buyer the market maker?") to the taker's side: a maker buyer met a seller."""
+_NS_PER_MS: Final = 1_000_000
+_MAX_ID: Final = 2**63  # ids and ns times are journalled as 64-bit integers
+_MAX_MS: Final = _MAX_ID // _NS_PER_MS
+_INF: Final = math.inf
+
+Levels: TypeAlias = list[tuple[float, float]]
+"""Book levels as ``(price, qty)`` floats; a qty of 0 deletes the level."""
+
+
+def stream_url(ws_url: str) -> str:
+    """Return the combined-stream URL for a websocket URL.
+
+    A base URL without a path (``wss://stream.binance.com:9443``, as in :data:`PROD`) gets
+    :data:`STREAM_PATH`; a URL with a path is returned as given.
+    """
+    parts = urlsplit(ws_url)
+    if parts.path in ("", "/"):
+        return urlunsplit(parts._replace(path=STREAM_PATH))
+    return ws_url
+
+
+def rest_url_for(ws_url: str) -> str:
+    """Return the REST base URL of the Binance deployment that serves ``ws_url``.
+
+    Raises
+    ------
+    ConfigError
+        When ``ws_url`` is not one of Binance's stream hosts; give the REST URL explicitly.
+    """
+    host = urlsplit(ws_url).hostname or ""
+    try:
+        return _REST_FOR_WS_HOST[host]
+    except KeyError:
+        raise ConfigError(
+            f"{VENUE}: no known REST endpoint for websocket host {host!r}; give rest_url "
+            "(order books start from GET /api/v3/depth)"
+        ) from None
+
+
+def trade_stream(symbol: str) -> str:
+    """Return the name of a symbol's raw-trade stream, e.g. ``btcusdt@trade``."""
+    return f"{symbol.lower()}@trade"
+
+
+def depth_stream(symbol: str) -> str:
+    """Return the name of a symbol's 100 ms diff-depth stream, e.g. ``btcusdt@depth@100ms``."""
+    return f"{symbol.lower()}@depth@100ms"
+
+
+def subscribe_request(streams: Sequence[str], request_id: int) -> str:
+    """Return the ``SUBSCRIBE`` request for ``streams`` as JSON text."""
+    return orjson.dumps({"method": "SUBSCRIBE", "params": list(streams), "id": request_id}).decode()
+
+
+def keepalive_request(request_id: int) -> str:
+    """Return a ``GET_PROPERTY`` request, which Binance answers at once with a small reply.
+
+    Sent periodically, its answers show that a connection whose streams are quiet (an
+    illiquid symbol) is still alive; websocket ping frames do not reach the application.
+    """
+    return orjson.dumps(
+        {"method": "GET_PROPERTY", "params": ["combined"], "id": request_id}
+    ).decode()
+
+
+def is_informational(stream: str, event: object) -> bool:
+    """Return True for events of streams Serenity does not record (klines, tickers)."""
+    if isinstance(event, str):
+        return event in INFORMATIONAL_EVENTS
+    return event is None and isinstance(stream, str) and stream.endswith(_INFORMATIONAL_STREAMS)
+
+
+def aggressor_side(is_buyer_maker: object) -> Side:
+    """Return the aggressor's side for a trade's ``m`` flag ("is the buyer the market maker?").
+
+    Raises
+    ------
+    DataError
+        When the flag is not a JSON boolean.
+    """
+    if isinstance(is_buyer_maker, bool):
+        return _AGGRESSOR_SIDES[is_buyer_maker]
+    raise DataError(f"{VENUE}: trade field 'm' must be true or false, was {_show(is_buyer_maker)}")
+
+
+def parse_trade(data: Mapping[str, Any]) -> tuple[str, int, str, Side, float, float]:
+    """Return ``(symbol, ts, trade_id, side, price, qty)`` of a ``trade`` event payload.
+
+    ``ts`` is the trade time ``T`` in int ns, ``side`` the aggressor's (see
+    :func:`aggressor_side`); ``price`` and ``qty`` are > 0.
+
+    Raises
+    ------
+    DataError
+        Naming the field that is missing or malformed, and its value.
+    """
+    return _trade(data, "t", TRADE)
+
+
+def parse_agg_trade(data: Mapping[str, Any]) -> tuple[str, int, str, Side, float, float]:
+    """Return ``(symbol, ts, trade_id, side, price, qty)`` of an ``aggTrade`` event payload.
+
+    An aggregate trade sums one taker order's fills at one price; ``trade_id`` is the
+    aggregate id ``a``. Otherwise as :func:`parse_trade`.
+
+    Raises
+    ------
+    DataError
+        Naming the field that is missing or malformed, and its value.
+    """
+    return _trade(data, "a", AGG_TRADE)
+
+
+def _trade(
+    data: Mapping[str, Any], id_key: str, event: str
+) -> tuple[str, int, str, Side, float, float]:
+    try:
+        symbol, trade_id, t = data["s"], data[id_key], data["T"]
+        price = float(data["p"])
+        qty = float(data["q"])
+        side = _AGGRESSOR_SIDES[data["m"]]
+        if (
+            type(symbol) is str
+            and type(trade_id) is int
+            and type(t) is int
+            and 0 <= t < _MAX_MS
+            and 0.0 < price < _INF
+            and 0.0 < qty < _INF
+        ):
+            return symbol, t * _NS_PER_MS, str(trade_id), side, price, qty
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise _malformed(event, data, _AGG_TRADE_CHECKS if id_key == "a" else _TRADE_CHECKS)
+
+
+def parse_depth_update(data: Mapping[str, Any]) -> tuple[str, int, int, int, Levels, Levels]:
+    """Return ``(symbol, ts, first_id, last_id, bids, asks)`` of a ``depthUpdate`` payload.
+
+    ``ts`` is the event time ``E`` in int ns; the event covers the update ids
+    ``first_id`` (``U``) to ``last_id`` (``u``); levels hold absolute quantities, 0 deleting.
+
+    Raises
+    ------
+    DataError
+        Naming the field that is missing or malformed, and its value.
+    """
+    try:
+        symbol, first, last, t = data["s"], data["U"], data["u"], data["E"]
+        if (
+            type(symbol) is str
+            and type(first) is int
+            and type(last) is int
+            and type(t) is int
+            and 0 <= t < _MAX_MS
+            and 0 < first <= last < _MAX_ID
+        ):
+            return symbol, t * _NS_PER_MS, first, last, _levels(data["b"]), _levels(data["a"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise _malformed(DEPTH_UPDATE, data, _DEPTH_CHECKS)
+
+
+def parse_depth_snapshot(payload: Any) -> tuple[int, Levels, Levels]:
+    """Return ``(last_update_id, bids, asks)`` of a ``GET /api/v3/depth`` answer.
+
+    Raises
+    ------
+    DataError
+        Naming the field that is missing or malformed, and its value.
+    """
+    body = f.as_mapping(VENUE, "depth snapshot", payload)
+    last = f.get(VENUE, "depth snapshot", body, "lastUpdateId")
+    if type(last) is not int or last < 0:
+        raise DataError(
+            f"{VENUE}: depth snapshot field 'lastUpdateId' must be an integer >= 0, "
+            f"was {_show(last)}"
+        )
+    sides = []
+    for key in ("bids", "asks"):
+        raw = f.get(VENUE, "depth snapshot", body, key)
+        try:
+            sides.append(_levels(raw))
+        except (TypeError, ValueError):
+            problem = _bad_levels(raw) or " is malformed"
+            raise DataError(f"{VENUE}: depth snapshot field {key!r}{problem}") from None
+    return last, sides[0], sides[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Binance's answer to a request on a stream connection (``SUBSCRIBE``, ``GET_PROPERTY``).
+
+    ``request_id`` is None when Binance names none (unreadable JSON); ``result`` is ``null``
+    for a subscription; ``code`` and ``msg`` are Binance's error, ``code`` None on success.
+    """
+
+    request_id: int | str | None
+    result: Any = None
+    code: int | str | None = None
+    msg: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        """Return True when Binance refused the request."""
+        return self.code is not None
+
+
+def parse_reply(msg: Mapping[str, Any]) -> Reply:
+    """Return the reply in a frame that is not a stream event.
+
+    Binance answers ``{"result": ..., "id": N}``, or ``{"error": {"code": .., "msg": ..},
+    "id": N}`` or ``{"code": .., "msg": ..}`` for a refused or unreadable request.
+
+    Raises
+    ------
+    DataError
+        When the frame is no reply either.
+    """
+    error = msg.get("error")
+    if error is not None:
+        body = f.as_mapping(VENUE, "reply field 'error'", error)
+        code = _code(body.get("code", "unknown"))
+        return Reply(msg.get("id"), code=code, msg=str(body.get("msg", "")))
+    if "code" in msg and "msg" in msg:
+        return Reply(msg.get("id"), code=_code(msg["code"]), msg=str(msg["msg"]))
+    if "result" in msg and "id" in msg:
+        return Reply(msg["id"], result=msg["result"])
+    raise DataError(f"{VENUE}: frame is neither a stream event nor a reply, was {_show(msg)}")
+
+
+def rest_error(status: int, body: bytes | str) -> VenueError:
+    """Return the error for a REST answer with HTTP ``status`` other than 200.
+
+    Binance's error bodies read ``{"code": -1121, "msg": "Invalid symbol."}``; the error keeps
+    that code, or the HTTP status when the body has none (429 and 418 mean rate-limited).
+    """
+    code: int | str | None = None
+    text = ""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict) and "code" in doc:
+        code, text = _code(doc["code"]), str(doc.get("msg", ""))
+    if not text:
+        raw = body.decode(errors="replace") if isinstance(body, bytes) else body
+        text = raw.strip()[:200]
+    detail = f", code {code}: {text}" if code is not None else (f": {text}" if text else "")
+    return VenueError(
+        f"{VENUE}: REST answered HTTP {status}{detail}", code=code if code is not None else status
+    )
+
+
+def _levels(raw: Any) -> Levels:
+    if type(raw) is not list:
+        raise TypeError("levels must be a JSON array")
+    out: Levels = []
+    append = out.append
+    for level in raw:
+        if type(level) is not list:
+            raise TypeError("a level must be a JSON array")
+        price, qty = level
+        p = float(price)
+        q = float(qty)
+        if not (0.0 < p < _INF and 0.0 <= q < _INF):
+            raise ValueError("level out of range")
+        append((p, q))
+    return out
+
+
+# -- validation on the error path only --------------------------------------------------
+
+
+def _bad_levels(raw: Any) -> str | None:
+    """Return what is wrong with a list of levels, or None when nothing is."""
+    if not isinstance(raw, list):
+        return f" must be a JSON array of [price, qty], was {_show(raw)}"
+    for i, level in enumerate(raw):
+        try:
+            _levels([level])
+        except (TypeError, ValueError):
+            return f"[{i}] must be [price > 0, qty >= 0] as decimal strings, was {_show(level)}"
+    return None
+
+
+def _is_positive(value: Any) -> bool:
+    try:
+        return type(value) is not bool and 0.0 < float(value) < _INF
+    except (TypeError, ValueError):
+        return False
+
+
+_Check: TypeAlias = tuple[str, Callable[[Any], bool], str]
+_INT: Final = (lambda v: type(v) is int and 0 <= v < _MAX_ID), "an integer in [0, 2**63)"
+_MS: Final = (lambda v: type(v) is int and 0 <= v < _MAX_MS), "an integer time in ms"
+_TRADE_CHECKS: Final[tuple[_Check, ...]] = (
+    ("s", lambda v: type(v) is str and bool(v), "a symbol"),
+    ("t", lambda v: type(v) is int, "an integer"),
+    ("p", _is_positive, "a decimal string > 0"),
+    ("q", _is_positive, "a decimal string > 0"),
+    ("T", *_MS),
+    ("m", lambda v: isinstance(v, bool), "true or false"),
+)
+_AGG_TRADE_CHECKS: Final[tuple[_Check, ...]] = (
+    ("a", lambda v: type(v) is int, "an integer"),
+    *(c for c in _TRADE_CHECKS if c[0] != "t"),
+)
+_DEPTH_CHECKS: Final[tuple[_Check, ...]] = (
+    _TRADE_CHECKS[0],
+    ("E", *_MS),
+    ("U", *_INT),
+    ("u", *_INT),
+    ("b", lambda v: _bad_levels(v) is None, "[[price, qty], ...]"),
+    ("a", lambda v: _bad_levels(v) is None, "[[price, qty], ...]"),
+)
+
+
+def _malformed(event: str, data: Any, checks: Sequence[_Check]) -> DataError:
+    """Return the error naming the first missing or malformed field of an event payload."""
+    if not isinstance(data, Mapping):
+        return DataError(f"{VENUE}: {event} payload must be a JSON object, was {_show(data)}")
+    for key, is_valid, expected in checks:
+        if key not in data:
+            return DataError(f"{VENUE}: {event} field {key!r} is missing in {_show(data)}")
+        value = data[key]
+        if not is_valid(value):
+            if key in ("b", "a"):
+                return DataError(f"{VENUE}: {event} field {key!r}{_bad_levels(value)}")
+            return DataError(
+                f"{VENUE}: {event} field {key!r} must be {expected}, was {_show(value)}"
+            )
+    if event == DEPTH_UPDATE:
+        return DataError(
+            f"{VENUE}: {event} update ids must satisfy 0 < U <= u, was "
+            f"U={_show(data.get('U'))} u={_show(data.get('u'))}"
+        )
+    return DataError(f"{VENUE}: malformed {event} event {_show(data)}")
+
+
+def _code(raw: Any) -> int | str:
+    return raw if isinstance(raw, int | str) and not isinstance(raw, bool) else str(raw)
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

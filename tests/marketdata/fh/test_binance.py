@@ -1,0 +1,511 @@
+"""BinanceFeedHandler against the loopback Binance venue, sans-I/O, and on the 2021 capture."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+from venues import payload
+
+from serenity.errors import ConfigError, UnknownSymbolError, VenueError
+from serenity.exchange import binance
+from serenity.marketdata import (
+    BookUpdate,
+    DataQualityKind,
+    JournalReader,
+    JournalWriter,
+    OrderBook,
+    RawFrame,
+    Trade,
+)
+from serenity.marketdata.fh import Backoff, FeedConfig, FeedMetrics, FeedState, JournalSink
+from serenity.marketdata.fh.binance import BinanceFeedHandler
+from serenity.marketdata.fh.registry import handler_class
+from serenity.marketdata.quality import DataQualityEvent
+from serenity.model import Side
+
+from .binance_server import BinanceServer, random_change
+
+SYMBOLS = ("BTCUSDT", "ETHBTC")
+
+
+class ListSink:
+    """Keeps everything a feedhandler delivers, and whether any book was ever crossed."""
+
+    def __init__(self) -> None:
+        self.trades: list[Trade] = []
+        self.books: list[BookUpdate] = []
+        self.quality: list[DataQualityEvent] = []
+        self.raw: list[RawFrame] = []
+        self.crossed = 0
+
+    def on_trade(self, trade: Trade) -> None:
+        self.trades.append(trade)
+
+    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
+        self.books.append(update)
+        self.crossed += book.is_crossed()
+
+    def on_quality(self, event: DataQualityEvent) -> None:
+        self.quality.append(event)
+
+    def on_raw(self, raw: RawFrame) -> None:
+        self.raw.append(raw)
+
+    def kinds(self, symbol: str | None = None) -> list[DataQualityKind]:
+        return [e.kind for e in self.quality if symbol is None or e.symbol == symbol]
+
+
+async def until(predicate: Callable[[], object], what: str, timeout_s: float = 3.0) -> None:
+    """Poll ``predicate`` until it holds, failing after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+def feed(
+    server: BinanceServer,
+    sinks: Sequence[Any],
+    *,
+    symbols: tuple[str, ...] = SYMBOLS,
+    **config: Any,
+) -> BinanceFeedHandler:
+    settings: dict[str, Any] = {"heartbeat_s": 0.5, "stall_timeout_s": 2.0} | config
+    handler = BinanceFeedHandler(
+        FeedConfig(
+            venue="binance",
+            symbols=symbols,
+            ws_url=server.ws_url,
+            rest_url=server.rest_url,
+            **settings,
+        ),
+        sinks=sinks,
+        metrics=FeedMetrics(CollectorRegistry()),
+        backoff=Backoff(initial_s=0.01, max_s=0.05),
+    )
+    handler.snapshot_delay_s = 0.02
+    return handler
+
+
+@contextlib.asynccontextmanager
+async def running(handler: BinanceFeedHandler) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(handler.run())
+    try:
+        yield task
+    finally:
+        handler.stop()
+        await asyncio.wait_for(task, 5)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[BinanceServer]:
+    async with BinanceServer(SYMBOLS, ping_interval_s=0.05) as venue:
+        yield venue
+
+
+def books_match(handler: BinanceFeedHandler, server: BinanceServer) -> bool:
+    """Return True when every book is live and equal to the server's, level for level."""
+    for symbol, sync in handler.books.items():
+        truth = server.books[symbol]
+        if not sync.is_live or sync.book.seq != truth.last_update_id:
+            return False
+        if sync.book.depth(10_000) != truth.levels():
+            return False
+    return True
+
+
+async def churn(server: BinanceServer, rng: random.Random, n: int, *, trades: bool = True) -> None:
+    """Send ``n`` depth updates (some covering several ids) and a trade every third one."""
+    for i in range(n):
+        symbol = SYMBOLS[i % len(SYMBOLS)]
+        await server.update(symbol, *random_change(rng), span=rng.randint(1, 3))
+        if trades and i % 3 == 0:
+            price = round(100 + rng.randint(-20, 20) * 0.01, 2)
+            await server.trade(symbol, price, rng.randint(1, 900) / 100, is_buyer_maker=i % 2 == 0)
+
+
+async def synced(handler: BinanceFeedHandler, server: BinanceServer, connections: int = 1) -> None:
+    await until(lambda: server.connections == connections, f"connection {connections}")
+    await until(lambda: len(server.subscribed()) == 2 * len(handler.books), "subscriptions")
+    await until(handler.is_synced, "books in sync")
+
+
+async def test_normal_stream_records_what_the_server_sent(
+    server: BinanceServer, tmp_path: Path
+) -> None:
+    sink = ListSink()
+    rng = random.Random(1)
+    with JournalWriter(tmp_path / "journal") as journal:
+        handler = feed(server, [sink, JournalSink(journal)])
+        async with running(handler):
+            await until(lambda: len(server.subscribed()) == 4, "subscriptions")
+            await churn(server, rng, 20, trades=False)  # buffered until the snapshots
+            await until(handler.is_synced, "books in sync")
+            await churn(server, rng, 300)
+            await until(
+                lambda: (
+                    books_match(handler, server) and len(sink.trades) == len(server.sent_trades)
+                ),
+                "every update and trade",
+            )
+            assert handler.state is FeedState.LIVE
+        assert handler.state is FeedState.STOPPED
+
+    sent = [
+        (e["s"], str(e["t"]), float(e["p"]), float(e["q"]), e["T"] * 1_000_000)
+        for e in server.sent_trades
+    ]
+    got = [(t.instrument.symbol, t.trade_id, t.price, t.qty, t.ts) for t in sink.trades]
+    assert got == sent
+    assert sink.quality == [] and sink.raw == [] and sink.crossed == 0
+    assert handler.parse_errors == 0 and handler.snapshots == 2
+    assert handler.metrics is not None
+    sample = handler.metrics.registry.get_sample_value
+    per_symbol = [
+        sample("serenity_fh_trades_total", {"venue": "binance", "symbol": s}) for s in SYMBOLS
+    ]
+    assert sum(per_symbol) == len(sent)
+    lag_count = sample("serenity_fh_receive_lag_seconds_count", {"venue": "binance"})
+    assert lag_count == len(sent)
+    records = list(JournalReader(tmp_path / "journal"))
+    assert sum(isinstance(r, Trade) for r in records) == len(sent)
+    assert sum(isinstance(r, BookUpdate) for r in records) == handler.book_updates
+    assert sum(isinstance(r, BookUpdate) and r.is_snapshot for r in records) == 2
+
+
+async def test_trade_side_is_the_aggressors_per_binances_buyer_is_maker_flag(
+    server: BinanceServer,
+) -> None:
+    sink = ListSink()
+    handler = feed(server, [sink], channels=("trades",))
+    async with running(handler):
+        await until(lambda: len(server.subscribed()) == 2, "subscriptions")
+        await server.trade("BTCUSDT", 100.5, 1.0, is_buyer_maker=True)  # a seller hit the bid
+        await server.trade("BTCUSDT", 100.6, 2.0, is_buyer_maker=False)  # a buyer lifted the ask
+        await until(lambda: len(sink.trades) == 2, "two trades")
+
+    assert [(t.side, t.price) for t in sink.trades] == [(Side.SELL, 100.5), (Side.BUY, 100.6)]
+    assert server.snapshot_requests == 0  # trades only: no books, no snapshots
+
+
+async def test_sequence_gap_records_gap_and_resync_and_rebuilds_the_book(
+    server: BinanceServer,
+) -> None:
+    sink = ListSink()
+    rng = random.Random(2)
+    handler = feed(server, [sink])
+    async with running(handler):
+        await synced(handler, server)
+        await churn(server, rng, 50)
+        server.skip_updates("BTCUSDT")
+        await churn(server, rng, 100)
+        await until(lambda: books_match(handler, server), "books resynced and equal")
+
+    assert sink.kinds("BTCUSDT") == [DataQualityKind.GAP, DataQualityKind.RESYNC]
+    assert sink.kinds("ETHBTC") == []
+    gap = sink.quality[0]
+    assert gap.channel == "book" and gap.details["seen"] > gap.details["expected"]
+    assert handler.books["BTCUSDT"].resyncs == 1 and server.snapshot_requests == 3
+    assert sink.crossed == 0
+
+
+async def test_dropped_connection_reconnects_resubscribes_and_resyncs(
+    server: BinanceServer,
+) -> None:
+    sink = ListSink()
+    rng = random.Random(3)
+    handler = feed(server, [sink])
+    async with running(handler):
+        await synced(handler, server)
+        await churn(server, rng, 60)
+        await until(lambda: len(sink.trades) == len(server.sent_trades), "trades")
+        await server.drop()
+        await churn(server, rng, 30)  # lost on the wire; the snapshot will cover the book
+        await synced(handler, server, connections=2)
+        received, sent = len(sink.trades), len(server.sent_trades)
+        await churn(server, rng, 60)
+        await until(lambda: books_match(handler, server), "books resynced and equal")
+        await until(lambda: len(sink.trades) == received + 20, "the 20 trades after reconnecting")
+
+    after = [str(e["t"]) for e in server.sent_trades[sent:]]
+    assert [t.trade_id for t in sink.trades[received:]] == after
+
+    reconnects = {
+        (e.symbol, e.channel) for e in sink.quality if e.kind is DataQualityKind.RECONNECT
+    }
+    assert reconnects == {(s, c) for s in SYMBOLS for c in ("trades", "book")}
+    assert sink.kinds().count(DataQualityKind.RESYNC) == 2
+    subscribes = [r for r in server.requests if r["method"] == "SUBSCRIBE"]
+    assert len(subscribes) == 2 and subscribes[0]["params"] == subscribes[1]["params"]
+    assert handler.connection.connects == 2
+
+
+async def test_stalled_connection_is_closed_and_reopened(server: BinanceServer) -> None:
+    sink = ListSink()
+    handler = feed(server, [sink], heartbeat_s=0.1, stall_timeout_s=2.0)
+    async with running(handler):
+        await synced(handler, server)
+        server.stall()  # no events, no replies to keepalives, no pongs
+        await synced(handler, server, connections=2)
+
+    reasons = {e.details["reason"] for e in sink.quality if e.kind is DataQualityKind.RECONNECT}
+    assert sink.kinds().count(DataQualityKind.RECONNECT) == 4
+    assert len(reasons) == 1 and "No PONG received" in reasons.pop()
+    assert sink.kinds().count(DataQualityKind.RESYNC) == 2
+
+
+async def test_a_quiet_connection_is_kept_alive_by_keepalive_replies(
+    server: BinanceServer,
+) -> None:
+    handler = feed(server, [ListSink()], heartbeat_s=0.05, stall_timeout_s=0.3)
+    async with running(handler):
+        await synced(handler, server)
+        await until(lambda: handler.replies >= 15, "keepalive replies over ~0.75 s")
+        await until(lambda: server.pongs >= 3, "pongs to the server's pings")
+        assert server.connections == 1 and handler.connection.connects == 1
+
+    keepalives = [r for r in server.requests if r["method"] == "GET_PROPERTY"]
+    assert keepalives and all(r["id"] == 0 for r in keepalives)
+
+
+async def test_malformed_and_unknown_frames_are_kept_counted_and_not_fatal(
+    server: BinanceServer,
+) -> None:
+    sink = ListSink()
+    handler = feed(server, [sink])
+    bad = [
+        "{not json",
+        '{"stream": "btcusdt@mystery", "data": {"e": "mystery", "E": 1}}',
+        "[1, 2]",
+        '{"stream": "btcusdt@trade", "data": {"e": "trade", "s": "BTCUSDT", "p": "x"}}',
+    ]
+    kline = {"stream": "btcusdt@kline_1m", "data": {"e": "kline", "E": 1, "s": "BTCUSDT"}}
+    async with running(handler):
+        await synced(handler, server)
+        for text in bad:
+            await server.send_raw(text)
+        await server.send_raw(json.dumps(kline))  # a stream we do not record: ignored
+        await server.trade("BTCUSDT", 100.1, 1.0, is_buyer_maker=False)
+        await until(lambda: len(sink.trades) == 1, "the trade after the bad frames")
+        assert handler.state is FeedState.LIVE
+
+    assert handler.parse_errors == len(bad) and handler.ignored == 1
+    assert [r.data for r in sink.raw] == [text.encode() for text in bad]
+    assert sink.kinds() == [DataQualityKind.PARSE_ERROR] * len(bad)
+    assert "unknown event type 'mystery'" in sink.quality[1].details["error"]
+    assert "trade field" in sink.quality[3].details["error"]
+    metrics = handler.metrics
+    assert metrics is not None
+    assert metrics.registry.get_sample_value(
+        "serenity_fh_parse_errors_total", {"venue": "binance"}
+    ) == len(bad)
+
+
+async def test_refused_subscription_ends_run_with_the_venues_code_and_text(
+    server: BinanceServer,
+) -> None:
+    server.refuse(2, "Invalid request: invalid stream")
+    handler = feed(server, [ListSink()])
+
+    with pytest.raises(VenueError) as refused:
+        await asyncio.wait_for(handler.run(), 3)
+
+    assert refused.value.code == 2
+    assert str(refused.value) == (
+        "binance refused the subscription to btcusdt@trade, btcusdt@depth@100ms, "
+        "ethbtc@trade, ethbtc@depth@100ms (request 1): code 2: Invalid request: invalid stream"
+    )
+    assert handler.state is FeedState.STOPPED
+
+
+async def test_a_symbol_the_venue_does_not_list_is_refused_by_the_server(
+    server: BinanceServer,
+) -> None:
+    handler = feed(server, [ListSink()], symbols=("XRPUSDT",), channels=("trades",))
+
+    with pytest.raises(VenueError, match="xrpusdt@trade .*code 2: Invalid request: invalid stream"):
+        await asyncio.wait_for(handler.run(), 3)
+
+
+async def test_unknown_symbol_is_rejected_from_the_catalog_before_connecting(
+    server: BinanceServer,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.rest_url + binance.EXCHANGE_INFO_PATH) as resp:
+            catalog = binance.parse_exchange_info(await resp.json())
+    config = FeedConfig(
+        venue="binance", symbols=("BTCUSDD",), ws_url=server.ws_url, rest_url=server.rest_url
+    )
+
+    with pytest.raises(UnknownSymbolError, match="'BTCUSDD' on binance; did you mean BTCUSDT"):
+        BinanceFeedHandler(config, catalog=catalog)
+    assert server.connections == 0
+    lower = FeedConfig(
+        venue="binance", symbols=("btcusdt",), ws_url=server.ws_url, rest_url=server.rest_url
+    )
+    handler = handler_class("binance")(lower, catalog=catalog)  # upper-cased, then checked
+    assert isinstance(handler, BinanceFeedHandler) and handler.config.symbols == ("BTCUSDT",)
+
+
+async def test_rest_snapshot_errors_are_retried_without_stopping_the_feed(
+    server: BinanceServer,
+) -> None:
+    sink = ListSink()
+    server.fail_snapshots(2, status=500)
+    server.fail_snapshots(1, status=429, body={"code": -1003, "msg": "Too many requests."})
+    server.fail_snapshots(1, status=200, body=b'{"lastUpdateId": "x"}')
+    handler = feed(server, [sink])
+    async with running(handler):
+        await synced(handler, server)
+        await churn(server, random.Random(4), 40)
+        await until(lambda: books_match(handler, server), "books equal")
+
+    assert handler.snapshot_errors == 4 and server.snapshot_requests == 6
+    assert handler.parse_errors == 1 and sink.raw[0].data == b'{"lastUpdateId": "x"}'
+
+
+def test_config_points_at_the_combined_stream_and_the_deployments_rest_api() -> None:
+    handler = BinanceFeedHandler(
+        FeedConfig(venue="binance", symbols=("btcusdt",), ws_url=binance.PROD.ws)
+    )
+
+    assert handler.config.ws_url == "wss://stream.binance.com:9443/stream"
+    assert handler.config.rest_url == "https://api.binance.com"
+    assert handler.config.symbols == ("BTCUSDT",)
+    with pytest.raises(ConfigError, match="give rest_url"):
+        BinanceFeedHandler(FeedConfig(venue="binance", symbols=("A",), ws_url="ws://10.0.0.1"))
+    with pytest.raises(ConfigError, match="rest_url must be an http"):
+        BinanceFeedHandler(
+            FeedConfig(venue="binance", symbols=("A",), ws_url="ws://h", rest_url="ftp://h")
+        )
+    trades_only = FeedConfig(
+        venue="binance", symbols=("A",), ws_url="ws://10.0.0.1", channels=("trades",)
+    )
+    assert BinanceFeedHandler(trades_only).subscriptions() == [
+        binance.subscribe_request(["a@trade"], 1)
+    ]
+
+
+# -- sans-I/O: Binance's local-book procedure, step by step ------------------------------------
+
+
+def offline(sink: ListSink) -> BinanceFeedHandler:
+    config = FeedConfig(venue="binance", symbols=("BNBBTC",), ws_url=binance.PROD.ws)
+    handler = BinanceFeedHandler(config, sinks=[sink])
+    handler.on_connected(0)
+    return handler
+
+
+def depth(first: int, last: int, bids: list[list[str]] | None = None) -> str:
+    data = {"e": "depthUpdate", "E": 1, "s": "BNBBTC", "U": first, "u": last}
+    data |= {"b": bids or [], "a": []}
+    return orjson.dumps({"stream": "bnbbtc@depth@100ms", "data": data}).decode()
+
+
+def snapshot(last_update_id: int) -> dict[str, Any]:
+    return {"lastUpdateId": last_update_id, "bids": [["1.0", "5"]], "asks": [["2.0", "5"]]}
+
+
+def test_buffered_events_the_snapshot_covers_are_dropped_and_the_next_must_straddle_it() -> None:
+    sink = ListSink()
+    handler = offline(sink)
+    for first, last in [(150, 156), (157, 160), (161, 165)]:
+        handler.on_frame(depth(first, last, [["1.0", str(first)]]), first)
+
+    assert handler.on_snapshot("BNBBTC", snapshot(158), 170)  # 157..160 covers 159
+
+    assert [(u.seq, u.is_snapshot) for u in sink.books] == [(158, True), (160, False), (165, False)]
+    handler.on_frame(depth(166, 170), 171)  # U == previous u + 1: applied
+    handler.on_frame(depth(160, 166), 172)  # u <= the book's id: dropped
+    assert sink.books[-1].seq == 170 and sink.quality == []
+    assert handler.books["BNBBTC"].book.best_bid() == (1.0, 161.0)
+
+
+def test_a_snapshot_older_than_the_buffer_is_refused_and_a_gap_asks_for_another() -> None:
+    sink = ListSink()
+    handler = offline(sink)
+    handler.on_frame(depth(200, 205), 1)
+
+    assert not handler.on_snapshot("BNBBTC", snapshot(190), 2)  # 191..199 are missing
+    assert handler.on_snapshot("BNBBTC", snapshot(201), 3)
+    handler.on_frame(depth(207, 208), 4)  # 206 is missing
+
+    assert sink.kinds() == [DataQualityKind.GAP, DataQualityKind.GAP]
+    assert sink.quality[1].details == {"expected": 206, "seen": 207}
+    assert handler.books["BNBBTC"].needs_snapshot
+
+
+def test_frames_of_odd_shapes_are_parse_errors_not_crashes() -> None:
+    sink = ListSink()
+    handler = offline(sink)
+    odd = [
+        '{"stream": 5, "data": {"e": ["x"]}}',
+        '{"stream": 5, "data": {"s": "BNBBTC"}}',
+        '{"stream": "bnbbtc@trade", "data": [1]}',
+        '{"error": "nope", "id": 1}',
+        '"text"',
+        b"\xff\xfe",
+        '{"stream": "bnbbtc@trade", "data": {"e": "trade", "s": "XRPUSDT", "t": 1, "p": "1",'
+        ' "q": "1", "T": 1, "m": true}}',
+    ]
+    for frame in odd:
+        handler.on_frame(frame, 1)
+
+    assert handler.parse_errors == len(odd)
+    assert "unsubscribed symbol 'XRPUSDT'" in sink.quality[-1].details["error"]
+
+
+def test_server_shutdown_notices_and_acks_are_not_errors() -> None:
+    sink = ListSink()
+    handler = offline(sink)
+    handler.subscriptions()
+    handler.on_frame(json.dumps({"result": None, "id": 1}), 1)
+    handler.on_frame(json.dumps({"result": True, "id": 0}), 2)
+    handler.on_frame(json.dumps(payload("binance", "ws/server_shutdown")), 3)
+
+    assert handler.parse_errors == 0 and handler.replies == 2 and handler.ignored == 1
+
+
+@pytest.mark.captures
+def test_the_2021_capture_replays_into_uncrossed_books(captures_dir: Path) -> None:
+    events: list[tuple[float, str | None, str]] = []
+    for line in (captures_dir / "BINANCE.ws.1.0").read_text().splitlines():
+        if line.strip() and " <-> " not in line:
+            ts, body = line.split(": ", 1)
+            events.append((float(ts), None, body))
+    for line in (captures_dir / "BINANCE.http.0.0").read_text().splitlines():
+        if " -> " in line:
+            url, rest = line.split(" -> ", 1)
+            ts, body = rest.split(": ", 1)
+            events.append((float(ts), url.split("symbol=")[1].split("&")[0], body))
+    events.sort(key=lambda e: e[0])
+    sink = ListSink()
+    symbols = ("NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR")
+    handler = BinanceFeedHandler(
+        FeedConfig(venue="binance", symbols=symbols, ws_url=binance.PROD.ws), sinks=[sink]
+    )
+
+    for ts, symbol, body in events:
+        if symbol is None:
+            handler.on_frame(body, int(ts * 1e9))
+        else:
+            assert handler.on_snapshot(symbol, body, int(ts * 1e9))
+
+    assert handler.parse_errors == 0 and sink.quality == [] and sink.crossed == 0
+    assert (handler.trades, handler.book_updates, handler.ignored) == (2, 176, 86)
+    assert handler.is_synced()
+    for sync in handler.books.values():
+        bid, ask = sync.book.best_bid(), sync.book.best_ask()
+        assert bid is not None and ask is not None and 0 < bid[0] < ask[0]
