@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from marketdata.fh.binance_server import serve_in_process
 from prometheus_client import CollectorRegistry
 
 from serenity.marketdata import BookUpdate, DataQualityEvent, JournalWriter, OrderBook, RawFrame
 from serenity.marketdata import Trade as TradeRecord
 from serenity.marketdata.fh import FeedConfig, FeedMetrics, JournalSink
 from serenity.marketdata.fh.binance import BinanceFeedHandler
+from tests.marketdata.fh.binance_server import serve_in_process
 
 SYMBOL = "BTCUSDT"
 N_TRADES = 200_000

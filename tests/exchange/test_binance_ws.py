@@ -11,11 +11,11 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from venues import payload
 
 from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import binance
 from serenity.model import Side
+from tests.venues import payload
 
 NS = 1_000_000
 

@@ -32,7 +32,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
-from venues import payload
+
+from tests.venues import payload
 
 _STREAM = re.compile(r"^([a-z0-9]+)@(trade|aggTrade|depth|depth@100ms|bookTicker|kline_1m)$")
 _INVALID_STREAM = "Invalid request: invalid stream"

@@ -15,7 +15,6 @@ import aiohttp
 import orjson
 import pytest
 from prometheus_client import CollectorRegistry
-from venues import payload
 
 from serenity.errors import ConfigError, UnknownSymbolError, VenueError
 from serenity.exchange import binance
@@ -33,6 +32,7 @@ from serenity.marketdata.fh.binance import BinanceFeedHandler
 from serenity.marketdata.fh.registry import handler_class
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.model import Side
+from tests.venues import payload
 
 from .binance_server import BinanceServer, random_change
 
