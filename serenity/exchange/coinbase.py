@@ -245,25 +245,42 @@ def parse_match(msg: Mapping[str, Any]) -> tuple[str, int, int, Side, float, flo
     try:
         symbol = msg["product_id"]
         trade_id = msg["trade_id"]
-        maker_side = msg["side"]
-        raw_price = msg["price"]
-        raw_size = msg["size"]
+        side = _AGGRESSOR_SIDES.get(msg["side"])
+        price = float(msg["price"])
+        size = float(msg["size"])
         raw_time = msg["time"]
     except KeyError as exc:
         raise DataError(f"{VENUE}: match has no {exc.args[0]!r} field") from None
+    except (TypeError, ValueError):
+        raise _bad_match(msg) from None
+    if (
+        side is None
+        or type(trade_id) is not int
+        or type(symbol) is not str
+        or not (0.0 < price < _INF and 0.0 < size < _INF)
+    ):
+        raise _bad_match(msg)
+    return symbol, trade_id, parse_time(raw_time), side, price, size
+
+
+def _bad_match(msg: Mapping[str, Any]) -> DataError:
+    """Return the error that names what is wrong with a match the fast path refused."""
+    symbol, trade_id = msg["product_id"], msg["trade_id"]
     if type(symbol) is not str or type(trade_id) is not int:
-        raise DataError(
+        return DataError(
             f"{VENUE}: match needs a string product_id and an integer trade_id, "
             f"was {symbol!r:.40} and {trade_id!r:.40}"
         )
-    price = _number("match price", raw_price)
-    size = _number("match size", raw_size)
-    if not (0.0 < price < _INF and 0.0 < size < _INF):
-        raise DataError(
-            f"{VENUE}: match {symbol} {trade_id} needs price and size > 0, "
-            f"was {raw_price!r:.40} and {raw_size!r:.40}"
-        )
-    return symbol, trade_id, parse_time(raw_time), parse_aggressor_side(maker_side), price, size
+    try:
+        parse_aggressor_side(msg["side"])
+        _number("match price", msg["price"])
+        _number("match size", msg["size"])
+    except DataError as exc:
+        return exc
+    return DataError(
+        f"{VENUE}: match {symbol} {trade_id} needs price and size > 0, "
+        f"was {msg['price']!r:.40} and {msg['size']!r:.40}"
+    )
 
 
 def parse_snapshot(msg: Mapping[str, Any]) -> tuple[str, int | None, Levels, Levels]:
@@ -300,13 +317,14 @@ def parse_l2update(msg: Mapping[str, Any]) -> tuple[str, int, Levels, Levels]:
     if type(changes) is not list:
         raise DataError(f"{VENUE}: l2update.changes must be a JSON array, was {changes!r:.40}")
     sides: tuple[Levels, Levels] = ([], [])
+    book_sides, inf = _BOOK_SIDES, _INF
     try:
         for side, raw_price, raw_size in changes:
             price = float(raw_price)
             size = float(raw_size)
-            if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            if not (0.0 < price < inf and 0.0 <= size < inf):
                 raise ValueError
-            sides[_BOOK_SIDES[side]].append((price, size))
+            sides[book_sides[side]].append((price, size))
     except (ValueError, TypeError, KeyError):
         bad = next((c for c in changes if not _is_change(c)), changes)
         raise DataError(
