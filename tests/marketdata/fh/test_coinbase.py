@@ -81,10 +81,18 @@ async def until(predicate: Callable[[], bool], timeout_s: float = 4.0) -> None:
 
 
 @asynccontextmanager
-async def running(handler: CoinbaseFeedHandler) -> AsyncIterator[asyncio.Task[None]]:
+async def running(
+    handler: CoinbaseFeedHandler, server: CoinbaseServer
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the handler until the block ends; enter once it is live and the server subscribed it."""
     task = asyncio.create_task(handler.run())
     try:
-        await until(lambda: handler.state is FeedState.LIVE or task.done())
+        await until(
+            lambda: (
+                task.done()
+                or (handler.state is FeedState.LIVE and any(c.subs for c in server.clients))
+            )
+        )
         yield task
     finally:
         handler.stop()
@@ -114,7 +122,7 @@ async def test_normal_stream_records_what_the_server_sent(tmp_path: Path) -> Non
         with JournalWriter(tmp_path) as journal:
             handler = make_handler(server, sink)
             handler.sinks.append(JournalSink(journal))
-            async with running(handler):
+            async with running(handler, server):
                 sent = [before]
                 for i in range(120):
                     symbol = SYMBOLS[i % 2]
@@ -143,7 +151,7 @@ async def test_aggressor_side_is_the_opposite_of_the_makers_side() -> None:
     sink = ListSink()
     async with CoinbaseServer() as server:
         handler = make_handler(server, sink, symbols=("BTC-USD",), channels=("trades",))
-        async with running(handler):
+        async with running(handler, server):
             bought = await server.trade("BTC-USD", taker_side="buy")
             sold = await server.trade("BTC-USD", taker_side="sell")
             await until(lambda: len(sink.trades) == 2)
@@ -157,7 +165,7 @@ async def test_lost_match_is_a_gap_on_the_trades_stream() -> None:
     sink = ListSink()
     async with CoinbaseServer() as server:
         handler = make_handler(server, sink)
-        async with running(handler):
+        async with running(handler, server):
             first = await server.trade("BTC-USD")
             await server.trade("BTC-USD", lose=True)
             await server.trade("BTC-USD", lose=True)
@@ -181,7 +189,7 @@ async def test_lost_book_update_is_a_gap_and_the_book_resyncs() -> None:
             metrics=FeedMetrics(registry),
             backoff=Backoff(initial_s=0.01, max_s=0.05),
         )
-        async with running(handler):
+        async with running(handler, server):
             best_ask = server.book("BTC-USD")[1][0][0]
             await server.update("BTC-USD", asks=[(best_ask, 0)], lose=True)
             await server.update("BTC-USD", bids=[(best_ask, 1.5)])  # crosses the stale book
@@ -207,7 +215,7 @@ async def test_dropped_connection_reconnects_resubscribes_and_resyncs() -> None:
     sink = ListSink()
     async with CoinbaseServer() as server:
         handler = make_handler(server, sink)
-        async with running(handler):
+        async with running(handler, server):
             seen = await server.trade("BTC-USD")
             await until(lambda: len(sink.trades) == 1)
             await server.drop()
@@ -239,7 +247,7 @@ async def test_stalled_connection_is_closed_and_reopened() -> None:
     sink = ListSink()
     async with CoinbaseServer(heartbeat_interval_s=0.05) as server:
         handler = make_handler(server, sink, stall_timeout_s=0.3, heartbeat_s=5.0)
-        async with running(handler):
+        async with running(handler, server):
             await until(lambda: handler.heartbeats >= 2)
             server.stall()
             await until(lambda: server.connections == 2 and handler.state is FeedState.LIVE)
@@ -250,11 +258,11 @@ async def test_stalled_connection_is_closed_and_reopened() -> None:
     assert sink.kinds("book") == [RECONNECT, RESYNC]
 
 
-async def test_stalled_server_that_stops_answering_pings_is_left() -> None:
+async def test_peer_that_stops_answering_pings_is_reconnected() -> None:
     sink = ListSink()
     async with CoinbaseServer(heartbeat_interval_s=10.0) as server:
         handler = make_handler(server, sink, stall_timeout_s=30.0, heartbeat_s=0.1)
-        async with running(handler):
+        async with running(handler, server):
             server.stall()
             await until(lambda: server.connections == 2 and handler.state is FeedState.LIVE)
     reasons = {e.details["reason"] for e in sink.quality if e.kind is RECONNECT}
@@ -270,7 +278,7 @@ async def test_malformed_json_and_unknown_types_are_kept_counted_and_skipped(
         with JournalWriter(tmp_path) as journal:
             handler = make_handler(server, sink)
             handler.sinks.append(JournalSink(journal))
-            async with running(handler):
+            async with running(handler, server):
                 for text in bad:
                     await server.send_raw(text)
                 ticker = json.loads(
