@@ -16,8 +16,10 @@ JSON, unknown types) and :attr:`CoinbaseServer.refusal`.
 Run as a script (``python coinbase_server.py [trades:N] [book:N]``) it prepares those
 workloads, prints ``PORT <n>`` and serves until its stdin closes; a websocket URL with
 ``?bench=trades|book&n=N&rate=R[&symbol=S]`` streams N generated messages of S (BTC-USD)
-after the subscription: R per second, or pre-encoded and as fast as it can when R is 0. The
-benchmarks run the server in its own process this way.
+after the subscription: R per second, or, when R is 0, prepared websocket frames written
+straight to the socket as fast as it takes them. The benchmarks run the server in its own
+process this way. The refusal texts for channels are this server's own; Coinbase documents
+the ``error`` shape and the product refusal, not every reason.
 """
 
 from __future__ import annotations
