@@ -32,6 +32,7 @@ from serenity.marketdata.fh.coinbase import CoinbaseFeedHandler, subscribe_frame
 from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 
+from .coinbase_server import DATA as COINBASE_DATA
 from .coinbase_server import CoinbaseServer
 
 SYMBOLS = ("BTC-USD", "ETH-USD")
@@ -281,9 +282,7 @@ async def test_malformed_json_and_unknown_types_are_kept_counted_and_skipped(
             async with running(handler, server):
                 for text in bad:
                     await server.send_raw(text)
-                ticker = json.loads(
-                    (Path(__file__).parents[2] / "data/coinbase/ws/ticker.json").read_text()
-                )
+                ticker = json.loads((COINBASE_DATA / "ws" / "ticker.json").read_text())
                 await server.send_raw(json.dumps(ticker))
                 trade = await server.trade("ETH-USD")
                 await until(lambda: len(sink.trades) == 1)
@@ -349,6 +348,14 @@ def test_subscription_names_the_channels_of_the_config() -> None:
         "product_ids": list(SYMBOLS),
         "channels": ["matches", "level2_batch", "heartbeat"],
     }
+
+
+def test_subscription_has_the_documented_shape() -> None:
+    documented = json.loads((COINBASE_DATA / "ws" / "subscribe.json").read_text())
+    ours = json.loads(offline()[0].subscriptions()[0])
+
+    assert ours.keys() == documented.keys() and ours["type"] == documented["type"]
+    assert all(isinstance(c, str) for c in ours["channels"])  # the documented name form
 
 
 def test_errors_after_the_acknowledgement_are_not_fatal() -> None:
