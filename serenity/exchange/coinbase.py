@@ -1,4 +1,4 @@
-"""Coinbase Exchange (formerly Coinbase Pro): endpoints and product parsing. Opens no sockets.
+"""Coinbase Exchange (formerly Coinbase Pro): endpoints, products, feed messages. No sockets.
 
 ``GET /products`` answers a JSON array of spot products: ``id`` (``"BTC-USD"``),
 ``base_currency``, ``quote_currency``, ``quote_increment`` (the price tick),
@@ -6,28 +6,64 @@
 ``delisted``) and the flags ``trading_disabled``, ``cancel_only``, ``limit_only``,
 ``post_only`` and ``auction_mode``. ``base_min_size`` was removed in 2022 but older payloads
 carry it. ``GET /currencies`` answers an array of currencies with ``id`` and ``name``.
+
+The websocket feed sends JSON objects told apart by ``type`` (Coinbase's "Exchange WebSocket
+Overview" and "Exchange WebSocket Channels" pages):
+
+- ``subscriptions``: the acknowledgement of a ``subscribe``, listing channels and products;
+  ``error`` (``message``, ``reason``): e.g. ``Failed to subscribe`` for an unknown product.
+- ``heartbeat`` (channel ``heartbeat``): once a second per product, with the product's
+  ``sequence`` and ``last_trade_id``.
+- ``match`` (channel ``matches``), and one ``last_match`` right after subscribing: a trade
+  with ``trade_id`` (consecutive per product), ``price``, ``size``, ``time`` and ``side``,
+  which is the **maker** order's side; the aggressor is on the other side.
+- ``snapshot`` (``bids``, ``asks`` as ``[price, size]``) and then ``l2update`` (``changes`` as
+  ``[side, price, size]``, size ``"0"`` removing the level, and ``time``) on the L2 channels
+  (``level2_batch``, unauthenticated, batched every 50 ms; ``level2``, authenticated since
+  2023, the same schema). L2 messages carry no sequence number.
+- ``ticker``: informational, not recorded.
+
+Prices and sizes are decimal strings in real units (no price scaling); times are RFC 3339 UTC
+strings with up to nanosecond digits. Parsers return plain tuples for the per-tick path.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from serenity.errors import DataError
 from serenity.exchange import _fields as f
 from serenity.exchange.endpoints import Endpoints, Environment
 from serenity.exchange.product import Product, ProductCatalog
-from serenity.model.enums import InstrumentStatus, InstrumentType
+from serenity.model.enums import InstrumentStatus, InstrumentType, Side
 
 __all__ = [
-    "NAME",
+    "BOOK_CHANNEL",
     "CURRENCIES_PATH",
     "ENDPOINTS",
+    "HEARTBEAT_CHANNEL",
+    "INFORMATIONAL_TYPES",
+    "NAME",
     "PRODUCTS_PATH",
     "PROD",
+    "SUBSCRIBE_FAILED",
     "TESTNET",
+    "TRADES_CHANNEL",
     "VENUE",
+    "Levels",
+    "parse_aggressor_side",
     "parse_currencies",
+    "parse_error",
+    "parse_heartbeat",
+    "parse_l2update",
+    "parse_match",
     "parse_products",
+    "parse_snapshot",
+    "parse_subscriptions",
+    "parse_time",
 ]
 
 VENUE: Final = "coinbase"
@@ -104,4 +140,284 @@ def _parse_product(where: str, obj: Mapping[str, Any]) -> Product:
         tick_size=f.decimal(VENUE, where, obj, "quote_increment"),
         lot_size=f.decimal(VENUE, where, obj, "base_increment"),
         min_qty=f.optional_decimal(VENUE, where, obj, "base_min_size"),
+    )
+
+
+# -- websocket feed ------------------------------------------------------------------------
+
+BOOK_CHANNEL: Final = "level2_batch"
+"""The unauthenticated full-depth L2 channel (``snapshot`` then ``l2update``)."""
+TRADES_CHANNEL: Final = "matches"
+"""The trades channel (``last_match`` then ``match``)."""
+HEARTBEAT_CHANNEL: Final = "heartbeat"
+"""One ``heartbeat`` per product per second: keeps a quiet connection visibly alive."""
+INFORMATIONAL_TYPES: Final = frozenset({"subscriptions", "heartbeat", "ticker", "ticker_batch"})
+"""Documented message types that carry nothing to record."""
+SUBSCRIBE_FAILED: Final = "Failed to subscribe"
+"""The ``message`` of the ``error`` that refuses a subscription."""
+
+Levels = list[tuple[float, float]]
+"""Book levels as ``(price, size)``; a size of 0 removes the level."""
+
+_AGGRESSOR_SIDES: Final[Mapping[str, Side]] = {"buy": Side.SELL, "sell": Side.BUY}
+"""A match's ``side`` is the maker order's; the aggressor (taker) took the other side."""
+_BOOK_SIDES: Final[Mapping[str, int]] = {"buy": 0, "sell": 1}
+"""An ``l2update`` change's side: ``buy`` changes a bid (index 0), ``sell`` an ask (1)."""
+_INF: Final = float("inf")
+_NS: Final = 1_000_000_000
+_FRACTION_SCALE: Final[tuple[int, ...]] = tuple(10 ** (9 - n) for n in range(10))
+_TIME: Final = re.compile(
+    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+_SECONDS: dict[str, int] = {}
+"""``YYYY-MM-DDTHH:MM:SS`` -> ns since the epoch; the messages of one second share it."""
+
+
+def parse_time(text: Any) -> int:
+    """Return an RFC 3339 time such as ``2014-11-07T08:19:27.028459Z`` in int ns (UTC).
+
+    Up to nine fraction digits are kept exactly. The whole-second prefix is cached, so a
+    message costs a dictionary lookup and one ``int`` of its fraction.
+
+    Raises
+    ------
+    DataError
+        When ``text`` is not such a time.
+    """
+    try:
+        base = _SECONDS.get(text[:19])
+    except TypeError:
+        base = None
+    if base is not None and text[-1] == "Z" and text[19] == ".":
+        digits = text[20:-1]
+        if digits.isdigit() and len(digits) <= 9:
+            return base + int(digits) * _FRACTION_SCALE[len(digits)]
+    return _parse_time_fully(text)
+
+
+def _parse_time_fully(text: Any) -> int:
+    """Validate and convert any RFC 3339 time, caching its whole-second prefix."""
+    match = _TIME.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise DataError(
+            f"{VENUE}: time must be RFC 3339 such as 2014-11-07T08:19:27.028459Z, was {text!r:.40}"
+        )
+    prefix, digits, zone = match.groups()
+    try:
+        when = dt.datetime.fromisoformat(prefix + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        raise DataError(f"{VENUE}: time out of range, was {text!r:.40}") from None
+    seconds = int(when.timestamp()) * _NS
+    if zone == "Z":
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        _SECONDS[prefix] = seconds
+    return seconds + (int(digits) * _FRACTION_SCALE[len(digits)] if digits else 0)
+
+
+def parse_aggressor_side(maker_side: Any) -> Side:
+    """Return the aggressor's side of a match whose (maker) ``side`` is ``maker_side``.
+
+    Raises
+    ------
+    DataError
+        For a spelling other than ``buy`` or ``sell``.
+    """
+    side = _AGGRESSOR_SIDES.get(maker_side) if type(maker_side) is str else None
+    if side is None:
+        raise DataError(
+            f"{VENUE}: unknown match side {maker_side!r:.40}, expected one of "
+            f"{sorted(_AGGRESSOR_SIDES)}"
+        )
+    return side
+
+
+def parse_match(msg: Mapping[str, Any]) -> tuple[str, int, int, Side, float, float]:
+    """Return ``(product_id, trade_id, ts, aggressor side, price, size)`` of a match.
+
+    Takes ``match`` and ``last_match`` messages; ``ts`` is the venue's ``time`` in ns.
+
+    Raises
+    ------
+    DataError
+        For a missing or malformed field, naming it and the bad value.
+    """
+    try:
+        symbol = msg["product_id"]
+        trade_id = msg["trade_id"]
+        side = _AGGRESSOR_SIDES.get(msg["side"])
+        price = float(msg["price"])
+        size = float(msg["size"])
+        raw_time = msg["time"]
+    except KeyError as exc:
+        raise DataError(f"{VENUE}: match has no {exc.args[0]!r} field") from None
+    except (TypeError, ValueError):
+        raise _bad_match(msg) from None
+    if (
+        side is None
+        or type(trade_id) is not int
+        or type(symbol) is not str
+        or not (0.0 < price < _INF and 0.0 < size < _INF)
+    ):
+        raise _bad_match(msg)
+    return symbol, trade_id, parse_time(raw_time), side, price, size
+
+
+def _bad_match(msg: Mapping[str, Any]) -> DataError:
+    """Return the error that names what is wrong with a match the fast path refused."""
+    symbol, trade_id = msg["product_id"], msg["trade_id"]
+    if type(symbol) is not str or type(trade_id) is not int:
+        return DataError(
+            f"{VENUE}: match needs a string product_id and an integer trade_id, "
+            f"was {symbol!r:.40} and {trade_id!r:.40}"
+        )
+    try:
+        parse_aggressor_side(msg["side"])
+        _number("match price", msg["price"])
+        _number("match size", msg["size"])
+    except DataError as exc:
+        return exc
+    return DataError(
+        f"{VENUE}: match {symbol} {trade_id} needs price and size > 0, "
+        f"was {msg['price']!r:.40} and {msg['size']!r:.40}"
+    )
+
+
+def parse_snapshot(msg: Mapping[str, Any]) -> tuple[str, int | None, Levels, Levels]:
+    """Return ``(product_id, ts or None, bids, asks)`` of an L2 ``snapshot``.
+
+    Snapshots carry no ``time`` in the documented example; ``ts`` is None then.
+
+    Raises
+    ------
+    DataError
+        For a missing or malformed field or level.
+    """
+    symbol = _product_id("snapshot", msg)
+    raw_time = msg.get("time")
+    ts = parse_time(raw_time) if raw_time is not None else None
+    return (
+        symbol,
+        ts,
+        _levels("snapshot bids", msg.get("bids")),
+        _levels("snapshot asks", msg.get("asks")),
+    )
+
+
+def parse_l2update(msg: Mapping[str, Any]) -> tuple[str, int, Levels, Levels]:
+    """Return ``(product_id, ts, bids, asks)`` of an ``l2update``; a size of 0 removes a level.
+
+    Raises
+    ------
+    DataError
+        For a missing or malformed field, change or side.
+    """
+    symbol = _product_id("l2update", msg)
+    changes = msg.get("changes")
+    if type(changes) is not list:
+        raise DataError(f"{VENUE}: l2update.changes must be a JSON array, was {changes!r:.40}")
+    sides: tuple[Levels, Levels] = ([], [])
+    book_sides, inf = _BOOK_SIDES, _INF
+    try:
+        for side, raw_price, raw_size in changes:
+            price = float(raw_price)
+            size = float(raw_size)
+            if not (0.0 < price < inf and 0.0 <= size < inf):
+                raise ValueError
+            sides[book_sides[side]].append((price, size))
+    except (ValueError, TypeError, KeyError):
+        bad = next((c for c in changes if not _is_change(c)), changes)
+        raise DataError(
+            f"{VENUE}: l2update {symbol} change must be [buy|sell, price > 0, size >= 0], "
+            f"was {bad!r:.60}"
+        ) from None
+    return symbol, parse_time(msg.get("time")), sides[0], sides[1]
+
+
+def parse_heartbeat(msg: Mapping[str, Any]) -> tuple[str, int, int, int]:
+    """Return ``(product_id, sequence, last_trade_id, ts)`` of a ``heartbeat``.
+
+    Raises
+    ------
+    DataError
+        For a missing or malformed field.
+    """
+    symbol = _product_id("heartbeat", msg)
+    sequence, last_trade_id = msg.get("sequence"), msg.get("last_trade_id")
+    if type(sequence) is not int or type(last_trade_id) is not int:
+        raise DataError(
+            f"{VENUE}: heartbeat {symbol} needs integer sequence and last_trade_id, "
+            f"was {sequence!r:.40} and {last_trade_id!r:.40}"
+        )
+    return symbol, sequence, last_trade_id, parse_time(msg.get("time"))
+
+
+def parse_subscriptions(msg: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Return channel name -> product ids of a ``subscriptions`` acknowledgement.
+
+    Raises
+    ------
+    DataError
+        When ``channels`` is not a list of ``{"name", "product_ids"}`` objects.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for i, raw in enumerate(f.as_list(VENUE, "subscriptions.channels", msg.get("channels"))):
+        where = f"subscriptions.channels[{i}]"
+        channel = f.as_mapping(VENUE, where, raw)
+        products = f.as_list(VENUE, f"{where}.product_ids", channel.get("product_ids", []))
+        out[f.text(VENUE, where, channel, "name")] = tuple(str(p) for p in products)
+    return out
+
+
+def parse_error(msg: Mapping[str, Any]) -> tuple[str, str]:
+    """Return ``(message, reason)`` of an ``error`` message (reason may be empty)."""
+    return str(msg.get("message") or "error"), str(msg.get("reason") or "")
+
+
+def _product_id(kind: str, msg: Mapping[str, Any]) -> str:
+    symbol = msg.get("product_id")
+    if type(symbol) is not str or not symbol:
+        raise DataError(
+            f"{VENUE}: {kind}.product_id must be a non-empty string, was {symbol!r:.40}"
+        )
+    return symbol
+
+
+def _number(what: str, raw: Any) -> float:
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise DataError(f"{VENUE}: {what} must be a number, was {raw!r:.40}") from None
+
+
+def _levels(what: str, raw: Any) -> Levels:
+    if type(raw) is not list:
+        raise DataError(f"{VENUE}: {what} must be a JSON array, was {raw!r:.40}")
+    try:
+        levels = [(float(level[0]), float(level[1])) for level in raw]
+    except (TypeError, ValueError, IndexError, KeyError):
+        bad = next((lv for lv in raw if not _is_level(lv)), raw)
+        raise DataError(f"{VENUE}: {what} level must be [price, size], was {bad!r:.60}") from None
+    for price, size in levels:
+        if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            raise DataError(
+                f"{VENUE}: {what} level needs price > 0 and size >= 0, was {price!r}, {size!r}"
+            )
+    return levels
+
+
+def _is_level(level: Any) -> bool:
+    try:
+        float(level[0])
+        float(level[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return False
+    return True
+
+
+def _is_change(change: Any) -> bool:
+    if type(change) is not list or len(change) != 3 or change[0] not in _BOOK_SIDES:
+        return False
+    return (
+        _is_level(change[1:]) and 0.0 < float(change[1]) < _INF and 0.0 <= float(change[2]) < _INF
     )

@@ -1,0 +1,400 @@
+"""The Coinbase Exchange feedhandler: matches, level2_batch books and heartbeats.
+
+One websocket carries every product. After each (re)connect the handler sends one
+``subscribe`` for the channels its config records (``matches`` for trades,
+``level2_batch`` for books) plus ``heartbeat``, which makes every product speak at least
+once a second so a silent connection is a stalled one. Wire facts and parsers live in
+:mod:`serenity.exchange.coinbase`; this module adds dispatch, sequencing and book sync.
+
+Sequencing, as the venue allows it:
+
+- **Trades** carry ``trade_id``, consecutive per product. A jump is a GAP event on the
+  ``trades`` stream (expected and seen ids); an id at or below the last one is a duplicate
+  (the ``last_match`` re-sent after a reconnect) and is dropped.
+- **Books** carry no sequence number. Each product's updates are numbered here (``seq``
+  strictly increasing over the handler's life); every (re)subscription starts with a
+  ``snapshot``, so each reconnect resyncs every book. A loss inside a connection cannot be
+  seen in the numbers, only in the book: a delta that crosses a book that was not crossed
+  is recorded as a GAP and the product alone is resubscribed (``unsubscribe`` +
+  ``subscribe``) for a fresh snapshot. A book that arrives crossed in its snapshot (auction
+  mode) is left alone.
+
+A ``match``'s ``side`` is the maker's; trades are published with the aggressor's side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Final
+
+import aiohttp
+import orjson
+
+from serenity.errors import DataError, VenueError
+from serenity.exchange import coinbase
+from serenity.exchange.product import ProductCatalog
+from serenity.marketdata.fh.backoff import Backoff
+from serenity.marketdata.fh.book_sync import BookSynchroniser
+from serenity.marketdata.fh.connection import WebsocketConnection
+from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
+from serenity.marketdata.fh.metrics import FeedMetrics
+from serenity.marketdata.fh.sequence import SequenceCheck, SequenceTracker
+from serenity.marketdata.fh.state import FeedState
+from serenity.marketdata.journal import BOOK, TRADES
+from serenity.marketdata.quality import DataQualityEvent, DataQualityKind
+from serenity.marketdata.types import BookUpdate, Trade
+from serenity.model import InstrumentId
+
+__all__ = ["CoinbaseFeedHandler", "subscribe_frame", "unsubscribe_frame"]
+
+log = logging.getLogger(__name__)
+
+_CHANNELS: Final = {TRADES: coinbase.TRADES_CHANNEL, BOOK: coinbase.BOOK_CHANNEL}
+"""Serenity's channel -> the Coinbase channel that carries it."""
+_STALE: Final = SequenceCheck.STALE
+_GAP: Final = SequenceCheck.GAP
+
+
+def subscribe_frame(product_ids: Iterable[str], channels: Iterable[str]) -> str:
+    """Return the ``subscribe`` message for ``channels`` of ``product_ids``."""
+    return _frame("subscribe", product_ids, channels)
+
+
+def unsubscribe_frame(product_ids: Iterable[str], channels: Iterable[str]) -> str:
+    """Return the ``unsubscribe`` message for ``channels`` of ``product_ids``."""
+    return _frame("unsubscribe", product_ids, channels)
+
+
+def _frame(kind: str, product_ids: Iterable[str], channels: Iterable[str]) -> str:
+    body = {"type": kind, "product_ids": list(product_ids), "channels": list(channels)}
+    return orjson.dumps(body).decode()
+
+
+class _Connection(WebsocketConnection):
+    """A :class:`WebsocketConnection` that lets the handler send on the open socket.
+
+    The framework sends frames only at connect time; resubscribing one product needs a
+    send in mid-stream, so the socket being pumped is kept in :attr:`socket`.
+    """
+
+    socket: aiohttp.ClientWebSocketResponse | None = None
+
+    async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        self.socket = ws
+        try:
+            return await super()._pump(ws)
+        finally:
+            self.socket = None
+
+
+class _BookStream:
+    """One product's book: its synchroniser, the last number given, whether it is crossed."""
+
+    __slots__ = ("crossed", "instrument", "seq", "sync")
+
+    def __init__(self, instrument: InstrumentId, sync: BookSynchroniser) -> None:
+        self.instrument = instrument
+        self.sync = sync
+        self.seq = 0
+        self.crossed = False
+
+
+class CoinbaseFeedHandler(FeedHandler):
+    """Record Coinbase Exchange trades (``matches``) and full books (``level2_batch``).
+
+    Parameters are those of :class:`~serenity.marketdata.fh.FeedHandler`; symbols are
+    Coinbase product ids such as ``BTC-USD``.
+
+    Attributes
+    ----------
+    venue_channels
+        The Coinbase channels subscribed: ``matches`` and/or ``level2_batch``, and
+        ``heartbeat``.
+    trade_ids
+        Per symbol, the :class:`~serenity.marketdata.fh.SequenceTracker` of ``trade_id``
+        (trades feeds only).
+    heartbeats
+        ``heartbeat`` messages seen.
+    duplicate_trades
+        Matches dropped because their ``trade_id`` was already seen.
+    ignored
+        Informational messages (acknowledgements, tickers) skipped.
+
+    Raises
+    ------
+    UnknownSymbolError
+        For a symbol not in ``catalog``.
+    ConfigError
+        When ``config.venue`` is not ``coinbase``.
+    """
+
+    venue: ClassVar[str] = coinbase.VENUE
+
+    def __init__(
+        self,
+        config: FeedConfig,
+        *,
+        sinks: Sequence[FeedSink] = (),
+        catalog: ProductCatalog | None = None,
+        metrics: FeedMetrics | None = None,
+        backoff: Backoff | None = None,
+        on_state: Callable[[FeedState], object] | None = None,
+    ) -> None:
+        super().__init__(
+            config,
+            sinks=sinks,
+            catalog=catalog,
+            metrics=metrics,
+            backoff=backoff,
+            on_state=on_state,
+        )
+        self._connection = _Connection(
+            config.connection_config(),
+            self,
+            backoff=self.connection.backoff,
+            metrics=metrics,
+            on_state=on_state,
+        )
+        self.connection = self._connection
+        recorded = [_CHANNELS[c] for c in config.channels]
+        self.venue_channels = (*recorded, coinbase.HEARTBEAT_CHANNEL)
+        self.trade_ids = (
+            {s: SequenceTracker(f"{s} trades") for s in self.instruments}
+            if TRADES in config.channels
+            else {}
+        )
+        self.heartbeats = 0
+        self.duplicate_trades = 0
+        self.ignored = 0
+        self._streams = {
+            s: _BookStream(self.instruments[s], sync) for s, sync in self.books.items()
+        }
+        self._stream_list = list(self._streams.values())
+        self._resubscribe: dict[str, None] = {}
+        self._wake = asyncio.Event()
+        self._acknowledged = False
+        self._venue_error = ""
+        self._dispatch: dict[str, Callable[[Any, int], None]] = {
+            "match": self._on_match,
+            "l2update": self._on_l2update,
+            "last_match": self._on_match,
+            "snapshot": self._on_snapshot,
+            "heartbeat": self._on_heartbeat,
+            "subscriptions": self._on_subscriptions,
+            "error": self._on_error,
+        }
+
+    # -- FeedHandler -----------------------------------------------------------------------
+
+    def subscriptions(self) -> list[str]:
+        """Return the one ``subscribe`` message for every symbol and recorded channel."""
+        return [subscribe_frame(self.instruments, self.venue_channels)]
+
+    def handle(self, data: str | bytes, ts_recv: int) -> None:
+        """Parse one frame and publish what it holds.
+
+        Raises
+        ------
+        DataError
+            For a malformed frame or an unknown message type (journalled raw by the base).
+        VenueError
+            When Coinbase refuses the subscription.
+        """
+        msg = orjson.loads(data)
+        try:
+            kind = msg["type"]
+            on_message = self._dispatch[kind]
+        except (KeyError, TypeError):
+            kind = msg.get("type") if isinstance(msg, dict) else None
+            if kind in coinbase.INFORMATIONAL_TYPES:
+                self.ignored += 1
+                return
+            raise DataError(f"{self.venue}: unknown message type {kind!r:.40}") from None
+        on_message(msg, ts_recv)
+
+    def on_connected(self, ts: int) -> None:
+        """Note a new connection: its subscription is not acknowledged yet."""
+        self._acknowledged = False
+        self._venue_error = ""
+        super().on_connected(ts)
+
+    def is_synced(self) -> bool:
+        """Return True when every book is in sync (the base's answer, without a generator).
+
+        The connection asks after every frame, so this is on the per-message path.
+        """
+        for stream in self._stream_list:
+            if not stream.sync.is_live:
+                return False
+        return True
+
+    def on_disconnected(self, ts: int, reason: str) -> None:
+        """Record a reconnect in every stream (with the venue's last error) and drop books."""
+        if self._venue_error:
+            reason = f"{reason}; venue said: {self._venue_error}"
+        self._resubscribe.clear()  # the reconnect resubscribes every product
+        for stream in self._streams.values():
+            stream.crossed = False
+        super().on_disconnected(ts, reason)
+
+    async def run(self) -> None:
+        """Connect and record until :meth:`stop`.
+
+        Raises
+        ------
+        VenueError
+            When Coinbase refuses the subscription (unwrapped from the task groups).
+        """
+        try:
+            await super().run()
+        except BaseExceptionGroup as group:
+            refusals, rest = group.split(VenueError)
+            if refusals is None or rest is not None:
+                raise
+            raise _first_leaf(refusals) from None
+
+    async def maintain(self) -> None:
+        """Send the resubscriptions that resync single books, until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            frames = self.take_resubscriptions()
+            socket = self._connection.socket
+            if not frames or socket is None or socket.closed:
+                continue  # a reconnect resubscribes every product anyway
+            try:
+                for frame in frames:
+                    await socket.send_str(frame)
+            except (aiohttp.ClientError, OSError) as exc:
+                log.warning("fh.resubscribe_failed", extra={"venue": self.venue, "error": str(exc)})
+
+    # -- resync of one book ----------------------------------------------------------------
+
+    def take_resubscriptions(self) -> list[str]:
+        """Return the frames that resubscribe the books waiting for a resync, and forget them.
+
+        One ``unsubscribe`` and one ``subscribe`` of the book channel for those products;
+        Coinbase answers the ``subscribe`` with a fresh ``snapshot``. Empty when none wait.
+        """
+        if not self._resubscribe:
+            return []
+        symbols = list(self._resubscribe)
+        self._resubscribe.clear()
+        return [
+            unsubscribe_frame(symbols, [coinbase.BOOK_CHANNEL]),
+            subscribe_frame(symbols, [coinbase.BOOK_CHANNEL]),
+        ]
+
+    def _lost_updates(self, symbol: str, seq: int, ts_recv: int) -> None:
+        """Record that a delta crossed the book (updates were lost) and ask for a snapshot."""
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=BOOK,
+                symbol=symbol,
+                ts=ts_recv,
+                kind=DataQualityKind.GAP,
+                details={"seq": seq, "reason": "a delta crossed the book: updates were lost"},
+            )
+        )
+        log.warning("fh.gap", extra={"venue": self.venue, "symbol": symbol, "seq": seq})
+        self.books[symbol].request_resync("crossed book")
+        self._resubscribe[symbol] = None
+        self._wake.set()
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _on_match(self, msg: Any, ts_recv: int) -> None:
+        symbol, trade_id, ts, side, price, qty = coinbase.parse_match(msg)
+        tracker = self.trade_ids.get(symbol)
+        if tracker is None:
+            raise DataError(f"{self.venue}: match for {symbol!r}, whose trades are not recorded")
+        last = tracker.last
+        if last is None or trade_id == last + 1:
+            tracker.last = trade_id  # the usual case, as tracker.check would record it
+        else:
+            check = tracker.check(trade_id)
+            if check is _STALE:
+                self.duplicate_trades += 1
+                return
+            if check is _GAP:
+                self._trade_gap(symbol, last, trade_id, ts_recv)
+        self.publish_trade(
+            Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
+        )
+
+    def _trade_gap(self, symbol: str, last: int | None, trade_id: int, ts_recv: int) -> None:
+        expected = (last or 0) + 1
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=TRADES,
+                symbol=symbol,
+                ts=ts_recv,
+                kind=DataQualityKind.GAP,
+                details={"expected": expected, "seen": trade_id, "missing": trade_id - expected},
+            )
+        )
+        log.warning(
+            "fh.gap",
+            extra={"venue": self.venue, "symbol": symbol, "expected": expected, "seen": trade_id},
+        )
+
+    def _on_l2update(self, msg: Any, ts_recv: int) -> None:
+        symbol, ts, bids, asks = coinbase.parse_l2update(msg)
+        stream = self._streams.get(symbol)
+        if stream is None:
+            raise DataError(f"{self.venue}: l2update for {symbol!r}, whose book is not recorded")
+        stream.seq += 1
+        self.publish_book(BookUpdate(stream.instrument, ts, ts_recv, stream.seq, bids, asks))
+        sync = stream.sync
+        if sync.is_live:
+            crossed = sync.book.is_crossed()
+            if crossed and not stream.crossed:
+                self._lost_updates(symbol, stream.seq, ts_recv)
+            else:
+                stream.crossed = crossed
+
+    def _on_snapshot(self, msg: Any, ts_recv: int) -> None:
+        symbol, ts, bids, asks = coinbase.parse_snapshot(msg)
+        stream = self._streams.get(symbol)
+        if stream is None:
+            raise DataError(f"{self.venue}: snapshot for {symbol!r}, whose book is not recorded")
+        stream.seq += 1
+        when = ts_recv if ts is None else ts
+        self.publish_book(
+            BookUpdate(stream.instrument, when, ts_recv, stream.seq, bids, asks, True)
+        )
+        stream.crossed = stream.sync.book.is_crossed()
+
+    def _on_heartbeat(self, msg: Any, ts_recv: int) -> None:
+        symbol, _sequence, _last_trade_id, _ts = coinbase.parse_heartbeat(msg)
+        self.instrument(symbol)  # refuses a product we did not subscribe to
+        self.heartbeats += 1
+
+    def _on_subscriptions(self, msg: Any, ts_recv: int) -> None:
+        channels = coinbase.parse_subscriptions(msg)
+        self._acknowledged = True
+        self.ignored += 1
+        log.info(
+            "fh.subscriptions",
+            extra={"venue": self.venue, "channels": ",".join(sorted(channels))},
+        )
+
+    def _on_error(self, msg: Any, ts_recv: int) -> None:
+        message, reason = coinbase.parse_error(msg)
+        if message == coinbase.SUBSCRIBE_FAILED or not self._acknowledged:
+            raise VenueError(
+                f"{self.venue}: subscription refused: {message}: {reason or 'no reason given'}",
+                code=message,
+            )
+        # e.g. a slow consumer: Coinbase closes the connection next, and we reconnect
+        self._venue_error = f"{message}: {reason}" if reason else message
+        log.warning("fh.venue_error", extra={"venue": self.venue, "error": self._venue_error})
+
+
+def _first_leaf(group: BaseExceptionGroup[VenueError]) -> VenueError:
+    first = group.exceptions[0]
+    return first if isinstance(first, VenueError) else _first_leaf(first)
