@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from venues import DATA
 
 from serenity.errors import DataError
 from serenity.exchange import coinbase
 from serenity.model import Side
+from tests.venues import DATA
 
 CAPTURE = "COINBASE.ws.28.0"
 
