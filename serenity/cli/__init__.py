@@ -8,6 +8,7 @@ import fire
 
 from serenity._version import __version__
 from serenity.cli.demo import run_demo
+from serenity.cli.tickstore import TickstoreCommands
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
 
@@ -30,6 +31,7 @@ class Serenity:
     def __init__(self, log_level: str = "INFO", log_json: bool = False, quiet: bool = False):
         configure_logging(str(log_level), json=bool(log_json))
         self._quiet = bool(quiet)
+        self.tickstore = TickstoreCommands(quiet=self._quiet)
 
     def version(self) -> None:
         """Print Serenity's version."""
@@ -45,7 +47,9 @@ def _root_help() -> str:
     the root flags (Fire shows them only for the class)."""
     from fire import helptext, trace
 
-    commands: str = helptext.HelpText(Serenity(), trace=trace.FireTrace(Serenity(), name="serenity"))
+    commands: str = helptext.HelpText(
+        Serenity(), trace=trace.FireTrace(Serenity(), name="serenity")
+    )
     flags: str = helptext.HelpText(Serenity, trace=trace.FireTrace(Serenity, name="serenity"))
     start = flags.find("FLAGS")
     return commands.rstrip() + ("\n\n" + flags[start:] if start >= 0 else "")

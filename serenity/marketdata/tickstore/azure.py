@@ -37,6 +37,10 @@ _CONTAINER: Final = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 _WHOLE_READ_MAX: Final = 32 * 1024 * 1024
 """Blobs up to this size are downloaded in one GET; bigger ones are read by ranges."""
 _UPLOAD_CONCURRENCY: Final = 4
+_RETRY_TOTAL: Final = 3
+"""Retries of a failed request (the SDK's default backoff waits ~85 s before giving up)."""
+_RETRY_FIRST_BACKOFF_S: Final = 1
+_CONNECTION_TIMEOUT_S: Final = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +134,7 @@ class AzureBlobStore:
     def __init__(self, connection_string: str, container: str) -> None:
         self._name = check_container(container)
         try:
-            from azure.storage.blob import BlobServiceClient
+            from azure.storage.blob import BlobServiceClient, ExponentialRetry
         except ImportError as exc:
             raise ConfigError(
                 "azure:// stores need azure-storage-blob: pip install 'serenity[azure]'"
@@ -139,7 +143,12 @@ class AzureBlobStore:
             raise ConfigError("the Azure connection string is empty")
         secret = _Secret(connection_string)
         try:
-            service = BlobServiceClient.from_connection_string(secret.value)
+            retry = ExponentialRetry(
+                initial_backoff=_RETRY_FIRST_BACKOFF_S, increment_base=2, retry_total=_RETRY_TOTAL
+            )
+            service = BlobServiceClient.from_connection_string(
+                secret.value, retry_policy=retry, connection_timeout=_CONNECTION_TIMEOUT_S
+            )
         except (ValueError, TypeError, KeyError):
             raise ConfigError(
                 "the Azure connection string is malformed; expected "

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 import pyarrow as pa
 
-from serenity.marketdata.tickstore._parse import Instant
+from serenity.marketdata.tickstore.args import Instant
 from serenity.marketdata.tickstore.index import VersionInfo
 from serenity.marketdata.tickstore.schema import TableKind
 

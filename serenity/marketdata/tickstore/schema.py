@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from serenity.errors import DataError
-from serenity.marketdata.tickstore._parse import NS_PER_DAY, check_table, day_start_ns
+from serenity.marketdata.tickstore.args import NS_PER_DAY, check_table, day_start_ns
 from serenity.tau import format_ns
 
 __all__ = [

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from serenity.errors import InvalidValueError, StoreError
 from serenity.marketdata.tickstore._parquet import encode, iter_window, read_window, to_frame
-from serenity.marketdata.tickstore._parse import (
+from serenity.marketdata.tickstore.args import (
     Instant,
     check_symbol,
     check_table,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from serenity.errors import ConfigError, InvalidValueError
-from serenity.marketdata.tickstore._parse import check_table
+from serenity.marketdata.tickstore.args import check_table
 from serenity.marketdata.tickstore.blobstore import BlobStore, LocalBlobStore
 from serenity.marketdata.tickstore.store import BlobTickstore, LocalTickstore
 
@@ -91,7 +91,7 @@ def open_tickstore(url: str | BlobStore, table: str) -> BlobTickstore:
     'PHEMEX_TRADES'
     """
     check_table(table)
-    if not isinstance(url, str):
+    if isinstance(url, BlobStore):
         return BlobTickstore(url, table)
     scheme, where = _parse(url)
     if scheme == "file":
@@ -103,7 +103,7 @@ def open_tickstore(url: str | BlobStore, table: str) -> BlobTickstore:
 
 def list_tables(url: str | BlobStore) -> list[str]:
     """Return the names of the tables in a store, sorted."""
-    blobs = open_blobstore(url) if isinstance(url, str) else url
+    blobs = url if isinstance(url, BlobStore) else open_blobstore(url)
     out = []
     for name in blobs.children(""):
         try:

@@ -1,4 +1,8 @@
-"""Validation of the tick store's arguments: tables, symbols, UTC days and instants."""
+"""Validation of the tick store's arguments: tables, symbols, UTC days and instants.
+
+The CLI and batch jobs use these too, so every entry point refuses the same inputs with the
+same messages.
+"""
 
 from __future__ import annotations
 
