@@ -1,0 +1,108 @@
+"""Tick store throughput on one day of 10M trades in a local store: insert, select, scan.
+
+Run with ``python -m pytest tests/benchmarks/test_tickstore.py --benchmark-only``. Each
+benchmark reports ``rows_per_s`` in its extra info. Targets on the 2-core machine: select of a
+day >= 20M rows/s into a DataFrame; raw pyarrow reading the same file is the reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from serenity.marketdata.tickstore import BlobTickstore, LocalTickstore
+from serenity.marketdata.tickstore.args import day_start_ns
+
+N = 10_000_000
+DAY = dt.date(2024, 1, 5)
+NEXT = DAY + dt.timedelta(days=1)
+T0 = day_start_ns(DAY)
+HOUR = 3_600 * 10**9
+
+
+def _day_of_trades(n: int, seed: int = 42) -> pd.DataFrame:
+    """Return ``n`` trades over one day: Poisson arrivals, a random walk on a 0.5 tick grid."""
+    rng = np.random.default_rng(seed)
+    ts = T0 + np.sort(rng.integers(0, 86_400 * 10**9, n))
+    ticks = np.cumsum(rng.integers(-1, 2, n, dtype=np.int64))
+    table = pa.table(
+        {
+            "ts": ts,
+            "ts_recv": ts + rng.integers(200_000, 5_000_000, n),
+            "trade_id": pa.array(np.arange(n, dtype=np.int64) + 3_000_000_000).cast(pa.string()),
+            "side": np.where(rng.random(n) < 0.5, 1, -1).astype(np.int8),
+            "price": 42_000.0 + 0.5 * ticks,
+            "qty": rng.integers(1, 2_000, n) * 0.001,
+            "seq": np.arange(n, dtype=np.int64),
+        }
+    )
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
+@pytest.fixture(scope="module")
+def day_frame() -> pd.DataFrame:
+    return _day_of_trades(N)
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory, day_frame: pd.DataFrame) -> BlobTickstore:
+    store = LocalTickstore(tmp_path_factory.mktemp("bench-read"), "PHEMEX_TRADES")
+    store.insert("BTCUSD", DAY, day_frame)
+    return store
+
+
+def _report(benchmark: Any, rows: int) -> None:
+    benchmark.extra_info["rows"] = rows
+    benchmark.extra_info["rows_per_s"] = round(rows / benchmark.stats["mean"])
+    benchmark.extra_info["rows_per_s_best"] = round(rows / benchmark.stats["min"])
+
+
+def test_insert_a_day_of_10m_trades(
+    benchmark: Any, tmp_path: Path, day_frame: pd.DataFrame
+) -> None:
+    store = LocalTickstore(tmp_path, "PHEMEX_TRADES")
+    version = benchmark.pedantic(
+        lambda: store.insert("BTCUSD", DAY, day_frame), rounds=3, iterations=1
+    )
+    assert version == 3
+    _report(benchmark, N)
+    benchmark.extra_info["file_mb"] = round(store.versions("BTCUSD", DAY)[-1].size_bytes / 1e6, 1)
+
+
+def test_select_a_day_of_10m_trades(benchmark: Any, filled: BlobTickstore) -> None:
+    frame = benchmark.pedantic(lambda: filled.select("BTCUSD", DAY, NEXT), rounds=3, iterations=1)
+    assert len(frame) == N and frame["ts"].is_monotonic_increasing
+    _report(benchmark, N)
+
+
+def test_select_one_hour_of_10m_trades(benchmark: Any, filled: BlobTickstore) -> None:
+    start, end = T0 + 12 * HOUR, T0 + 13 * HOUR
+    frame = benchmark.pedantic(lambda: filled.select("BTCUSD", start, end), rounds=3, iterations=1)
+    assert len(frame) > 0 and frame["ts"].between(start, end - 1).all()
+    _report(benchmark, len(frame))
+    benchmark.extra_info["ms"] = round(benchmark.stats["mean"] * 1e3, 1)
+
+
+def test_scan_a_day_of_10m_trades_by_row_group(benchmark: Any, filled: BlobTickstore) -> None:
+    def run() -> int:
+        return sum(b.num_rows for b in filled.scan("BTCUSD", DAY, NEXT))
+
+    assert benchmark.pedantic(run, rounds=3, iterations=1) == N
+    _report(benchmark, N)
+
+
+def test_raw_pyarrow_read_of_the_same_file(benchmark: Any, filled: BlobTickstore) -> None:
+    path = Path(filled.url.removeprefix("file://")) / filled.data_key(
+        filled.versions("BTCUSD", DAY)[-1]
+    )
+    table = benchmark.pedantic(lambda: pq.read_table(path), rounds=3, iterations=1)
+    assert table.num_rows == N
+    _report(benchmark, N)
