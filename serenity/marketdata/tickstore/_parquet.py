@@ -48,8 +48,11 @@ def encode(table: pa.Table, metadata: dict[str, str]) -> pa.Buffer:
 
 
 def _parquet(source: pa.NativeFile, where: str) -> pq.ParquetFile:
+    # Coalesced pre-buffering saves round trips to remote storage but only adds a copy when the
+    # file is already in memory (a memory map or a downloaded buffer).
+    in_memory = isinstance(source, (pa.MemoryMappedFile, pa.BufferReader))
     try:
-        return pq.ParquetFile(source, pre_buffer=True)
+        return pq.ParquetFile(source, pre_buffer=not in_memory)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"{where}: not a readable Parquet file: {exc}") from exc
 
