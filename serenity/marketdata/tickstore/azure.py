@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
 
-from serenity.errors import ConfigError, StoreError
+from serenity.errors import ConfigError, InvalidValueError, StoreError
 from serenity.marketdata.tickstore.blobstore import BlobConflictError, StoredBlob
 from serenity.marketdata.tickstore.store import BlobTickstore
 
@@ -62,8 +62,6 @@ def check_container(container: object) -> str:
     InvalidValueError
         Unless it is 3-63 lower-case letters, digits and single hyphens.
     """
-    from serenity.errors import InvalidValueError
-
     if not isinstance(container, str) or not _CONTAINER.fullmatch(container):
         raise InvalidValueError(
             f"Azure container must be 3-63 lower-case letters, digits and single hyphens, "

@@ -11,7 +11,6 @@ raises :class:`BlobConflictError` and the writer re-reads and retries.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import logging
@@ -229,17 +228,12 @@ class LocalBlobStore:
         base = self._root.joinpath(*[p for p in prefix.split("/") if p])
         try:
             return sorted(e.name for e in os.scandir(base) if e.is_dir())
-        except FileNotFoundError:
-            return []
-        except NotADirectoryError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
 
     def remove(self, key: str) -> None:
         """Delete the file if it exists."""
         try:
-            self._path(key).unlink()
-        except FileNotFoundError:
-            pass
+            self._path(key).unlink(missing_ok=True)
         except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise StoreError(f"{self.url}: cannot remove {key}: {exc.strerror}") from exc
+            raise StoreError(f"{self.url}: cannot remove {key}: {exc.strerror}") from exc

@@ -19,7 +19,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 import pyarrow as pa
@@ -39,6 +39,9 @@ from serenity.marketdata.tickstore.blobstore import BlobConflictError, BlobStore
 from serenity.marketdata.tickstore.index import VersionIndex, VersionInfo, check_metadata
 from serenity.marketdata.tickstore.schema import TableKind, schema_of, table_kind, to_arrow
 from serenity.tau import format_ns
+
+if TYPE_CHECKING:
+    from serenity.marketdata.tickstore.protocol import Tickstore
 
 __all__ = ["INDEX_NAME", "BlobTickstore", "LocalTickstore"]
 
@@ -459,3 +462,9 @@ class LocalTickstore(BlobTickstore):
 
     def __init__(self, root: str | os.PathLike[str], table: str) -> None:
         super().__init__(LocalBlobStore(root), table)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: BlobTickstore) -> Tickstore:
+        return store  # mypy checks that BlobTickstore implements the Tickstore protocol

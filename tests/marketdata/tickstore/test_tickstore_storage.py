@@ -21,6 +21,7 @@ from serenity.marketdata.tickstore import (
     BlobStore,
     LocalBlobStore,
     LocalTickstore,
+    Tickstore,
     _parquet,
     open_blobstore,
     open_tickstore,
@@ -32,7 +33,7 @@ NEXT = DAY + dt.timedelta(days=1)
 
 def test_file_urls_open_local_stores(tmp_path: Path) -> None:
     store = open_tickstore(tmp_path.as_uri(), "PHEMEX_TRADES")
-    assert isinstance(store, LocalTickstore)
+    assert isinstance(store, LocalTickstore) and isinstance(store, Tickstore)
     assert store.url == tmp_path.as_uri()
     assert repr(store) == f"LocalTickstore({tmp_path.as_uri()!r}, 'PHEMEX_TRADES')"
     assert isinstance(open_blobstore("file://localhost" + str(tmp_path)), LocalBlobStore)
