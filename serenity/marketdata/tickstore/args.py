@@ -11,7 +11,7 @@ import difflib
 import numbers
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, TypeGuard
 
 import pandas as pd
 
@@ -26,9 +26,11 @@ __all__ = [
     "day_of",
     "day_start_ns",
     "days_overlapping",
+    "is_table",
     "to_day",
     "to_ns",
     "unknown_symbol",
+    "unknown_table",
 ]
 
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
@@ -51,12 +53,17 @@ def check_table(table: object) -> str:
     InvalidValueError
         When the name is not upper case ``VENUE_TRADES`` or ``VENUE_BOOKS``.
     """
-    if not isinstance(table, str) or not _TABLE.fullmatch(table):
+    if not is_table(table):
         raise InvalidValueError(
             f"table must look like PHEMEX_TRADES or BINANCE_BOOKS (upper case, ending in "
             f"_TRADES or _BOOKS), was {table!r}"
         )
     return table
+
+
+def is_table(name: object) -> TypeGuard[str]:
+    """Return whether ``name`` has the form of a table name."""
+    return isinstance(name, str) and _TABLE.fullmatch(name) is not None
 
 
 def check_symbol(symbol: object) -> str:
@@ -77,17 +84,27 @@ def check_symbol(symbol: object) -> str:
     return symbol
 
 
+def _hint(name: str, known: list[str], what: str) -> str:
+    close = difflib.get_close_matches(name, known, n=3)
+    if close:
+        return "did you mean " + " or ".join(close) + "?"
+    if known:
+        return f"stored {what}: {', '.join(known[:10])}" + (" ..." if len(known) > 10 else "")
+    return f"no {what} are stored"
+
+
 def unknown_symbol(symbol: str, table: str, known: Iterable[str]) -> UnknownSymbolError:
     """Return the error for a symbol with no stored data, suggesting close matches."""
-    known = sorted(known)
-    close = difflib.get_close_matches(symbol, known, n=3)
-    if close:
-        hint = "did you mean " + " or ".join(close) + "?"
-    elif known:
-        hint = f"stored symbols: {', '.join(known[:10])}" + (" ..." if len(known) > 10 else "")
-    else:
-        hint = "the table is empty"
-    return UnknownSymbolError(f"unknown symbol {symbol!r} in {table}; {hint}")
+    return UnknownSymbolError(
+        f"unknown symbol {symbol!r} in {table}; {_hint(symbol, sorted(known), 'symbols')}"
+    )
+
+
+def unknown_table(table: str, url: str, known: Iterable[str]) -> UnknownSymbolError:
+    """Return the error for a table with no stored data, suggesting close matches."""
+    return UnknownSymbolError(
+        f"unknown table {table!r} in {url}; {_hint(table, sorted(known), 'tables')}"
+    )
 
 
 def to_day(value: object, *, what: str = "date") -> dt.date:

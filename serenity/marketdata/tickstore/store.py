@@ -31,9 +31,11 @@ from serenity.marketdata.tickstore.args import (
     check_symbol,
     check_table,
     days_overlapping,
+    is_table,
     to_day,
     to_ns,
     unknown_symbol,
+    unknown_table,
 )
 from serenity.marketdata.tickstore.blobstore import BlobConflictError, BlobStore, LocalBlobStore
 from serenity.marketdata.tickstore.index import VersionIndex, VersionInfo, check_metadata
@@ -203,7 +205,11 @@ class BlobTickstore:
     def _require_days(self, symbol: str) -> list[dt.date]:
         days = self._days(symbol)
         if not days:
-            raise unknown_symbol(symbol, self._table, self.symbols())
+            symbols = self.symbols()
+            if not symbols:
+                tables = [t for t in self._blobs.children("") if is_table(t) and t != self._table]
+                raise unknown_table(self._table, self.url, tables)
+            raise unknown_symbol(symbol, self._table, symbols)
         return days
 
     # -- writes -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from serenity.errors import ConfigError, InvalidValueError
-from serenity.marketdata.tickstore.args import check_table
+from serenity.marketdata.tickstore.args import check_table, is_table
 from serenity.marketdata.tickstore.blobstore import BlobStore, LocalBlobStore
 from serenity.marketdata.tickstore.store import BlobTickstore, LocalTickstore
 
@@ -104,10 +104,4 @@ def open_tickstore(url: str | BlobStore, table: str) -> BlobTickstore:
 def list_tables(url: str | BlobStore) -> list[str]:
     """Return the names of the tables in a store, sorted."""
     blobs = url if isinstance(url, BlobStore) else open_blobstore(url)
-    out = []
-    for name in blobs.children(""):
-        try:
-            out.append(check_table(name))
-        except InvalidValueError:
-            continue
-    return out
+    return [name for name in blobs.children("") if is_table(name)]

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from tickstore_data import DAY, NS_PER_H, day_ns, trades_frame
 
 from serenity.errors import DataError, InvalidValueError, UnknownSymbolError
-from serenity.marketdata.tickstore import BlobTickstore, VersionIndex, VersionInfo, list_tables
+from serenity.marketdata.tickstore import (
+    BlobTickstore,
+    VersionIndex,
+    VersionInfo,
+    list_tables,
+    open_tickstore,
+)
 from serenity.marketdata.tickstore.store import INDEX_NAME
 
 NEXT = DAY + dt.timedelta(days=1)
@@ -69,7 +75,7 @@ def test_delete_writes_a_tombstone_and_history_stays_readable(trades: BlobTickst
 
 
 def test_delete_refuses_what_was_never_stored(trades: BlobTickstore) -> None:
-    with pytest.raises(UnknownSymbolError, match="table is empty"):
+    with pytest.raises(UnknownSymbolError, match="unknown table 'PHEMEX_TRADES'.*no tables"):
         trades.delete("BTCUSD", DAY)
     trades.insert("BTCUSD", DAY, trades_frame())
     with pytest.raises(InvalidValueError, match="no BTCUSD data on 2024-01-06 to delete"):
@@ -126,6 +132,15 @@ def test_symbols_dates_partitions_and_tables(trades: BlobTickstore) -> None:
     assert trades.dates("BTCUSD") == [DAY, NEXT]
     assert trades.partitions() == [("BTCUSD", DAY), ("BTCUSD", NEXT), ("ETHUSD", NEXT)]
     assert list_tables(trades.blobs) == ["PHEMEX_TRADES"]
+
+
+def test_unknown_tables_get_suggestions(trades: BlobTickstore) -> None:
+    trades.insert("BTCUSD", DAY, trades_frame())
+    typo = open_tickstore(trades.blobs, "PHEMEXX_TRADES")
+    with pytest.raises(
+        UnknownSymbolError, match="unknown table 'PHEMEXX_TRADES' in .*PHEMEX_TRADES"
+    ):
+        typo.select("BTCUSD", DAY, NEXT)
 
 
 def test_unknown_symbols_get_suggestions_and_known_ones_empty_answers(
