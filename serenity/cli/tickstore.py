@@ -75,6 +75,13 @@ def _version_row(v: VersionInfo) -> list[object]:
     ]
 
 
+def _help_of(command: Any, name: str) -> str:
+    from fire import helptext, trace
+
+    text: str = helptext.HelpText(command, trace=trace.FireTrace(command, name=name))
+    return text.replace(repr(name), name)
+
+
 _VERSION_HEADER = ["VERSION", "VALID FROM (UTC)", "ROWS", "BYTES", "METADATA"]
 
 
@@ -99,7 +106,7 @@ class TickstoreCommands:
         Parameters
         ----------
         url
-            The store: ``file:///path`` or ``azure://container``.
+            The store's URL, ``file:///path`` or ``azure://container``.
         table
             A table such as ``PHEMEX_TRADES``: list its symbols.
         symbol
@@ -140,7 +147,7 @@ class TickstoreCommands:
         Parameters
         ----------
         url
-            The store: ``file:///path`` or ``azure://container``.
+            The store's URL, ``file:///path`` or ``azure://container``.
         table
             The table, e.g. ``PHEMEX_TRADES``.
         symbol
@@ -171,7 +178,7 @@ class TickstoreCommands:
         Parameters
         ----------
         url
-            The store: ``file:///path`` or ``azure://container``.
+            The store's URL, ``file:///path`` or ``azure://container``.
         table
             The table, e.g. ``PHEMEX_TRADES``.
         symbol
@@ -206,11 +213,12 @@ class TickstoreCommands:
             print(shown.to_string(max_rows=max_rows, min_rows=max_rows))
 
     def sync(self, table: str | None = None, quiet: bool = False, **endpoints: object) -> None:
-        """Copy the versions one store lacks from another (``--from URL --to URL``).
+        """Copy the versions one store lacks from another: ``--from URL --to URL``.
 
-        Version numbers and validity times are kept; versions already present are skipped,
-        so running it again copies nothing. Partitions whose histories differ are reported
-        and left alone (exit code 2).
+        ``--from`` names the source store and ``--to`` the destination (``file:///path`` or
+        ``azure://container``). Version numbers and validity times are kept; versions already
+        present are skipped, so running it again copies nothing. Partitions whose histories
+        differ are reported and left alone (exit code 2).
 
         Parameters
         ----------
@@ -218,9 +226,10 @@ class TickstoreCommands:
             Sync only this table; every table of the source when omitted.
         quiet
             Hide the progress bar.
-        **endpoints
-            ``--from URL`` (the source store) and ``--to URL`` (the destination).
         """
+        if endpoints.get("help") is True or endpoints.get("h") is True:
+            print(_help_of(self.sync, "serenity tickstore sync"))  # **endpoints hides Fire's
+            return
         unknown = sorted(set(endpoints) - {"from", "to"})
         if unknown:
             raise InvalidValueError(f"sync takes --from, --to, --table and --quiet, was {unknown}")

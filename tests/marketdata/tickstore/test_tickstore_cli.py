@@ -183,3 +183,8 @@ def test_an_empty_store_lists_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 0 and out.strip() == "no tables"
     code, out, _ = _run(capsys, "sync", f"--from={tmp_path.as_uri()}", f"--to={tmp_path.as_uri()}")
     assert code == 0 and "no tables" in out
+
+
+def test_sync_help_names_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "sync", "--help")
+    assert code == 0 and "--from URL --to URL" in out and "--table" in out
