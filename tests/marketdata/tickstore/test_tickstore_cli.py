@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tickstore_data import DAY, StoreSpec, trades_frame
 
 from serenity.cli import main
+from serenity.cli import tickstore as cli_tickstore
 from serenity.marketdata.tickstore import BlobTickstore, open_tickstore
 
 NEXT = DAY + dt.timedelta(days=1)
@@ -148,24 +150,39 @@ def test_sync_copies_once_and_reports(
     assert copy.versions("BTCUSD", DAY) == filled.versions("BTCUSD", DAY)
 
 
-@pytest.mark.parametrize("quiet", [[], ["--quiet"], ["PRE--quiet"]])
+@pytest.mark.parametrize(
+    ("quiet", "tty", "hidden"),
+    [([], True, False), (["--quiet"], True, True), (["PRE--quiet"], True, True), ([], False, True)],
+)
 def test_sync_shows_progress_on_a_terminal_unless_quiet(
     filled: BlobTickstore,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     quiet: list[str],
+    tty: bool,
+    hidden: bool,
 ) -> None:
-    monkeypatch.delenv("TQDM_DISABLE", raising=False)
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bars: list[dict[str, Any]] = []
+
+    def recording_tqdm(*args: Any, **kwargs: Any) -> Any:
+        bars.append(kwargs)
+        return real_tqdm(*args, **kwargs)
+
+    real_tqdm = cli_tickstore.tqdm
+    monkeypatch.setattr(cli_tickstore, "tqdm", recording_tqdm)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
     root = ["--quiet=True"] if quiet == ["PRE--quiet"] else []
     flags = quiet if quiet == ["--quiet"] else []
-    code = main(
-        [*root, "tickstore", "sync", f"--from={filled.url}", f"--to={tmp_path.as_uri()}", *flags]
-    )
-    err = capsys.readouterr().err
-    assert code == 0
-    assert ("sync: 100%" in err) is (not quiet)
+    dst = tmp_path.as_uri()
+    code = main([*root, "tickstore", "sync", f"--from={filled.url}", f"--to={dst}", *flags])
+    capsys.readouterr()
+    assert code == 0 and len(bars) == 1
+    assert bars[0]["file"] is sys.stderr and bars[0]["unit"] == "B"
+    stored = [v for sym, day in filled.partitions() for v in filled.versions(sym, day)]
+    assert bars[0]["total"] == sum(v.size_bytes for v in stored) > 0
+    # Hidden by --quiet or without a terminal; else left to tqdm, which honours TQDM_DISABLE.
+    assert bars[0].get("disable") is (True if hidden else None)
 
 
 def test_sync_of_diverged_stores_exits_2(
