@@ -12,6 +12,7 @@ from serenity.cli.demo import run_demo
 from serenity.cli.journal import JournalCommands
 from serenity.cli.marketdata import MarketdataCommands
 from serenity.cli.refdata import Refdata
+from serenity.cli.tickstore import TickstoreCommands
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
 
@@ -38,6 +39,7 @@ class Serenity:
         self.marketdata = MarketdataCommands()
         self.db = Db()
         self.refdata = Refdata()
+        self.tickstore = TickstoreCommands(quiet=self._quiet)
 
     def version(self) -> None:
         """Print Serenity's version."""

@@ -1,0 +1,476 @@
+"""The tick store over any :class:`BlobStore`, and its local-directory flavour.
+
+Layout under the store's root (a directory or an Azure container)::
+
+    PHEMEX_TRADES/BTCUSD/2024-01-05/index.json            the version index (JSON)
+    PHEMEX_TRADES/BTCUSD/2024-01-05/3f9c...e1.parquet     one immutable file per version
+
+A write first stores its Parquet file under a fresh unique name, then appends a version to the
+index with a conditional write, retrying on a lost race. A crash in between leaves an
+unreferenced file that no read ever sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+import pyarrow as pa
+
+from serenity.errors import InvalidValueError, StoreError
+from serenity.marketdata.tickstore._parquet import encode, iter_window, read_window, to_frame
+from serenity.marketdata.tickstore.args import (
+    Instant,
+    check_symbol,
+    check_table,
+    days_overlapping,
+    is_table,
+    to_day,
+    to_ns,
+    unknown_symbol,
+    unknown_table,
+)
+from serenity.marketdata.tickstore.blobstore import BlobConflictError, BlobStore, LocalBlobStore
+from serenity.marketdata.tickstore.index import VersionIndex, VersionInfo, check_metadata
+from serenity.marketdata.tickstore.schema import TableKind, schema_of, table_kind, to_arrow
+from serenity.tau import format_ns
+
+if TYPE_CHECKING:
+    from serenity.marketdata.tickstore.protocol import Tickstore
+
+__all__ = ["INDEX_NAME", "BlobTickstore", "LocalTickstore"]
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME: Final = "index.json"
+_MAX_ATTEMPTS: Final = 50
+_FIRST_BACKOFF_S: Final = 0.005
+_MAX_BACKOFF_S: Final = 0.25
+
+Update = Callable[[VersionIndex], VersionIndex | None]
+
+
+def _window(start: Instant, end: Instant) -> tuple[int, int]:
+    start_ns, end_ns = to_ns(start, what="start"), to_ns(end, what="end")
+    if end_ns <= start_ns:
+        raise InvalidValueError(
+            f"end must be after start, was start={format_ns(start_ns)} end={format_ns(end_ns)}"
+        )
+    return start_ns, end_ns
+
+
+def _meets(v: VersionInfo, start_ns: int, end_ns: int) -> bool:
+    return (v.ts_min is None or v.ts_min < end_ns) and (v.ts_max is None or v.ts_max >= start_ns)
+
+
+def _as_of(as_of: Instant | None) -> int | None:
+    return None if as_of is None else to_ns(as_of, what="as_of")
+
+
+class BlobTickstore:
+    """A :class:`~serenity.marketdata.tickstore.Tickstore` table kept in a :class:`BlobStore`.
+
+    Parameters
+    ----------
+    blobs
+        Where the files and indexes live.
+    table
+        The table, e.g. ``PHEMEX_TRADES``; its suffix decides the schema.
+
+    Raises
+    ------
+    InvalidValueError
+        For a table name that does not end in ``_TRADES`` or ``_BOOKS``.
+    """
+
+    def __init__(self, blobs: BlobStore, table: str) -> None:
+        self._blobs = blobs
+        self._table = check_table(table)
+        self._kind = table_kind(table)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r}, {self._table!r})"
+
+    @property
+    def table(self) -> str:
+        """Return the table name."""
+        return self._table
+
+    @property
+    def kind(self) -> TableKind:
+        """Return what the table holds."""
+        return self._kind
+
+    @property
+    def url(self) -> str:
+        """Return the store's URL, free of secrets."""
+        return self._blobs.url
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Return the blob store underneath (for sync and maintenance)."""
+        return self._blobs
+
+    # -- keys and indexes ---------------------------------------------------------------------
+
+    def folder(self, symbol: str, day: dt.date) -> str:
+        """Return the key prefix of one partition, ending in ``/``."""
+        return f"{self._table}/{symbol}/{day.isoformat()}/"
+
+    def data_key(self, version: VersionInfo) -> str:
+        """Return the key of a version's Parquet file.
+
+        Raises
+        ------
+        InvalidValueError
+            For a tombstone, which has no file.
+        """
+        if version.file is None:
+            raise InvalidValueError(f"version {version.version} is a tombstone; it has no file")
+        return self.folder(version.symbol, version.date) + version.file
+
+    def load_index(self, symbol: str, day: dt.date) -> tuple[VersionIndex, str | None]:
+        """Return a partition's index and its entity tag (None when there is no index yet)."""
+        blob = self._blobs.read(self.folder(symbol, day) + INDEX_NAME)
+        if blob is None:
+            return VersionIndex(self._table, symbol, day), None
+        index = VersionIndex.decode(blob.data, table=self._table, symbol=symbol, date=day)
+        return index, blob.etag
+
+    def commit(self, symbol: str, day: dt.date, update: Update) -> VersionIndex:
+        """Apply ``update`` to a partition's index with optimistic concurrency.
+
+        ``update`` gets the current index and returns the new one, or None to change nothing.
+        It is called again with a fresh index whenever another writer got in first.
+
+        Returns
+        -------
+        VersionIndex
+            The index as written, or as found when ``update`` returned None.
+
+        Raises
+        ------
+        StoreError
+            When the index stays contended for every attempt.
+        """
+        key = self.folder(symbol, day) + INDEX_NAME
+        delay = _FIRST_BACKOFF_S
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            index, etag = self.load_index(symbol, day)
+            new = update(index)
+            if new is None:
+                return index
+            try:
+                self._blobs.write(key, new.encode(), etag=etag)
+            except BlobConflictError:
+                log.debug(
+                    "tickstore.index_conflict",
+                    extra={"table": self._table, "symbol": symbol, "day": str(day), "try": attempt},
+                )
+                time.sleep(random.uniform(0.0, delay))
+                delay = min(delay * 2, _MAX_BACKOFF_S)
+                continue
+            return new
+        raise StoreError(
+            f"{self.url}: the index of {self._table} {symbol} {day} stayed contended for "
+            f"{_MAX_ATTEMPTS} attempts; retry later"
+        )
+
+    def partitions(self, symbol: str | None = None) -> list[tuple[str, dt.date]]:
+        """Return every (symbol, day) with a version index, deleted days included, sorted.
+
+        One listing of the table (or of one symbol's folder); no index is read.
+        """
+        prefix = f"{self._table}/" if symbol is None else f"{self._table}/{check_symbol(symbol)}/"
+        found = []
+        for key in self._blobs.list_keys(prefix):
+            parts = key.split("/")
+            if len(parts) == 4 and parts[3] == INDEX_NAME:
+                try:
+                    found.append((parts[1], dt.date.fromisoformat(parts[2])))
+                except ValueError:
+                    continue
+        return sorted(found)
+
+    def _days(self, symbol: str) -> list[dt.date]:
+        return [day for _, day in self.partitions(symbol)]
+
+    def _require_days(self, symbol: str) -> list[dt.date]:
+        days = self._days(symbol)
+        if not days:
+            symbols = self.symbols()
+            if not symbols:
+                tables = [t for t in self._blobs.children("") if is_table(t) and t != self._table]
+                raise unknown_table(self._table, self.url, tables)
+            raise unknown_symbol(symbol, self._table, symbols)
+        return days
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def insert(
+        self,
+        symbol: str,
+        date: dt.date | str,
+        data: pd.DataFrame | pa.Table,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        dedupe_on: str | None = None,
+    ) -> int:
+        """Store one UTC day of rows as a new version; see :meth:`Tickstore.insert`."""
+        sym, day = check_symbol(symbol), to_day(date)
+        meta = check_metadata(metadata)
+        if dedupe_on is not None and dedupe_on not in meta:
+            raise InvalidValueError(
+                f"dedupe_on={dedupe_on!r} is not a metadata key; keys are {sorted(meta)}"
+            )
+        table = to_arrow(data, self._kind, day)
+
+        def same(v: VersionInfo | None) -> bool:
+            return (
+                dedupe_on is not None
+                and v is not None
+                and not v.is_tombstone
+                and v.metadata.get(dedupe_on) == meta[dedupe_on]
+            )
+
+        latest = self.latest_version(sym, day) if dedupe_on is not None else None
+        if latest is not None and same(latest):
+            self._log_unchanged(sym, day, latest)
+            return latest.version
+        file = f"{uuid.uuid4().hex}.parquet"
+        buffer = encode(
+            table,
+            {"serenity.table": self._table, "serenity.symbol": sym, "serenity.date": str(day)},
+        )
+        key = self.folder(sym, day) + file
+        self._blobs.put(key, memoryview(buffer))
+        ts = table.column("ts")
+
+        def update(index: VersionIndex) -> VersionIndex | None:
+            if any(v.file == file for v in index.versions):
+                return None  # our own write landed although its reply was lost
+            if same(index.latest()):
+                return None
+            return index.appended(
+                VersionInfo(
+                    symbol=sym,
+                    date=day,
+                    version=index.next_version(),
+                    valid_from_ns=index.next_valid_from(time.time_ns()),
+                    file=file,
+                    rows=table.num_rows,
+                    ts_min=ts[0].as_py() if table.num_rows else None,
+                    ts_max=ts[-1].as_py() if table.num_rows else None,
+                    size_bytes=buffer.size,
+                    metadata=meta,
+                )
+            )
+
+        committed = self.commit(sym, day, update)
+        mine = next((v for v in committed.versions if v.file == file), None)
+        if mine is None:
+            self._blobs.remove(key)  # an identical version was committed meanwhile
+            current = committed.latest()
+            assert current is not None  # `same` matched it
+            self._log_unchanged(sym, day, current)
+            return current.version
+        log.info(
+            "tickstore.insert",
+            extra={
+                "table": self._table,
+                "symbol": sym,
+                "day": str(day),
+                "version": mine.version,
+                "rows": mine.rows,
+                "bytes": mine.size_bytes,
+            },
+        )
+        return mine.version
+
+    def _log_unchanged(self, symbol: str, day: dt.date, v: VersionInfo) -> None:
+        log.info(
+            "tickstore.insert_unchanged",
+            extra={"table": self._table, "symbol": symbol, "day": str(day), "version": v.version},
+        )
+
+    def delete(
+        self, symbol: str, date: dt.date | str, *, metadata: Mapping[str, Any] | None = None
+    ) -> int:
+        """Write a tombstone version for a day; see :meth:`Tickstore.delete`."""
+        sym, day = check_symbol(symbol), to_day(date)
+        meta = check_metadata(metadata)
+        days = self._require_days(sym)
+        if day not in days:
+            raise InvalidValueError(
+                f"{self._table} has no {sym} data on {day} to delete; "
+                f"stored days run {days[0]} to {days[-1]}"
+            )
+
+        def update(index: VersionIndex) -> VersionIndex | None:
+            latest = index.latest()
+            if latest is None or latest.is_tombstone:
+                return None
+            return index.appended(
+                VersionInfo(
+                    symbol=sym,
+                    date=day,
+                    version=index.next_version(),
+                    valid_from_ns=index.next_valid_from(time.time_ns()),
+                    file=None,
+                    metadata=meta,
+                )
+            )
+
+        tombstone = self.commit(sym, day, update).latest()
+        assert tombstone is not None  # the day has an index
+        log.info(
+            "tickstore.delete",
+            extra={
+                "table": self._table,
+                "symbol": sym,
+                "day": str(day),
+                "version": tombstone.version,
+            },
+        )
+        return tombstone.version
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def versions(self, symbol: str, date: dt.date | str) -> list[VersionInfo]:
+        """Return every version of one day, oldest first; see :meth:`Tickstore.versions`."""
+        sym, day = check_symbol(symbol), to_day(date)
+        index, _ = self.load_index(sym, day)
+        if not index.versions:
+            self._require_days(sym)
+        return list(index.versions)
+
+    def latest_version(self, symbol: str, date: dt.date | str) -> VersionInfo | None:
+        """Return the newest version of one day, or None; see :meth:`Tickstore.latest_version`."""
+        return self.load_index(check_symbol(symbol), to_day(date))[0].latest()
+
+    def symbols(self) -> list[str]:
+        """Return the symbols with stored history, sorted."""
+        return sorted({symbol for symbol, _ in self.partitions()})
+
+    def dates(self, symbol: str, as_of: Instant | None = None) -> list[dt.date]:
+        """Return the days holding data now, or as of an instant; see :meth:`Tickstore.dates`."""
+        sym, as_of_ns = check_symbol(symbol), _as_of(as_of)
+        out = []
+        for day in self._require_days(sym):
+            v = self.load_index(sym, day)[0].current_at(as_of_ns)
+            if v is not None and not v.is_tombstone:
+                out.append(day)
+        return out
+
+    def resolve(
+        self, symbol: str, start: Instant, end: Instant, as_of: Instant | None = None
+    ) -> list[VersionInfo]:
+        """Return the version each day of a window is read from; see :meth:`Tickstore.resolve`."""
+        sym = check_symbol(symbol)
+        start_ns, end_ns = _window(start, end)
+        return self._resolve(sym, start_ns, end_ns, _as_of(as_of))
+
+    def _resolve(
+        self, symbol: str, start_ns: int, end_ns: int, as_of_ns: int | None
+    ) -> list[VersionInfo]:
+        wanted = set(days_overlapping(start_ns, end_ns))
+        out = []
+        for day in self._require_days(symbol):
+            if day in wanted:
+                v = self.load_index(symbol, day)[0].current_at(as_of_ns)
+                if v is not None and not v.is_tombstone:
+                    out.append(v)
+        return out
+
+    def _columns(self, columns: Sequence[str] | None) -> list[str] | None:
+        if columns is None:
+            return None
+        names = schema_of(self._kind).names
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        bad = [c for c in cols if c not in names]
+        if bad or not cols:
+            raise InvalidValueError(f"columns must be among {names}, was {cols}")
+        return cols
+
+    def _plan(
+        self, symbol: str, start: Instant, end: Instant, as_of: Instant | None
+    ) -> tuple[list[VersionInfo], int, int]:
+        sym = check_symbol(symbol)
+        start_ns, end_ns = _window(start, end)
+        chosen = self._resolve(sym, start_ns, end_ns, _as_of(as_of))
+        needed = [v for v in chosen if v.rows and _meets(v, start_ns, end_ns)]
+        return needed, start_ns, end_ns
+
+    def select(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return the rows with ``start <= ts < end``; see :meth:`Tickstore.select`."""
+        cols = self._columns(columns)
+        needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
+        parts = []
+        for v in needed:
+            with self._blobs.open(self.data_key(v)) as source:
+                where = f"{self.url}/{self.data_key(v)}"
+                parts.append(read_window(source, start_ns, end_ns, where=where, columns=cols))
+        schema = schema_of(self._kind)
+        empty = schema.empty_table() if cols is None else schema.empty_table().select(cols)
+        return to_frame(pa.concat_tables(parts) if parts else empty)
+
+    def scan(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Yield the rows of :meth:`select` one row group at a time; see :meth:`Tickstore.scan`."""
+        cols = self._columns(columns)
+        needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for v in needed:
+                where = f"{self.url}/{self.data_key(v)}"
+                with self._blobs.open(self.data_key(v)) as source:
+                    yield from iter_window(source, start_ns, end_ns, where=where, columns=cols)
+
+        return batches()
+
+
+class LocalTickstore(BlobTickstore):
+    """A tick store table in a local directory (see :class:`LocalBlobStore`).
+
+    Parameters
+    ----------
+    root
+        The store's directory; ``table`` is a sub-directory of it.
+    table
+        The table, e.g. ``PHEMEX_TRADES``.
+
+    Examples
+    --------
+    >>> store = LocalTickstore("/tmp/ticks", "PHEMEX_TRADES")  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str | os.PathLike[str], table: str) -> None:
+        super().__init__(LocalBlobStore(root), table)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: BlobTickstore) -> Tickstore:
+        return store  # mypy checks that BlobTickstore implements the Tickstore protocol
