@@ -212,6 +212,71 @@ class TickstoreCommands:
             )
             print(shown.to_string(max_rows=max_rows, min_rows=max_rows))
 
+    def splay(
+        self,
+        journal_dir: str,
+        store: str,
+        date: str | None = None,
+        days_back: int | None = None,
+        venue: str | None = None,
+    ) -> None:
+        """Write journal days into the tick store, one version per table, symbol and day.
+
+        Trades go to ``<VENUE>_TRADES`` and book updates to ``<VENUE>_BOOKS``, partitioned by
+        the venue's timestamp; each version keeps the day's data-quality facts (gaps,
+        resyncs, reconnects, crossed books, parse errors, journal defects). Re-running a
+        day whose journal has not changed writes nothing.
+
+        Parameters
+        ----------
+        journal_dir
+            The journal folder.
+        store
+            The store's URL, ``file:///path`` or ``azure://container``.
+        date
+            The UTC day, ``YYYY-MM-DD``.
+        days_back
+            Instead of ``--date``: the N UTC days before today, oldest first.
+        venue
+            Splay only this venue.
+        """
+        import datetime as dt
+        from pathlib import Path
+
+        from serenity.marketdata.batch import splay_day
+
+        if (date is None) == (days_back is None):
+            raise InvalidValueError(
+                "splay needs exactly one of --date YYYY-MM-DD and --days-back N"
+            )
+        if date is not None:
+            days = [to_day(date, what="--date")]
+        else:
+            n = _positive(days_back, "--days-back")
+            today = dt.datetime.now(dt.UTC).date()
+            days = [today - dt.timedelta(days=k) for k in range(n, 0, -1)]
+        folder = Path(_url(journal_dir, "--journal-dir"))
+        if not folder.is_dir():
+            raise InvalidValueError(f"--journal-dir {folder} is not a folder")
+        url = _url(store, "--store")
+        hide = self._quiet or not sys.stderr.isatty()
+        off: dict[str, Any] = {"disable": True} if hide else {}
+        rows: list[list[object]] = []
+        with (
+            logging_redirect_tqdm(),
+            tqdm(total=len(days), file=sys.stderr, unit="day", desc="splay", **off) as bar,
+        ):
+            for day in days:
+                for r in splay_day(folder, url, day, venue=venue, on_stream=bar.set_postfix_str):
+                    gaps = r.quality.get("gap", 0)
+                    state = "new" if r.created else "unchanged"
+                    rows.append([r.table, r.symbol, r.day, f"{r.rows:,}", r.version, state, gaps])
+                bar.update(1)
+        if rows:
+            print(_table(rows, ["table", "symbol", "day", "rows", "version", "", "gaps"]))
+        else:
+            print(f"nothing to splay in {folder} for {', '.join(str(d) for d in days)}")
+
     def sync(self, table: str | None = None, quiet: bool = False, **endpoints: object) -> None:
         """Copy the versions one store lacks from another: ``--from URL --to URL``.
 

@@ -1,0 +1,222 @@
+"""Batch jobs: splay a journal day into the tick store, idempotently.
+
+``splay_day`` reads every trades and book stream of a journal, keeps the records whose venue
+time falls on the UTC day, and writes one tick-store version per (table, symbol) with the
+day's data-quality facts beside it. A digest of the rows makes it idempotent: re-running a day
+whose journal has not changed writes nothing, a changed journal writes a new version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+
+from serenity.marketdata.journal import BOOK, TRADES
+from serenity.marketdata.journal_reader import JournalReader, load_manifest
+from serenity.marketdata.quality import DataQualityEvent
+from serenity.marketdata.tickstore import BOOKS_SCHEMA, TRADES_SCHEMA, BlobStore, open_tickstore
+from serenity.marketdata.tickstore.args import NS_PER_DAY, day_start_ns
+from serenity.marketdata.types import BookUpdate, Trade
+from serenity.model import Side
+
+__all__ = ["SplayResult", "splay_day", "table_name"]
+
+log = logging.getLogger(__name__)
+
+_MARGIN_NS: Final = 3_600 * 1_000_000_000  # venue time may trail receive time; look an hour wider
+_TABLE_SUFFIX: Final = {TRADES: "TRADES", BOOK: "BOOKS"}
+
+
+@dataclass(frozen=True, slots=True)
+class SplayResult:
+    """What splaying one stream's day did.
+
+    Attributes
+    ----------
+    table, symbol, day
+        The tick-store partition.
+    rows
+        Rows in the partition's version.
+    version
+        The version now current.
+    created
+        False when the journal had not changed since the last splay (nothing written).
+    quality
+        The day's data-quality facts stored with the version.
+    """
+
+    table: str
+    symbol: str
+    day: dt.date
+    rows: int
+    version: int
+    created: bool
+    quality: dict[str, Any] = field(default_factory=dict)
+
+
+def table_name(venue: str, channel: str) -> str:
+    """Return the tick-store table of a journal channel, e.g. ``PHEMEX_TRADES``."""
+    return f"{venue.upper()}_{_TABLE_SUFFIX[channel]}"
+
+
+def splay_day(
+    journal_dir: str | Path,
+    store: str | BlobStore,
+    day: dt.date,
+    *,
+    venue: str | None = None,
+    on_stream: Callable[[str], object] | None = None,
+) -> list[SplayResult]:
+    """Write one UTC day of a journal into the tick store.
+
+    Parameters
+    ----------
+    journal_dir
+        The journal folder.
+    store
+        The tick store: a URL (``file:///...``, ``azure://container``) or a blob store.
+    day
+        The UTC day, by venue time (``ts``).
+    venue
+        Splay only this venue's streams.
+    on_stream
+        Called with each stream's name as it is done (progress).
+
+    Raises
+    ------
+    StoreError
+        When the tick store cannot be written.
+    """
+    start = day_start_ns(day)
+    end = start + NS_PER_DAY
+    results = []
+    reader = JournalReader(journal_dir, venue=venue)
+    for stream in reader.streams():
+        if stream.channel not in _TABLE_SUFFIX:
+            continue
+        segments = [
+            seg
+            for seg in JournalReader(
+                journal_dir, venue=stream.venue, channel=stream.channel, symbol=stream.symbol
+            ).segments()
+            if _may_hold(_span(seg), start, end)
+        ]
+        if not segments:
+            continue
+        stream_reader = JournalReader(journal_dir)
+        records = (r for seg in segments for r in stream_reader.read(seg))
+        table, quality = _collect(records, stream.channel, start, end)
+        quality["defects"] = [str(d) for d in stream_reader.defects]
+        quality["segments"] = [seg.path.name for seg in segments]
+        if on_stream is not None:
+            on_stream(str(stream))
+        if table.num_rows == 0:
+            continue
+        name = table_name(stream.venue, stream.channel)
+        tickstore = open_tickstore(store, name)
+        before = tickstore.latest_version(stream.symbol, day)
+        metadata = {"digest": _digest(table), "quality": quality, "source": "journal"}
+        version = tickstore.insert(stream.symbol, day, table, metadata=metadata, dedupe_on="digest")
+        created = before is None or before.version != version
+        log.info(
+            "splay.partition",
+            extra={
+                "table": name,
+                "symbol": stream.symbol,
+                "day": day.isoformat(),
+                "rows": table.num_rows,
+                "version": version,
+                "is_new": created,
+            },
+        )
+        results.append(
+            SplayResult(name, stream.symbol, day, table.num_rows, version, created, quality)
+        )
+    return results
+
+
+def _span(seg: Any) -> tuple[int | None, int | None]:
+    manifest = load_manifest(seg)
+    lows = [t for t in (manifest.first_ts, manifest.first_ts_recv) if t is not None]
+    highs = [t for t in (manifest.last_ts, manifest.last_ts_recv) if t is not None]
+    return (min(lows) if lows else None, max(highs) if highs else None)
+
+
+def _may_hold(span: tuple[int | None, int | None], start: int, end: int) -> bool:
+    lo, hi = span
+    if lo is None or hi is None:
+        return False
+    return lo - _MARGIN_NS < end and hi + _MARGIN_NS >= start
+
+
+def _collect(
+    records: Iterable[object], channel: str, start: int, end: int
+) -> tuple[pa.Table, dict[str, Any]]:
+    kinds: Counter[str] = Counter()
+    events: list[dict[str, Any]] = []
+    if channel == TRADES:
+        trades = [r for r in _quality(records, start, end, kinds, events) if isinstance(r, Trade)]
+        trades.sort(key=lambda t: t.ts)  # stable: ties keep journal order
+        table = pa.table(
+            {
+                "ts": [t.ts for t in trades],
+                "ts_recv": [t.ts_recv for t in trades],
+                "trade_id": [t.trade_id for t in trades],
+                "side": [1 if t.side is Side.BUY else -1 for t in trades],
+                "price": [t.price for t in trades],
+                "qty": [t.qty for t in trades],
+                "seq": list(range(1, len(trades) + 1)),
+            },
+            schema=TRADES_SCHEMA,
+        )
+    else:
+        updates = [
+            r for r in _quality(records, start, end, kinds, events) if isinstance(r, BookUpdate)
+        ]
+        updates.sort(key=lambda u: u.ts)
+        cols: dict[str, list[Any]] = {name: [] for name in BOOKS_SCHEMA.names}
+        for u in updates:
+            for side, levels in ((1, u.bids), (-1, u.asks)):
+                for price, qty in levels:
+                    cols["ts"].append(u.ts)
+                    cols["ts_recv"].append(u.ts_recv)
+                    cols["seq"].append(u.seq)
+                    cols["is_snapshot"].append(u.is_snapshot)
+                    cols["side"].append(side)
+                    cols["price"].append(price)
+                    cols["qty"].append(qty)
+        table = pa.table(cols, schema=BOOKS_SCHEMA)
+    quality: dict[str, Any] = dict(kinds)
+    quality["events"] = events[:100]
+    return table, quality
+
+
+def _quality(
+    records: Iterable[object],
+    start: int,
+    end: int,
+    kinds: Counter[str],
+    events: list[dict[str, Any]],
+) -> Iterator[object]:
+    for r in records:
+        if isinstance(r, Trade | BookUpdate):
+            if start <= r.ts < end:
+                yield r
+        elif isinstance(r, DataQualityEvent) and start <= r.ts < end:
+            kinds[str(r.kind)] += 1
+            events.append({"kind": str(r.kind), "ts": r.ts, "details": r.details})
+
+
+def _digest(table: pa.Table) -> str:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()

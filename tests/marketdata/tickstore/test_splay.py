@@ -1,0 +1,107 @@
+"""Splay: journal day -> tick store, idempotent, with data-quality facts, on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from tickstore_data import StoreSpec
+
+from serenity.cli import main
+from serenity.marketdata import BookUpdate, DataQualityEvent, DataQualityKind, JournalWriter, Trade
+from serenity.marketdata.batch import splay_day
+from serenity.marketdata.synthetic import SyntheticMarket
+from serenity.marketdata.tickstore import open_tickstore
+from serenity.model import InstrumentId, Side
+
+DAY = dt.date(2024, 1, 2)
+D0 = int(dt.datetime(2024, 1, 2, tzinfo=dt.UTC).timestamp()) * 10**9
+NS_PER_DAY = 86_400 * 10**9
+INST = InstrumentId("phemex", "BTCUSD")
+
+
+def write_journal(
+    folder: Path, messages: list[Trade | BookUpdate], events: list[DataQualityEvent] = ()
+) -> None:  # type: ignore[assignment]
+    with JournalWriter(folder) as journal:
+        for m in messages:
+            if isinstance(m, Trade):
+                journal.append_trade(m)
+            else:
+                journal.append_book(m)
+        for e in events:
+            journal.append_event(e)
+
+
+def day_of_messages(
+    events: int = 2_000, start: int = D0, seed: int = 7
+) -> list[Trade | BookUpdate]:
+    market = SyntheticMarket(
+        instrument=INST, start_ns=start, end_ns=start + NS_PER_DAY - 1, events=events, seed=seed
+    )
+    return list(market.messages())
+
+
+def test_splay_writes_the_days_rows_and_is_idempotent(tmp_path: Path, spec: StoreSpec) -> None:
+    messages = day_of_messages()
+    late = Trade(INST, D0 + NS_PER_DAY + 5, D0 + NS_PER_DAY + 6, "late", Side.SELL, 1.0, 1.0)
+    gap = DataQualityEvent(
+        venue="phemex",
+        channel="trades",
+        symbol="BTCUSD",
+        ts=D0 + 10,
+        kind=DataQualityKind.GAP,
+        details={"expected": 5, "seen": 9},
+    )
+    write_journal(tmp_path / "j", [*messages, late], [gap])
+    results = {r.table: r for r in splay_day(tmp_path / "j", spec.url, DAY)}
+    trades = [m for m in messages if isinstance(m, Trade)]
+    assert results["PHEMEX_TRADES"].rows == len(trades)  # the next day's trade is not in it
+    assert results["PHEMEX_TRADES"].created and results["PHEMEX_TRADES"].version == 1
+    assert results["PHEMEX_TRADES"].quality["gap"] == 1
+    levels = sum(len(m.bids) + len(m.asks) for m in messages if isinstance(m, BookUpdate))
+    assert results["PHEMEX_BOOKS"].rows == levels
+
+    store = open_tickstore(spec.url, "PHEMEX_TRADES")
+    frame = store.select("BTCUSD", D0, D0 + NS_PER_DAY)
+    assert frame["ts"].tolist() == [t.ts for t in trades]
+    assert frame["side"].tolist() == [1 if t.side is Side.BUY else -1 for t in trades]
+    assert frame["price"].tolist() == [t.price for t in trades]
+    assert store.latest_version("BTCUSD", DAY).metadata["quality"]["gap"] == 1  # type: ignore[union-attr]
+
+    again = splay_day(tmp_path / "j", spec.url, DAY)
+    assert [(r.table, r.version, r.created) for r in again] == [
+        ("PHEMEX_BOOKS", 1, False),
+        ("PHEMEX_TRADES", 1, False),
+    ]
+
+    extra = Trade(INST, D0 + 3_600 * 10**9, D0 + 3_600 * 10**9, "extra", Side.BUY, 2.0, 0.5)
+    write_journal(tmp_path / "j", [extra])  # a restarted recorder appends a new segment
+    changed = {r.table: r for r in splay_day(tmp_path / "j", spec.url, DAY)}
+    assert changed["PHEMEX_TRADES"].version == 2 and changed["PHEMEX_TRADES"].created
+    assert changed["PHEMEX_TRADES"].rows == len(trades) + 1
+    assert not changed["PHEMEX_BOOKS"].created
+
+
+def test_splay_of_a_day_without_data_writes_nothing(tmp_path: Path, spec: StoreSpec) -> None:
+    write_journal(tmp_path / "j", day_of_messages(200))
+    assert splay_day(tmp_path / "j", spec.url, DAY + dt.timedelta(days=3)) == []
+
+
+def test_cli_splay_prints_partitions_and_refuses_bad_arguments(
+    tmp_path: Path, spec: StoreSpec, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_journal(tmp_path / "j", day_of_messages(300))
+    args = ["tickstore", "splay", f"--journal-dir={tmp_path / 'j'}", f"--store={spec.url}"]
+    assert main([*args, "--date=2024-01-02"]) == 0
+    out = capsys.readouterr().out
+    assert "PHEMEX_TRADES" in out and "PHEMEX_BOOKS" in out and "new" in out
+    assert main([*args, "--date=2024-01-02"]) == 0
+    assert "unchanged" in capsys.readouterr().out
+    assert main(args) == 2
+    assert "exactly one of --date" in capsys.readouterr().err
+    assert main([*args, "--date=2024-13-40"]) == 2
+    assert main([*args, "--days-back=0"]) == 2
+    assert main([*args, "--days-back=2"]) == 0
+    assert "nothing to splay" in capsys.readouterr().out
