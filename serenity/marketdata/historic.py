@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain, repeat
 from typing import Any
 
 from serenity.errors import UnknownSymbolError
@@ -139,11 +140,17 @@ class HistoricMarketdataService:
         return store.scan(symbol, sched.start, sched.end + 1, self.as_of, columns=columns)
 
     def _trade_source(self, store: Tickstore, inst: InstrumentId) -> Iterator[tuple[int, Trade]]:
-        buy, sell = Side.BUY, Side.SELL
-        for batch in self._batches(store, inst.symbol, _TRADE_COLUMNS):
+        # chain/zip/map keep the per-row loop in C: only Trade.__init__ runs Python code, and
+        # no generator frame is resumed per trade.
+        side_of = {1: Side.BUY, -1: Side.SELL}.__getitem__
+
+        def pairs(batch: Any) -> Iterator[tuple[int, Trade]]:
             ts, ts_recv, ids, sides, prices, qtys = (c.to_pylist() for c in batch.columns)
-            for t, tr, i, s, p, q in zip(ts, ts_recv, ids, sides, prices, qtys, strict=True):
-                yield t, Trade(inst, t, tr, i, buy if s > 0 else sell, p, q)
+            trades = map(Trade, repeat(inst), ts, ts_recv, ids, map(side_of, sides), prices, qtys)
+            return zip(ts, trades, strict=True)
+
+        batches = self._batches(store, inst.symbol, _TRADE_COLUMNS)
+        return chain.from_iterable(map(pairs, batches))
 
     def _book_source(
         self, store: Tickstore, inst: InstrumentId

@@ -158,7 +158,8 @@ class HistoricNetworkScheduler(NetworkScheduler):
 
     def _advance(self, entry: _Replay) -> None:
         """Read ``entry``'s next event into the heap, skipping those before start."""
-        for t, value in entry.it:
+        for item in entry.it:
+            t, value = _pair(item, entry.label)
             if t < entry.last_t:
                 raise DataError(
                     f"replay source {entry.label} went back in time: {format_ns(t)} after "
@@ -231,7 +232,12 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     if nxt is None:
                         pop(heap)
                         break
-                    t, value = nxt
+                    try:
+                        t, value = nxt
+                        if t.__class__ is not int:
+                            raise TypeError
+                    except (TypeError, ValueError):
+                        t, value = _pair(nxt, entry.label)
                     if t < last:
                         raise DataError(
                             f"replay source {entry.label} went back in time: {format_ns(t)} "
@@ -288,20 +294,20 @@ def _as_pairs(
         return iter(())
     if type(first).__module__.startswith("pyarrow"):
         return _table_pairs(itertools.chain([first], it), time_column, value_column)
-    return _checked_pairs(itertools.chain([first], it))
+    return itertools.chain([first], it)
 
 
-def _checked_pairs(it: Iterable[Any]) -> Iterator[tuple[int, Any]]:
-    for item in it:
-        try:
-            t, value = item
-        except (TypeError, ValueError):
-            raise DataError(
-                f"replay source item must be a (t_ns, value) pair, was {item!r}"
-            ) from None
-        if type(t) is not int:
-            t = to_instant_ns(t, what="replay time")
-        yield t, value
+def _pair(item: Any, label: str) -> tuple[int, Any]:
+    """Return a source item as ``(t_ns, value)``, converting an aware datetime time."""
+    try:
+        t, value = item
+    except (TypeError, ValueError):
+        raise DataError(
+            f"replay source {label} yielded {item!r}; expected (t_ns, value) pairs"
+        ) from None
+    if t.__class__ is not int:
+        t = to_instant_ns(t, what=f"replay source {label} time")
+    return t, value
 
 
 def _table_pairs(
