@@ -109,14 +109,6 @@ class BinanceFeedHandler(FeedHandler):
         self._is_recording_trades = TRADES in self.config.channels
         self._trade_instruments = self.instruments if self._is_recording_trades else {}
         self._is_all_live = not self.books
-        self._trade_metrics = (
-            (
-                {s: metrics.trades.labels(venue=self.venue, symbol=s) for s in self.instruments},
-                metrics.receive_lag.labels(venue=self.venue),
-            )
-            if metrics is not None
-            else None
-        )
         self._streams = [
             stream
             for symbol in self.config.symbols
@@ -278,30 +270,9 @@ class BinanceFeedHandler(FeedHandler):
             When Binance refused a subscription, naming the streams, code and text.
         """
         self._is_connected = False
-        try:
-            await super().run()
-        except BaseExceptionGroup as group:
-            # The framework's task groups wrap the refusal twice; callers want the error.
-            refusal = _sole(group, VenueError)
-            if refusal is None:
-                raise
-            raise refusal from None
+        await super().run()
 
     # -- internals ---------------------------------------------------------------------------
-
-    def publish_trade(self, trade: Trade) -> None:
-        """Deliver a trade to every sink and count it, as the base does.
-
-        The base looks up the Prometheus children by label for every trade, which costs more
-        than parsing the trade; this override looks them up once, in the constructor.
-        """
-        self.trades += 1
-        if self._trade_metrics is not None:
-            counters, lag = self._trade_metrics
-            counters[trade.instrument.symbol].inc()
-            lag.observe((trade.ts_recv - trade.ts) / 1e9)
-        for sink in self.sinks:
-            sink.on_trade(trade)
 
     def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
         """Feed an update through its book's synchroniser; wake the fetcher on a gap."""
@@ -424,17 +395,6 @@ def _binance_config(config: FeedConfig) -> FeedConfig:
         ws_url=binance.stream_url(config.ws_url),
         rest_url=rest,
     )
-
-
-def _sole(group: BaseExceptionGroup[Any], kind: type[VenueError]) -> VenueError | None:
-    """Return the error of type ``kind`` when it is all ``group`` holds, else None."""
-    matched, rest = group.split(kind)
-    if matched is None or rest is not None:
-        return None
-    leaf: BaseException = matched
-    while isinstance(leaf, BaseExceptionGroup):
-        leaf = leaf.exceptions[0]
-    return leaf if isinstance(leaf, kind) else None
 
 
 def _show(value: Any, limit: int = 80) -> str:

@@ -239,22 +239,6 @@ class CoinbaseFeedHandler(FeedHandler):
             stream.crossed = False
         super().on_disconnected(ts, reason)
 
-    async def run(self) -> None:
-        """Connect and record until :meth:`stop`.
-
-        Raises
-        ------
-        VenueError
-            When Coinbase refuses the subscription (unwrapped from the task groups).
-        """
-        try:
-            await super().run()
-        except BaseExceptionGroup as group:
-            refusals, rest = group.split(VenueError)
-            if refusals is None or rest is not None:
-                raise
-            raise _first_leaf(refusals) from None
-
     async def maintain(self) -> None:
         """Send the resubscriptions that resync single books, until cancelled."""
         while True:
@@ -393,8 +377,3 @@ class CoinbaseFeedHandler(FeedHandler):
         # e.g. a slow consumer: Coinbase closes the connection next, and we reconnect
         self._venue_error = f"{message}: {reason}" if reason else message
         log.warning("fh.venue_error", extra={"venue": self.venue, "error": self._venue_error})
-
-
-def _first_leaf(group: BaseExceptionGroup[VenueError]) -> VenueError:
-    first = group.exceptions[0]
-    return first if isinstance(first, VenueError) else _first_leaf(first)

@@ -18,7 +18,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
 from serenity.exchange.product import ProductCatalog
@@ -211,6 +211,17 @@ class FeedHandler(ABC):
         self.parse_errors = 0
         self.trades = 0
         self.book_updates = 0
+        # Prometheus children looked up once: a labels() call per message costs more than
+        # parsing the message.
+        self._trade_counters: dict[str, Any] = {}
+        self._book_counters: dict[str, Any] = {}
+        self._lag: Any = None
+        if metrics is not None:
+            for symbol in self.instruments:
+                labels = {"venue": self.venue, "symbol": symbol}
+                self._trade_counters[symbol] = metrics.trades.labels(**labels)
+                self._book_counters[symbol] = metrics.book_updates.labels(**labels)
+            self._lag = metrics.receive_lag.labels(venue=self.venue)
         self.connection = WebsocketConnection(
             config.connection_config(), self, backoff=backoff, metrics=metrics, on_state=on_state
         )
@@ -274,19 +285,37 @@ class FeedHandler(ABC):
             sync.request_resync("reconnect")
 
     def is_synced(self) -> bool:
-        """Return True when every book is in sync (always, for a trades-only feed)."""
-        return all(sync.is_live for sync in self.books.values())
+        """Return True when every book is in sync (always, for a trades-only feed).
+
+        The connection asks after every frame, so this stays a plain loop.
+        """
+        for sync in self.books.values():
+            if not sync.is_live:
+                return False
+        return True
 
     # -- running ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Connect and record until :meth:`stop`; a venue refusal ends it with VenueError."""
-        async with asyncio.TaskGroup() as tg:
-            helper = tg.create_task(self.maintain(), name=f"fh:{self.venue}:maintain")
-            try:
-                await self.connection.run()
-            finally:
-                helper.cancel()
+        """Connect and record until :meth:`stop`.
+
+        Raises
+        ------
+        VenueError
+            When the venue refused a subscription (unwrapped from the task groups).
+        """
+        try:
+            async with asyncio.TaskGroup() as tg:
+                helper = tg.create_task(self.maintain(), name=f"fh:{self.venue}:maintain")
+                try:
+                    await self.connection.run()
+                finally:
+                    helper.cancel()
+        except BaseExceptionGroup as group:
+            refusal = _sole(group, VenueError)
+            if refusal is None:
+                raise
+            raise refusal from None
 
     def stop(self) -> None:
         """Ask :meth:`run` to close the connection and return (on the loop thread)."""
@@ -315,9 +344,9 @@ class FeedHandler(ABC):
     def publish_trade(self, trade: Trade) -> None:
         """Deliver a trade to every sink."""
         self.trades += 1
-        if self.metrics is not None:
-            self.metrics.trades.labels(venue=self.venue, symbol=trade.instrument.symbol).inc()
-            self.metrics.observe_lag(self.venue, trade.ts, trade.ts_recv)
+        if self._lag is not None:
+            self._trade_counters[trade.instrument.symbol].inc()
+            self._lag.observe((trade.ts_recv - trade.ts) / 1e9)
         for sink in self.sinks:
             sink.on_trade(trade)
 
@@ -340,8 +369,8 @@ class FeedHandler(ABC):
         book = sync.book
         for u in applied:
             self.book_updates += 1
-            if self.metrics is not None:
-                self.metrics.book_updates.labels(venue=self.venue, symbol=symbol).inc()
+            if self._lag is not None:
+                self._book_counters[symbol].inc()
             for sink in self.sinks:
                 sink.on_book(u, book)
         for event in sync.drain_events():
@@ -385,6 +414,17 @@ class FeedHandler(ABC):
                 )
             )
             sink.on_quality(event)
+
+
+def _sole(group: BaseExceptionGroup[Any], kind: type[VenueError]) -> VenueError | None:
+    """Return the error of type ``kind`` when it is all ``group`` holds (at any depth)."""
+    matched, rest = group.split(kind)
+    if matched is None or rest is not None:
+        return None
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    return leaf if isinstance(leaf, kind) else None
 
 
 def check_symbols(venue: str, symbols: Collection[str], known: Collection[str]) -> None:
