@@ -1,0 +1,145 @@
+"""The recorder end to end: refdata check, journal, CLI signals, and a SIGKILL mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from serenity.errors import UnknownSymbolError
+from serenity.marketdata import JournalReader, Trade
+from serenity.marketdata.recorder import RecordConfig, Recorder
+from tests.marketdata.fh.binance_server import BinanceServer
+
+SYMBOLS = ("BTCUSDT", "ETHBTC")
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.01)
+
+
+def journal_trades(folder: Path) -> list[Trade]:
+    return [r for r in JournalReader(folder) if isinstance(r, Trade)]
+
+
+async def test_recorder_journals_trades_and_books_then_stops(tmp_path: Path) -> None:
+    async with BinanceServer(SYMBOLS, ping_interval_s=0.05) as venue:
+        recorder = Recorder(
+            RecordConfig(
+                venue="binance",
+                symbols=SYMBOLS,
+                journal_dir=tmp_path,
+                ws_url=venue.ws_url,
+                rest_url=venue.rest_url,
+            )
+        )
+        task = asyncio.create_task(recorder.run())
+        await until(lambda: len(venue.subscribed()) == 4)
+        await until(lambda: recorder.handler is not None and recorder.handler.is_synced())
+        for i in range(50):
+            await venue.trade(SYMBOLS[i % 2], 100 + i, 0.5, is_buyer_maker=i % 3 == 0)
+            await venue.update(SYMBOLS[i % 2], bids=[(99.0 - i * 0.01, 1.0 + i)])
+        await until(lambda: recorder.summary.counts["trades", "BTCUSDT"] == 25)
+        recorder.stop()
+        summary = await asyncio.wait_for(task, 10)
+    trades = journal_trades(tmp_path)
+    assert len(trades) == 50
+    assert summary.counts["trades", "ETHBTC"] == 25
+    assert summary.counts["snapshots", "BTCUSDT"] >= 1 and summary.counts["deltas", "BTCUSDT"] == 25
+    assert {t.side.value for t in trades} == {"buy", "sell"}
+    stats = {(m.channel, m.symbol): m for m in JournalReader(tmp_path).manifests()}
+    assert stats["trades", "BTCUSDT"].counts["trade"] == 25
+
+
+async def test_unknown_symbol_is_refused_before_connecting(tmp_path: Path) -> None:
+    async with BinanceServer(SYMBOLS) as venue:
+        recorder = Recorder(
+            RecordConfig(
+                venue="binance",
+                symbols=("BTCUSDD",),
+                journal_dir=tmp_path,
+                ws_url=venue.ws_url,
+                rest_url=venue.rest_url,
+            )
+        )
+        with pytest.raises(UnknownSymbolError, match="did you mean BTCUSDT"):
+            await recorder.run()
+        assert venue.connections == 0
+
+
+def _record_command(venue: BinanceServer, folder: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "serenity",
+        "marketdata",
+        "record",
+        "--venue=binance",
+        "--symbols=BTCUSDT,ETHBTC",
+        f"--journal-dir={folder}",
+        f"--ws-url={venue.ws_url}",
+        f"--rest-url={venue.rest_url}",
+        *extra,
+    ]
+
+
+async def _start(command: list[str]) -> asyncio.subprocess.Process:
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    return await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
+
+
+@pytest.mark.slow
+async def test_cli_records_until_sigterm_and_exits_zero(tmp_path: Path) -> None:
+    async with BinanceServer(SYMBOLS, ping_interval_s=0.05) as venue:
+        proc = await _start(_record_command(venue, tmp_path))
+        await until(lambda: len(venue.subscribed()) == 4, 30)
+        for i in range(20):
+            await venue.trade("BTCUSDT", 100 + i, 1.0, is_buyer_maker=False)
+        await asyncio.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert "trades       BTCUSDT" in out.decode()
+    assert len(journal_trades(tmp_path)) == 20
+    assert b"record.start" in err and b"fh.state" in err
+
+
+@pytest.mark.slow
+async def test_sigkill_loses_nothing_flushed_and_a_restart_appends(tmp_path: Path) -> None:
+    async with BinanceServer(SYMBOLS, ping_interval_s=0.05) as venue:
+        proc = await _start(_record_command(venue, tmp_path))
+        await until(lambda: len(venue.subscribed()) == 4, 30)
+        for i in range(200):
+            await venue.trade("BTCUSDT", 100 + i, 1.0, is_buyer_maker=True)
+        # the journal flushes at least every second: wait until all 200 are on disk
+        await until(lambda: len(journal_trades(tmp_path)) == 200, 10)
+        proc.kill()
+        await proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        before = journal_trades(tmp_path)
+        assert [t.price for t in before] == [100.0 + i for i in range(200)]
+
+        proc = await _start(_record_command(venue, tmp_path, "--duration=30"))
+        await until(lambda: venue.connections >= 2 and len(venue.subscribed()) == 4, 30)
+        for i in range(10):
+            await venue.trade("BTCUSDT", 500 + i, 1.0, is_buyer_maker=False)
+        await until(lambda: len(journal_trades(tmp_path)) == 210, 10)
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    after = journal_trades(tmp_path)
+    assert after[:200] == before  # the first run's records are untouched
+    parts = sorted(s.path.name for s in JournalReader(tmp_path, channel="trades").segments())
+    assert any(".0001." in name for name in parts)  # the restart wrote a new segment
