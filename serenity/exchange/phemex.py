@@ -294,6 +294,7 @@ _SIDES: Final[Mapping[str, Side]] = {"Buy": Side.BUY, "Sell": Side.SELL}
 """A trade's side is the taker's ("Execution taker side" in Phemex's message tables)."""
 _MESSAGE_TYPES: Final[Mapping[str, bool]] = {"snapshot": True, "incremental": False}
 _INF: Final = float("inf")
+_NONE: Final[list[Any]] = []
 
 
 @unique
@@ -393,11 +394,6 @@ class PhemexReply:
         """Return True when the venue refused the request."""
         return self.message is not None
 
-    @property
-    def is_pong(self) -> bool:
-        """Return True for the answer to ``server.ping``."""
-        return isinstance(self.result, str) and self.result == "pong"
-
 
 def ws_scale(product: Product) -> WsScale:
     """Return the channels and scales of a product's websocket market data.
@@ -476,7 +472,8 @@ def parse_trades(msg: Mapping[str, Any], scale: WsScale) -> PhemexTrades:
                     raise ValueError
                 append((ts, sides[side], price, qty))
     except (KeyError, TypeError, ValueError):
-        raise _rows_error(f"{key} of {symbol}", rows, scale, width=4) from None
+        error = _rows_error(f"{key} of {symbol}", rows, scale, width=4)
+        raise error or DataError(f"{VENUE}: {key} of {symbol} is malformed") from None
     return PhemexTrades(symbol, sequence, is_snapshot, trades)
 
 
@@ -490,21 +487,30 @@ def parse_book(msg: Mapping[str, Any], scale: WsScale) -> PhemexBook:
         that is not a number >= 0; the message names the field and the bad value.
     """
     key = scale.channels.book_key
-    symbol, sequence, is_snapshot, body = _header(msg, key)
+    try:  # the header inline: this is the hot path
+        symbol, sequence, body = msg["symbol"], msg["sequence"], msg[key]
+        is_snapshot = _MESSAGE_TYPES[msg["type"]]
+        if type(symbol) is not str or type(sequence) is not int:
+            raise TypeError
+    except (KeyError, TypeError):
+        raise _header_error(msg, key) from None
     ts, depth = msg.get("timestamp"), msg.get("depth", 0)
+    where = f"{key} of {symbol}"
     if ts is not None and type(ts) is not int:
-        raise DataError(f"{VENUE}: {key} of {symbol}: timestamp must be integer ns, was {ts!r}")
+        raise DataError(f"{VENUE}: {where}: timestamp must be integer ns, was {ts!r}")
     if type(depth) is not int:
-        raise DataError(f"{VENUE}: {key} of {symbol}: depth must be an integer, was {depth!r}")
-    body = f.as_mapping(VENUE, f"{key} of {symbol}", body)
-    levels: list[list[tuple[float, float]]] = []
-    for side in ("bids", "asks"):
-        rows = body.get(side, [])
-        try:
-            levels.append(_levels(rows, scale))
-        except (TypeError, ValueError):
-            raise _rows_error(f"{key}.{side} of {symbol}", rows, scale, width=2) from None
-    return PhemexBook(symbol, sequence, ts, depth, is_snapshot, levels[0], levels[1])
+        raise DataError(f"{VENUE}: {where}: depth must be an integer, was {depth!r}")
+    if type(body) is not dict:
+        raise DataError(f"{VENUE}: {where} must be a JSON object, was {body!r:.80}")
+    bids, asks = body.get("bids", _NONE), body.get("asks", _NONE)
+    try:
+        return PhemexBook(
+            symbol, sequence, ts, depth, is_snapshot, _levels(bids, scale), _levels(asks, scale)
+        )
+    except (TypeError, ValueError):
+        error = _rows_error(f"{where}.bids", bids, scale, width=2)
+        error = error or _rows_error(f"{where}.asks", asks, scale, width=2)
+        raise error or DataError(f"{VENUE}: {where} is malformed") from None
 
 
 def parse_reply(msg: Mapping[str, Any]) -> PhemexReply:
@@ -516,17 +522,6 @@ def parse_reply(msg: Mapping[str, Any]) -> PhemexReply:
     if isinstance(error, Mapping):
         return PhemexReply(rid, None, error.get("code"), str(error.get("message") or "no message"))
     return PhemexReply(rid, None, None, str(error))
-
-
-def _header(msg: Mapping[str, Any], key: str) -> tuple[str, int, bool, Any]:
-    try:
-        symbol, sequence, body = msg["symbol"], msg["sequence"], msg[key]
-        is_snapshot = _MESSAGE_TYPES[msg["type"]]
-        if type(symbol) is str and type(sequence) is int:
-            return symbol, sequence, is_snapshot, body
-    except (KeyError, TypeError):
-        pass
-    raise _header_error(msg, key)
 
 
 def _header_error(msg: Mapping[str, Any], key: str) -> DataError:
@@ -565,8 +560,8 @@ def _levels(rows: Any, scale: WsScale) -> list[tuple[float, float]]:
     return out
 
 
-def _rows_error(where: str, rows: Any, scale: WsScale, *, width: int) -> DataError:
-    """Explain why rows did not parse (the slow path, after the fast one failed)."""
+def _rows_error(where: str, rows: Any, scale: WsScale, *, width: int) -> DataError | None:
+    """Explain why rows did not parse (the slow path), or return None if they are fine."""
     if not isinstance(rows, list):
         return DataError(f"{VENUE}: {where} must be a JSON array, was {rows!r:.80}")
     kind = "an integer" if scale.channels.is_scaled else "a decimal string"
@@ -584,7 +579,7 @@ def _rows_error(where: str, rows: Any, scale: WsScale, *, width: int) -> DataErr
         if qty is None or qty < 0 or (width == 4 and qty == 0):
             bound = "> 0" if width == 4 else ">= 0"
             return DataError(f"{at}: qty must be {kind} {bound}, was {row[-1]!r}")
-    return DataError(f"{VENUE}: {where} is malformed: {rows!r:.80}")
+    return None
 
 
 def _number(value: Any, scale: WsScale) -> float | None:

@@ -111,8 +111,8 @@ def test_replies_acks_pongs_and_refusals() -> None:
         phemex.WsMessageKind.REPLY
     ] * 3
     ack = phemex.parse_reply(doc["ack"])
-    assert (ack.id, ack.is_error, ack.is_pong) == (1234, False, False)
-    assert phemex.parse_reply(doc["pong"]).is_pong
+    assert (ack.id, ack.is_error, ack.result) == (1234, False, {"status": "success"})
+    assert phemex.parse_reply(doc["pong"]).result == "pong"
     error = phemex.parse_reply(doc["error"])
     assert (error.id, error.code, error.message, error.is_error) == (
         106,
@@ -160,7 +160,7 @@ def test_malformed_trades_raise_data_error_naming_field_and_value(
 @pytest.mark.parametrize(
     ("levels", "message"),
     [
-        ([["abc", "1"]], r"orderbook_p.asks of BTCUSDT\[0\]: price must be a decimal string > 0"),
+        ([["abc", "1"]], r"orderbook_p of BTCUSDT.asks\[0\]: price must be a decimal string > 0"),
         ([["1", "-1"]], "qty must be a decimal string >= 0, was '-1'"),
         ([["nan", "1"]], "price must be a decimal string > 0, was 'nan'"),
         ([["1e999", "1"]], "price must be a decimal string > 0, was '1e999'"),
