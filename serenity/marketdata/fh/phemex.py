@@ -36,8 +36,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any, ClassVar, Final
 
-import orjson
-from orjson import loads
+from orjson import dumps, loads
 
 from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import phemex
@@ -144,7 +143,7 @@ class PhemexFeedHandler(FeedHandler):
         self._unacked: set[int] = set()
         self._book_seq: dict[str, int] = {}
         self._marks: dict[str, list[int]] = {}  # symbol -> [ts of the last trade, trades at it]
-        self._ping = orjson.dumps({"id": _PING_ID, "method": "server.ping", "params": []}).decode()
+        self._ping = dumps({"id": _PING_ID, "method": "server.ping", "params": []}).decode()
 
     # -- the venue's part ------------------------------------------------------------------
 
@@ -162,9 +161,7 @@ class PhemexFeedHandler(FeedHandler):
                     rid = len(self._requests)
                     self._requests[rid] = (method, symbol)
                     params = [symbol, *extra]
-                    frames.append(
-                        orjson.dumps({"id": rid, "method": method, "params": params}).decode()
-                    )
+                    frames.append(dumps({"id": rid, "method": method, "params": params}).decode())
         self._unacked = set(self._requests) - {_PING_ID}
         return frames
 

@@ -26,6 +26,7 @@ from serenity.marketdata import (
 )
 from serenity.marketdata.fh import Backoff, FeedConfig, FeedState, JournalSink
 from serenity.marketdata.fh.phemex import PhemexFeedHandler
+from serenity.marketdata.fh.registry import handler_class
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.model import Side
 
@@ -339,6 +340,7 @@ async def test_unknown_symbol_and_bad_settings_are_refused_before_connecting(
             catalog=many,
         )
     assert venue.connects == 0
+    assert handler_class("phemex") is PhemexFeedHandler
 
 
 def _with_spot_pairs(n: int) -> Any:
