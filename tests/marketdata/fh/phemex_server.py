@@ -64,8 +64,12 @@ class Market:
         return units if self.is_scaled else _text(units, self.qty_places)
 
     def as_float(self, units: int, places: int) -> float:
-        """Return what a client reads: ``Ep / 10**scale``, or ``float`` of the text."""
+        """Return what a client reads for ``units``: ``Ep / 10**scale``, or the text's float."""
         return units / 10**places if self.is_scaled else float(_text(units, places))
+
+    def read(self, wire: Any, places: int) -> float:
+        """Return what a client reads for a value as sent (an integer or a decimal string)."""
+        return wire / 10**places if self.is_scaled else float(wire)
 
     def view(self, depth: int) -> tuple[dict[int, int], dict[int, int]]:
         """Return the top ``depth`` levels a side (all for 0)."""

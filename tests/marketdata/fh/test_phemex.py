@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from venues import payload, read_capture
 
@@ -127,17 +128,10 @@ def server_trades(venue: PhemexServer, since: dict[str, int]) -> dict[str, list[
     for symbol, start in since.items():
         m = venue.markets[symbol]
         out[symbol] = [
-            (ts, Side(side.lower()), m.as_float(p, m.price_places), m.as_float(q, m.qty_places))
-            for ts, side, p, q in _units(m, m.trades[start:])
+            (ts, Side(side.lower()), m.read(p, m.price_places), m.read(q, m.qty_places))
+            for ts, side, p, q in m.trades[start:]
         ]
     return out
-
-
-def _units(market: Any, rows: list[list[Any]]) -> list[tuple[int, str, int, int]]:
-    if market.is_scaled:
-        return [tuple(r) for r in rows]  # type: ignore[misc]
-    pp, qp = market.price_places, market.qty_places
-    return [(ts, s, round(float(p) * 10**pp), round(float(q) * 10**qp)) for ts, s, p, q in rows]
 
 
 def client_trades(sink: ListSink) -> dict[str, list[tuple[Any, ...]]]:
@@ -341,6 +335,23 @@ async def test_unknown_symbol_and_bad_settings_are_refused_before_connecting(
         )
     assert venue.connects == 0
     assert handler_class("phemex") is PhemexFeedHandler
+
+
+async def test_the_servers_products_endpoint_gives_the_catalog_to_record_with(
+    venue: PhemexServer,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{venue.rest_url}{phemex.PRODUCTS_PATH}") as response:
+            catalog = phemex.parse_products(await response.json())
+    sink = ListSink()
+    config = FeedConfig(venue="phemex", symbols=("ETHUSDT",), ws_url=venue.ws_url)
+    handler = PhemexFeedHandler(config, sinks=[sink], catalog=catalog)
+    async with recording(handler):
+        await until(lambda: subscribed(venue, ("ETHUSDT",)) and handler.is_synced())
+        venue.take("ETHUSDT", "Sell")
+        await until(lambda: len(sink.trades) == 1 and in_sync(handler, venue))
+        assert_books_equal(handler, venue)
+    assert sink.trades[0].side is Side.SELL
 
 
 def _with_spot_pairs(n: int) -> Any:
