@@ -495,22 +495,15 @@ def parse_book(msg: Mapping[str, Any], scale: WsScale) -> PhemexBook:
     except (KeyError, TypeError):
         raise _header_error(msg, key) from None
     ts, depth = msg.get("timestamp"), msg.get("depth", 0)
-    where = f"{key} of {symbol}"
-    if ts is not None and type(ts) is not int:
-        raise DataError(f"{VENUE}: {where}: timestamp must be integer ns, was {ts!r}")
-    if type(depth) is not int:
-        raise DataError(f"{VENUE}: {where}: depth must be an integer, was {depth!r}")
-    if type(body) is not dict:
-        raise DataError(f"{VENUE}: {where} must be a JSON object, was {body!r:.80}")
-    bids, asks = body.get("bids", _NONE), body.get("asks", _NONE)
-    try:
-        return PhemexBook(
-            symbol, sequence, ts, depth, is_snapshot, _levels(bids, scale), _levels(asks, scale)
-        )
-    except (TypeError, ValueError):
-        error = _rows_error(f"{where}.bids", bids, scale, width=2)
-        error = error or _rows_error(f"{where}.asks", asks, scale, width=2)
-        raise error or DataError(f"{VENUE}: {where} is malformed") from None
+    if (ts is None or type(ts) is int) and type(depth) is int and type(body) is dict:
+        bids, asks = body.get("bids", _NONE), body.get("asks", _NONE)
+        try:
+            return PhemexBook(
+                symbol, sequence, ts, depth, is_snapshot, _levels(bids, scale), _levels(asks, scale)
+            )
+        except (TypeError, ValueError):
+            pass
+    raise _book_error(f"{key} of {symbol}", ts, depth, body, scale)
 
 
 def parse_reply(msg: Mapping[str, Any]) -> PhemexReply:
@@ -558,6 +551,21 @@ def _levels(rows: Any, scale: WsScale) -> list[tuple[float, float]]:
                 raise ValueError
             append((price, qty))
     return out
+
+
+def _book_error(where: str, ts: Any, depth: Any, body: Any, scale: WsScale) -> DataError:
+    """Explain why a book message did not parse (the slow path)."""
+    if ts is not None and type(ts) is not int:
+        return DataError(f"{VENUE}: {where}: timestamp must be integer ns, was {ts!r}")
+    if type(depth) is not int:
+        return DataError(f"{VENUE}: {where}: depth must be an integer, was {depth!r}")
+    if type(body) is not dict:
+        return DataError(f"{VENUE}: {where} must be a JSON object, was {body!r:.80}")
+    for side in ("bids", "asks"):
+        error = _rows_error(f"{where}.{side}", body.get(side, _NONE), scale, width=2)
+        if error is not None:
+            return error
+    return DataError(f"{VENUE}: {where} is malformed")
 
 
 def _rows_error(where: str, rows: Any, scale: WsScale, *, width: int) -> DataError | None:
