@@ -348,10 +348,9 @@ class WsScale:
 
 @dataclass(slots=True)
 class PhemexTrades:
-    """One ``trades`` or ``trades_p`` message.
+    """One ``trades``/``trades_p`` message: ``(ts, side, price, qty)`` in the message's order.
 
-    ``trades`` holds ``(ts, side, price, qty)`` in the message's order (a snapshot lists
-    the newest first), ``ts`` in ns and ``side`` the taker's.
+    A snapshot lists the newest first; ``ts`` is in ns and ``side`` is the taker's.
     """
 
     symbol: str
@@ -362,10 +361,9 @@ class PhemexTrades:
 
 @dataclass(slots=True)
 class PhemexBook:
-    """One ``book`` or ``orderbook_p`` message: levels as ``(price, qty)``, qty 0 deletes.
+    """One ``book``/``orderbook_p`` message: levels as ``(price, qty)``, qty 0 deletes.
 
-    ``ts`` is the venue's timestamp in ns (None when the message has none) and ``depth``
-    the levels per side the subscription covers, 0 for the full book.
+    ``ts`` is the venue's time in ns (None when absent); ``depth`` is 0 for the full book.
     """
 
     symbol: str
@@ -521,10 +519,8 @@ def _header_error(msg: Mapping[str, Any], key: str) -> DataError:
     """Explain why a message's header did not parse."""
     where = f"{key} message of {msg.get('symbol')!r}"
     for field, kind in (("symbol", str), ("sequence", int)):
-        if type(msg.get(field)) is not kind:
-            return DataError(
-                f"{VENUE}: {where}: {field} must be {kind.__name__}, was {msg.get(field)!r}"
-            )
+        if type(value := msg.get(field)) is not kind:
+            return DataError(f"{VENUE}: {where}: {field} must be {kind.__name__}, was {value!r}")
     try:
         f.get(VENUE, where, msg, key)
         f.spelling(VENUE, f"{where} type", _MESSAGE_TYPES, msg.get("type"))
