@@ -237,11 +237,13 @@ async def test_dropped_connection_reconnects_resubscribes_and_loses_no_trade(
 
 async def test_stalled_connection_is_closed_and_reopened(venue: PhemexServer) -> None:
     sink = ListSink()
-    handler = feed(venue, [sink], symbols=("BTCUSD",), heartbeat_s=1.0, stall_timeout_s=0.4)
+    handler = feed(venue, [sink], symbols=("BTCUSD",), heartbeat_s=1.0, stall_timeout_s=0.6)
     async with recording(handler):
         await until(lambda: subscribed(venue, ("BTCUSD",)) and handler.is_synced())
-        await asyncio.sleep(0.6)  # periodic snapshots and pongs keep a quiet feed alive
-        assert venue.connects == 1
+        # three 0.25 s snapshots later (longer than the stall timeout): the first connection still,
+        # as the periodic snapshots and the pongs keep a quiet feed alive
+        await until(lambda: sum(u.is_snapshot for u in sink.books) >= 4)
+        assert venue.connects == 1 and sink.quality == []
         venue.stall()
         await until(lambda: subscribed(venue, ("BTCUSD",), connects=2) and handler.is_synced())
         venue.step(20, ["BTCUSD"])
