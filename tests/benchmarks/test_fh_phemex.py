@@ -19,14 +19,14 @@ from typing import Any
 
 import orjson
 import pytest
-from marketdata.fh.phemex_server import serve_frames, ws_frame
-from venues import payload
 
 from serenity.exchange import phemex
 from serenity.marketdata import BookUpdate, JournalWriter, OrderBook, Trade
 from serenity.marketdata.fh import FeedConfig, FeedMetrics, JournalSink
 from serenity.marketdata.fh.phemex import PhemexFeedHandler
 from serenity.marketdata.quality import DataQualityEvent, RawFrame
+from tests.marketdata.fh.phemex_server import serve_frames, ws_frame
+from tests.venues import payload
 
 N_TRADES = 200_000
 N_DELTAS = 200_000

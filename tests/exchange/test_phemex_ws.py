@@ -11,12 +11,12 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from venues import payload, read_capture
 
 from serenity.errors import DataError
 from serenity.exchange import phemex
 from serenity.exchange.product import Product, ProductCatalog
 from serenity.model import InstrumentStatus, InstrumentType, Side
+from tests.venues import payload, read_capture
 
 CATALOG = phemex.parse_products(payload("phemex", "products"))
 CONTRACT = phemex.ws_scale(CATALOG.get("BTCUSD"))  # type: ignore[arg-type]

@@ -43,7 +43,6 @@ from serenity.exchange import phemex
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.backoff import Backoff
-from serenity.marketdata.fh.book_sync import SyncState
 from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.state import FeedState
@@ -190,36 +189,10 @@ class PhemexFeedHandler(FeedHandler):
         else:
             self._on_reply(phemex.parse_reply(msg))
 
-    def is_synced(self) -> bool:
-        """Return True when every book is live (the connection asks after every frame)."""
-        for sync in self._syncs:  # a plain loop: the base's all() over a generator costs 5x
-            if sync.state is not SyncState.LIVE:
-                return False
-        return True
-
     def on_disconnected(self, ts: int, reason: str) -> None:
         """Record the reconnect and forget book sequences; books resync after resubscribing."""
         super().on_disconnected(ts, reason)
         self._book_seq.clear()
-
-    async def run(self) -> None:
-        """Connect and record until :meth:`stop`; a refused subscription ends it.
-
-        Raises
-        ------
-        VenueError
-            When Phemex refused a subscription (unwrapped from the task groups it crossed).
-        """
-        try:
-            await super().run()
-        except BaseExceptionGroup as group:
-            refusals, rest = group.split(VenueError)
-            if refusals is None or rest is not None:
-                raise
-            first: BaseException = refusals
-            while isinstance(first, BaseExceptionGroup):
-                first = first.exceptions[0]
-            raise first from None
 
     # -- messages --------------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from venues import payload
+
+from tests.venues import payload
 
 INVALID = {"code": 6001, "message": "invalid argument"}
 HISTORY = 200  # trades in a trade snapshot ("200 history trades")

@@ -12,7 +12,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from venues import payload, read_capture
 
 from serenity.errors import ConfigError, UnknownSymbolError, VenueError
 from serenity.exchange import phemex
@@ -30,6 +29,7 @@ from serenity.marketdata.fh.phemex import PhemexFeedHandler
 from serenity.marketdata.fh.registry import handler_class
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.model import Side
+from tests.venues import payload, read_capture
 
 from .phemex_server import PhemexServer
 
