@@ -143,3 +143,61 @@ async def test_sigkill_loses_nothing_flushed_and_a_restart_appends(tmp_path: Pat
     assert after[:200] == before  # the first run's records are untouched
     parts = sorted(s.path.name for s in JournalReader(tmp_path, channel="trades").segments())
     assert any(".0001." in name for name in parts)  # the restart wrote a new segment
+
+
+async def _coinbase_activity(server: object) -> None:
+    from tests.marketdata.fh.coinbase_server import CoinbaseServer
+
+    assert isinstance(server, CoinbaseServer)
+    for i in range(30):
+        await server.trade("BTC-USD", taker_side="buy" if i % 2 else "sell")
+
+
+async def _phemex_activity(server: object) -> None:
+    from tests.marketdata.fh.phemex_server import PhemexServer
+
+    assert isinstance(server, PhemexServer)
+    for _ in range(30):
+        server.take("BTCUSD", "Buy")
+        server.step(3, ["BTCUSD"])
+        await asyncio.sleep(0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("venue", ["coinbase", "phemex"])
+async def test_cli_records_trades_and_full_books_for_each_venue(tmp_path: Path, venue: str) -> None:
+    if venue == "coinbase":
+        from tests.marketdata.fh.coinbase_server import CoinbaseServer
+
+        server: object = CoinbaseServer(heartbeat_interval_s=0.1)
+        symbol, activity = "BTC-USD", _coinbase_activity
+    else:
+        from tests.marketdata.fh.phemex_server import PhemexServer
+
+        server = PhemexServer(snapshot_interval_s=0.5)
+        symbol, activity = "BTCUSD", _phemex_activity
+    async with server as live:  # type: ignore[attr-defined]
+        command = [
+            sys.executable,
+            "-m",
+            "serenity",
+            "marketdata",
+            "record",
+            f"--venue={venue}",
+            f"--symbols={symbol}",
+            f"--journal-dir={tmp_path}",
+            f"--ws-url={live.ws_url}",
+            f"--rest-url={live.rest_url}",
+        ]
+        proc = await _start(command)
+        await until(lambda: bool(list(tmp_path.glob("*/book/*/*.journal"))), 30)
+        await activity(live)
+        await until(lambda: len(journal_trades(tmp_path)) >= 30, 15)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    records = list(JournalReader(tmp_path, venue=venue))
+    assert sum(isinstance(r, Trade) for r in records) >= 30
+    books = [r for r in records if not isinstance(r, Trade) and hasattr(r, "is_snapshot")]
+    assert books and books[0].is_snapshot  # full book first
+    assert "trades" in out.decode()
