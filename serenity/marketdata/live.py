@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from serenity.errors import UnknownSymbolError
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.handler import FeedHandler
+from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.quality import DataQualityEvent, RawFrame
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import InstrumentId
@@ -41,8 +42,14 @@ class FeedHandlerMarketdataService:
         self._book_events: dict[InstrumentId, MutableSignal[BookUpdate]] = {}
         self._books: dict[InstrumentId, MutableSignal[OrderBook]] = {}
         self._quality: MutableSignal[DataQualityEvent] = MutableSignal(name="data-quality")
+        self._states: dict[str, MutableSignal[FeedState]] = {}
         for handler in handlers:
             handler.sinks.append(self)
+            state: MutableSignal[FeedState] = MutableSignal(
+                handler.state, name=f"state:{handler.venue}"
+            )
+            self._states[handler.venue] = state
+            handler.connection.add_state_listener(self._state_publisher(state))
             for instrument in handler.instruments.values():
                 name = str(instrument)
                 self._trades[instrument] = MutableSignal(name=f"trades:{name}")
@@ -73,9 +80,30 @@ class FeedHandlerMarketdataService:
         """
         return self._lookup(self._books, instrument)
 
+    def get_feed_state(self, venue: str) -> Signal[FeedState]:
+        """Return the signal of a venue feed's state (INITIALIZING ... LIVE ... STOPPED).
+
+        Raises
+        ------
+        UnknownSymbolError
+            When no feed of these handlers records ``venue``.
+        """
+        try:
+            return self._states[venue]
+        except KeyError:
+            raise UnknownSymbolError(
+                f"no feed for venue {venue!r}; feeds: {', '.join(sorted(self._states))}"
+            ) from None
+
     def get_data_quality(self) -> Signal[DataQualityEvent]:
         """Return the signal of every data-quality event from the feeds."""
         return self._quality
+
+    def _state_publisher(self, signal: MutableSignal[FeedState]) -> Callable[[FeedState], None]:
+        def publish(state: FeedState) -> None:
+            self.scheduler.publish(signal, state)
+
+        return publish
 
     # -- FeedSink --------------------------------------------------------------------------
 

@@ -63,3 +63,24 @@ def test_unknown_instrument_is_refused() -> None:
     service = FeedHandlerMarketdataService(RealtimeNetworkScheduler(), [handler])
     with pytest.raises(UnknownSymbolError, match="recorded: AAA@toy"):
         service.get_trades(InstrumentId("toy", "BBB"))
+
+
+async def test_feed_state_is_a_signal() -> None:
+    from serenity.marketdata.fh import FeedState
+
+    sched = RealtimeNetworkScheduler()
+    handler = ToyHandler(FeedConfig(venue="toy", symbols=("AAA",), ws_url="ws://127.0.0.1:1"))
+    service = FeedHandlerMarketdataService(sched, [handler])
+    state = service.get_feed_state("toy")
+    seen: list[FeedState] = []
+    Do(sched.network, state, lambda: seen.append(state.get_value()))
+    assert state.get_value() is FeedState.INITIALIZING
+    runner = asyncio.create_task(sched.run())
+    await asyncio.sleep(0)
+    handler.connection._set_state(FeedState.CONNECTING)
+    handler.connection._set_state(FeedState.SYNCING)
+    assert seen == [FeedState.CONNECTING, FeedState.SYNCING]
+    with pytest.raises(UnknownSymbolError, match="no feed for venue 'x'"):
+        service.get_feed_state("x")
+    sched.shutdown()
+    await runner

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from serenity.errors import UnknownSymbolError
@@ -18,6 +20,12 @@ from serenity.marketdata.recorder import RecordConfig, Recorder
 from tests.marketdata.fh.binance_server import BinanceServer
 
 SYMBOLS = ("BTCUSDT", "ETHBTC")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -33,6 +41,7 @@ def journal_trades(folder: Path) -> list[Trade]:
 
 
 async def test_recorder_journals_trades_and_books_then_stops(tmp_path: Path) -> None:
+    port = _free_port()
     async with BinanceServer(SYMBOLS, ping_interval_s=0.05) as venue:
         recorder = Recorder(
             RecordConfig(
@@ -41,22 +50,30 @@ async def test_recorder_journals_trades_and_books_then_stops(tmp_path: Path) -> 
                 journal_dir=tmp_path,
                 ws_url=venue.ws_url,
                 rest_url=venue.rest_url,
+                metrics_port=port,
             )
         )
         task = asyncio.create_task(recorder.run())
-        await until(lambda: len(venue.subscribed()) == 4)
-        await until(lambda: recorder.handler is not None and recorder.handler.is_synced())
-        for i in range(50):
-            await venue.trade(SYMBOLS[i % 2], 100 + i, 0.5, is_buyer_maker=i % 3 == 0)
-            await venue.update(SYMBOLS[i % 2], bids=[(99.0 - i * 0.01, 1.0 + i)])
-        await until(lambda: recorder.summary.counts["trades", "BTCUSDT"] == 25)
-        recorder.stop()
+        try:
+            await until(lambda: len(venue.subscribed()) == 4)
+            await until(lambda: recorder.handler is not None and recorder.handler.is_synced())
+            for i in range(50):
+                await venue.trade(SYMBOLS[i % 2], 100 + i, 0.5, is_buyer_maker=i % 3 == 0)
+                await venue.update(SYMBOLS[i % 2], bids=[(99.0 - i * 0.01, 1.0 + i)])
+            await until(lambda: recorder.summary.counts["trades", "BTCUSDT"] == 25)
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    metrics = await resp.text()
+        finally:
+            recorder.stop()
         summary = await asyncio.wait_for(task, 10)
     trades = journal_trades(tmp_path)
     assert len(trades) == 50
     assert summary.counts["trades", "ETHBTC"] == 25
     assert summary.counts["snapshots", "BTCUSDT"] >= 1 and summary.counts["deltas", "BTCUSDT"] == 25
     assert {t.side.value for t in trades} == {"buy", "sell"}
+    assert 'serenity_fh_trades_total{symbol="BTCUSDT",venue="binance"} 25.0' in metrics
+    assert 'serenity_fh_state{serenity_fh_state="live",venue="binance"} 1.0' in metrics
     stats = {(m.channel, m.symbol): m for m in JournalReader(tmp_path).manifests()}
     assert stats["trades", "BTCUSDT"].counts["trade"] == 25
 

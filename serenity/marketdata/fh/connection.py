@@ -143,13 +143,19 @@ class WebsocketConnection:
         self.session = session
         self.backoff = backoff if backoff is not None else Backoff()
         self.metrics = metrics
-        self._on_state = on_state
+        self._state_listeners: list[Callable[[FeedState], object]] = (
+            [on_state] if on_state is not None else []
+        )
         self.state = FeedState.INITIALIZING
         self.connects = 0
         self.frames = 0
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._closed_by = ""
+
+    def add_state_listener(self, listener: Callable[[FeedState], object]) -> None:
+        """Also call ``listener`` with each new state (e.g. a live market-data service)."""
+        self._state_listeners.append(listener)
 
     def stop(self) -> None:
         """Ask :meth:`run` to close the connection and return; call on the loop thread."""
@@ -288,5 +294,5 @@ class WebsocketConnection:
         log.info("fh.state", extra={"venue": self.config.venue, "state": state.value})
         if self.metrics is not None:
             self.metrics.set_state(self.config.venue, state)
-        if self._on_state is not None:
-            self._on_state(state)
+        for listener in self._state_listeners:
+            listener(state)
