@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from serenity.errors import DataError, InvalidValueError
+from serenity.signal._checks import check_macd_spans, check_number, check_period
 from serenity.signal._kernels import (
     FloatArray,
     as_series,
@@ -32,7 +33,6 @@ from serenity.signal._kernels import (
     sequential_sum,
 )
 from serenity.signal._sessions import Sessions
-from serenity.signal.indicators._base import check_number, check_period
 
 __all__ = [
     "BandArrays",
@@ -282,11 +282,7 @@ def macd(x: Any, fast: int = 12, slow: int = 26, signal: int = 9) -> MACDArrays:
         not 1-D.
     """
     a = as_series(x)
-    check_period(fast, "fast", 2)
-    check_period(slow, "slow", 2)
-    check_period(signal, "signal", 1)
-    if fast > slow:
-        raise InvalidValueError(f"fast must be <= slow, was fast={fast!r} slow={slow!r}")
+    check_macd_spans(fast, slow, signal)
     line = seeded_ema(a[slow - fast :], fast) - seeded_ema(a, slow) if a.size >= slow else None
     if line is None or line.size < signal:
         return MACDArrays(_nans(a.size), _nans(a.size), _nans(a.size))

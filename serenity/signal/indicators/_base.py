@@ -1,4 +1,4 @@
-"""Machinery shared by the streaming indicators: the node base, argument checks and the O(1)
+"""Machinery shared by the streaming indicators: the node base and the O(1)
 kernels (running mean, seeded EMA, rolling variance, monotonic extremes).
 
 The kernels repeat TA-Lib 0.8's arithmetic in its order of operations, so that most
@@ -12,41 +12,12 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Final, TypeVar
 
-from serenity.errors import InvalidValueError
 from serenity.tau.core import Network, Signal
 from serenity.tau.signal import Function
 
 T = TypeVar("T")
 
 _RESEED_EVERY: Final = 32  # windows between re-anchorings of the variance sums (TA-Lib var.c)
-
-
-def check_period(value: object, what: str, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``.
-
-    Raises
-    ------
-    InvalidValueError
-        Naming ``what`` and the bad value.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidValueError(f"{what} must be an int >= {minimum}, was {value!r}")
-    return value
-
-
-def check_number(value: object, what: str) -> float:
-    """Return ``value`` as a float if it is a finite real number.
-
-    Raises
-    ------
-    InvalidValueError
-        Naming ``what`` and the bad value.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise InvalidValueError(f"{what} must be a finite number, was {value!r}")
-    if value in (float("inf"), float("-inf")):
-        raise InvalidValueError(f"{what} must be a finite number, was {value!r}")
-    return float(value)
 
 
 class Indicator(Function[T]):

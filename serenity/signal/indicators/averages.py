@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from serenity.signal.indicators._base import Indicator, SeededEma, check_period
+from serenity.signal._checks import check_period
+from serenity.signal.indicators._base import Indicator, SeededEma
 from serenity.tau.core import Network, Signal
 
 __all__ = ["DEMA", "EMA", "SMA", "TEMA", "WMA"]

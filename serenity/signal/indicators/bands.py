@@ -9,13 +9,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from serenity.signal._checks import check_number, check_period
 from serenity.signal.indicators._base import (
     Indicator,
     RollingExtreme,
     RollingVariance,
     RunningMean,
-    check_number,
-    check_period,
 )
 from serenity.tau.core import Network, Signal
 

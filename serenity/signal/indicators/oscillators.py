@@ -11,14 +11,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from serenity.errors import DataError, InvalidValueError
-from serenity.signal.indicators._base import (
-    Indicator,
-    RollingExtreme,
-    RunningMean,
-    SeededEma,
-    check_period,
-)
+from serenity.errors import DataError
+from serenity.signal._checks import check_macd_spans, check_period
+from serenity.signal.indicators._base import Indicator, RollingExtreme, RunningMean, SeededEma
 from serenity.tau.core import Network, Signal
 
 __all__ = [
@@ -177,11 +172,7 @@ class MACD(Indicator[MACDValue]):
         *,
         name: str | None = None,
     ) -> None:
-        check_period(fast, "fast", 2)
-        check_period(slow, "slow", 2)
-        check_period(signal, "signal", 1)
-        if fast > slow:
-            raise InvalidValueError(f"fast must be <= slow, was fast={fast!r} slow={slow!r}")
+        check_macd_spans(fast, slow, signal)
         self._fast = SeededEma(fast)
         self._slow = SeededEma(slow)
         self._signal = SeededEma(signal)
