@@ -23,8 +23,7 @@ from serenity.signal._kernels import (
     FloatArray,
     as_series,
     recurrence,
-    rolling_max,
-    rolling_min,
+    rolling_channel,
     rolling_moments,
     rolling_variance,
     run_lengths,
@@ -368,7 +367,7 @@ def stochastic(
     fk = check_period(fastk_period, "fastk_period")
     sk = check_period(slowk_period, "slowk_period")
     sd = check_period(slowd_period, "slowd_period")
-    highest, lowest = rolling_max(h, fk), rolling_min(lo, fk)
+    highest, lowest = rolling_channel(h, lo, fk)
     spread = highest - lowest
     flat = np.abs(spread) <= _FLAT * (np.abs(highest) + np.abs(lowest))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -506,7 +505,7 @@ def donchian(high: Any, low: Any, window: int) -> BandArrays:
     h, lo = as_series(high, "high"), as_series(low, "low")
     _same_length("high and low", h, lo)
     n = check_period(window, "window")
-    upper, lower = rolling_max(h, n), rolling_min(lo, n)
+    upper, lower = rolling_channel(h, lo, n)
     return BandArrays(
         upper=_placed(h.size, upper),
         middle=_placed(h.size, (upper + lower) / 2.0),

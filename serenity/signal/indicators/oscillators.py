@@ -13,7 +13,7 @@ from typing import Any
 
 from serenity.errors import DataError
 from serenity.signal._checks import check_macd_spans, check_period
-from serenity.signal.indicators._base import Indicator, RollingExtreme, RunningMean, SeededEma
+from serenity.signal.indicators._base import Indicator, RollingChannel, RunningMean, SeededEma
 from serenity.tau.core import Network, Signal
 
 __all__ = [
@@ -229,7 +229,7 @@ class Stochastic(Indicator[StochasticValue]):
         When a period is not an int >= 1.
     """
 
-    __slots__ = ("_d", "_highest", "_k", "_lowest", "_warmup")
+    __slots__ = ("_channel", "_d", "_k")
 
     def __init__(
         self,
@@ -241,22 +241,18 @@ class Stochastic(Indicator[StochasticValue]):
         *,
         name: str | None = None,
     ) -> None:
-        fastk = check_period(fastk_period, "fastk_period")
-        self._highest = RollingExtreme(fastk, is_max=True)
-        self._lowest = RollingExtreme(fastk, is_max=False)
+        self._channel = RollingChannel(check_period(fastk_period, "fastk_period"))
         self._k = RunningMean(check_period(slowk_period, "slowk_period"))
         self._d = RunningMean(check_period(slowd_period, "slowd_period"))
-        self._warmup = fastk - 1
         super().__init__(network, bars, name=name)
 
     def on_activate(self) -> bool:
         """Take the bar; emit %K and %D once warmed up."""
         bar = self._source._value
-        highest = self._highest.update(bar.high)
-        lowest = self._lowest.update(bar.low)
-        if self._warmup:
-            self._warmup -= 1
+        channel = self._channel
+        if not channel.update(bar.high, bar.low):
             return False
+        highest, lowest = channel.highest, channel.lowest
         spread = highest - lowest
         if abs(spread) <= _FLAT * (abs(highest) + abs(lowest)):
             fast_k = 0.0
