@@ -102,6 +102,36 @@ def _same_length(what: str, *arrays: FloatArray) -> None:
         raise InvalidValueError(f"{what} must have equal lengths, were {[a.size for a in arrays]}")
 
 
+def _bars(high: Any, low: Any, close: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
+    h, lo, c = as_series(high, "high"), as_series(low, "low"), as_series(close, "close")
+    _same_length("high, low and close", h, lo, c)
+    return h, lo, c
+
+
+def _emas(x: Any, window: int, depth: int) -> tuple[FloatArray, list[FloatArray]]:
+    """Return ``x`` as a series and ``depth`` EMAs, each seeded from the first ``window``
+    values of the one before and cut to the length of the last; none for a window of 1,
+    where each EMA is the input."""
+    a = as_series(x)
+    n = check_period(window, "window")
+    if n == 1:
+        return a, []
+    emas = [seeded_ema(a, n)]
+    for _ in range(depth - 1):
+        emas.append(seeded_ema(emas[-1], n))
+    m = emas[-1].size
+    return a, [e[e.size - m :] for e in emas]
+
+
+def _deviation(x: Any, window: int, num_std: float) -> tuple[FloatArray, int, FloatArray]:
+    """Return ``x`` as a series, the window, and ``num_std`` population deviations of every
+    window."""
+    a = as_series(x)
+    n = check_period(window, "window", 2)
+    k = check_number(num_std, "num_std")
+    return a, n, np.sqrt(rolling_variance(a, n)) * k
+
+
 def sma(x: Any, window: int) -> FloatArray:
     """Return the simple moving average; TA-Lib ``SMA``, bit for bit.
 
@@ -132,9 +162,8 @@ def ema(x: Any, window: int) -> FloatArray:
     InvalidValueError
         For a window that is not an int >= 1 or an input that is not 1-D.
     """
-    a = as_series(x)
-    n = check_period(window, "window")
-    return a.copy() if n == 1 else _placed(a.size, seeded_ema(a, n))
+    a, emas = _emas(x, window, 1)
+    return _placed(a.size, emas[0]) if emas else a.copy()
 
 
 def wma(x: Any, window: int) -> FloatArray:
@@ -168,13 +197,11 @@ def dema(x: Any, window: int) -> FloatArray:
     InvalidValueError
         For a window that is not an int >= 1 or an input that is not 1-D.
     """
-    a = as_series(x)
-    n = check_period(window, "window")
-    if n == 1:
+    a, emas = _emas(x, window, 2)
+    if not emas:
         return a.copy()
-    e1 = seeded_ema(a, n)
-    e2 = seeded_ema(e1, n)
-    return _placed(a.size, 2.0 * e1[e1.size - e2.size :] - e2)
+    e1, e2 = emas
+    return _placed(a.size, 2.0 * e1 - e2)
 
 
 def tema(x: Any, window: int) -> FloatArray:
@@ -187,15 +214,11 @@ def tema(x: Any, window: int) -> FloatArray:
     InvalidValueError
         For a window that is not an int >= 1 or an input that is not 1-D.
     """
-    a = as_series(x)
-    n = check_period(window, "window")
-    if n == 1:
+    a, emas = _emas(x, window, 3)
+    if not emas:
         return a.copy()
-    e1 = seeded_ema(a, n)
-    e2 = seeded_ema(e1, n)
-    e3 = seeded_ema(e2, n)
-    m = e3.size
-    return _placed(a.size, e3 + ((3.0 * e1[e1.size - m :]) - (3.0 * e2[e2.size - m :])))
+    e1, e2, e3 = emas
+    return _placed(a.size, e3 + ((3.0 * e1) - (3.0 * e2)))
 
 
 def stddev(x: Any, window: int, num_std: float = 1.0) -> FloatArray:
@@ -209,10 +232,8 @@ def stddev(x: Any, window: int, num_std: float = 1.0) -> FloatArray:
         For a window that is not an int >= 2, a non-finite ``num_std`` or an input that is
         not 1-D.
     """
-    a = as_series(x)
-    n = check_period(window, "window", 2)
-    k = check_number(num_std, "num_std")
-    return _placed(a.size, np.sqrt(rolling_variance(a, n)) * k)
+    a, _, width = _deviation(x, window, num_std)
+    return _placed(a.size, width)
 
 
 def bbands(x: Any, window: int, num_std: float = 2.0) -> BandArrays:
@@ -227,11 +248,8 @@ def bbands(x: Any, window: int, num_std: float = 2.0) -> BandArrays:
         For a window that is not an int >= 2, a non-finite ``num_std`` or an input that is
         not 1-D.
     """
-    a = as_series(x)
-    n = check_period(window, "window", 2)
-    k = check_number(num_std, "num_std")
+    a, n, width = _deviation(x, window, num_std)
     middle = running_mean(a, n)
-    width = np.sqrt(rolling_variance(a, n)) * k
     return BandArrays(
         upper=_placed(a.size, middle + width),
         middle=_placed(a.size, middle),
@@ -314,8 +332,7 @@ def atr(high: Any, low: Any, close: Any, period: int) -> FloatArray:
     InvalidValueError
         For a period that is not an int >= 1, or inputs that are not 1-D of one length.
     """
-    h, lo, c = as_series(high, "high"), as_series(low, "low"), as_series(close, "close")
-    _same_length("high, low and close", h, lo, c)
+    h, lo, c = _bars(high, low, close)
     p = check_period(period, "period")
     if c.size <= p:
         return _nans(c.size)
@@ -362,8 +379,7 @@ def stochastic(
     InvalidValueError
         For a period that is not an int >= 1, or inputs that are not 1-D of one length.
     """
-    h, lo, c = as_series(high, "high"), as_series(low, "low"), as_series(close, "close")
-    _same_length("high, low and close", h, lo, c)
+    h, lo, c = _bars(high, low, close)
     fk = check_period(fastk_period, "fastk_period")
     sk = check_period(slowk_period, "slowk_period")
     sd = check_period(slowd_period, "slowd_period")
