@@ -32,6 +32,7 @@ from serenity.signal._kernels import (
     sequential_sum,
 )
 from serenity.signal._sessions import Sessions
+from serenity.signal.indicators._base import STOCH_FLAT
 
 __all__ = [
     "BandArrays",
@@ -57,8 +58,6 @@ __all__ = [
     "wma",
     "zscore",
 ]
-
-_FLAT = 1e-14  # TA-Lib's relative dead-zone for a flat stochastic window
 
 
 class BandArrays(NamedTuple):
@@ -385,7 +384,7 @@ def stochastic(
     sd = check_period(slowd_period, "slowd_period")
     highest, lowest = rolling_channel(h, lo, fk)
     spread = highest - lowest
-    flat = np.abs(spread) <= _FLAT * (np.abs(highest) + np.abs(lowest))
+    flat = np.abs(spread) <= STOCH_FLAT * (np.abs(highest) + np.abs(lowest))
     with np.errstate(invalid="ignore", divide="ignore"):
         fast_k = np.where(flat, 0.0, (c[fk - 1 :] - lowest) / spread * 100.0)
     k = running_mean(fast_k, sk)

@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 _RESEED_EVERY: Final = 32  # windows between re-anchorings of the variance sums (TA-Lib var.c)
 
+STOCH_FLAT: Final = 1e-14  # TA-Lib's relative dead-zone for a flat stochastic window (stoch.c)
+
 
 class Indicator(Function[T]):
     """A node over one input signal; subclasses override ``on_activate`` (the hot path)."""

@@ -13,7 +13,13 @@ from typing import Any
 
 from serenity.errors import DataError
 from serenity.signal._checks import check_macd_spans, check_period
-from serenity.signal.indicators._base import Indicator, RollingChannel, RunningMean, SeededEma
+from serenity.signal.indicators._base import (
+    STOCH_FLAT,
+    Indicator,
+    RollingChannel,
+    RunningMean,
+    SeededEma,
+)
 from serenity.tau.core import Network, Signal
 
 __all__ = [
@@ -26,8 +32,6 @@ __all__ = [
     "Stochastic",
     "StochasticValue",
 ]
-
-_FLAT: float = 1e-14  # TA-Lib's relative dead-zone for a flat stochastic window
 
 
 @dataclass(slots=True, kw_only=True)
@@ -254,7 +258,7 @@ class Stochastic(Indicator[StochasticValue]):
             return False
         highest, lowest = channel.highest, channel.lowest
         spread = highest - lowest
-        if abs(spread) <= _FLAT * (abs(highest) + abs(lowest)):
+        if abs(spread) <= STOCH_FLAT * (abs(highest) + abs(lowest)):
             fast_k = 0.0
         else:
             fast_k = (bar.close - lowest) / spread * 100.0
