@@ -1,5 +1,5 @@
-"""Machinery shared by the streaming indicators: the node base and the O(1)
-kernels (running mean, seeded EMA, rolling variance, rolling channel).
+"""Machinery shared by the streaming indicators: the node base and the O(1) kernels
+(running mean, seeded EMA, rolling variance, rolling channel).
 
 The kernels repeat TA-Lib 0.8's arithmetic in its order of operations, so that most
 indicators are bit-for-bit TA-Lib's. TA-Lib computes its EMA-style steps with a fused
@@ -209,4 +209,4 @@ class RollingChannel:
         if lows[0][0] <= oldest:
             lows.popleft()
         self.lowest = lows[0][1]
-        return oldest >= -1
+        return oldest >= -1  # i >= window - 1: this input fills the window
