@@ -113,18 +113,14 @@ def seeded_ema(x: FloatArray, n: int) -> FloatArray:
     return np.concatenate(([seed], recurrence(k * x[n:], 1.0 - k, seed)))
 
 
-def rolling_max(x: FloatArray, n: int) -> FloatArray:
-    """Return the largest value of every window of ``n`` (``len(x) - n + 1`` values)."""
-    if x.size < n:
-        return np.empty(0)
-    return np.asarray(sliding_window_view(x, n).max(axis=1), dtype=np.float64)
-
-
-def rolling_min(x: FloatArray, n: int) -> FloatArray:
-    """Return the smallest value of every window of ``n`` (``len(x) - n + 1`` values)."""
-    if x.size < n:
-        return np.empty(0)
-    return np.asarray(sliding_window_view(x, n).min(axis=1), dtype=np.float64)
+def rolling_channel(high: FloatArray, low: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
+    """Return the highest ``high`` and the lowest ``low`` of every window of ``n``
+    (``len(high) - n + 1`` values each)."""
+    if high.size < n:
+        return np.empty(0), np.empty(0)
+    highest = sliding_window_view(high, n).max(axis=1)
+    lowest = sliding_window_view(low, n).min(axis=1)
+    return np.asarray(highest, dtype=np.float64), np.asarray(lowest, dtype=np.float64)
 
 
 def run_lengths(x: FloatArray) -> npt.NDArray[np.int64]:

@@ -8,6 +8,7 @@ from abc import abstractmethod
 from typing import Any, Final
 
 from serenity.errors import InvalidValueError
+from serenity.signal._checks import check_period
 from serenity.signal.bars._builder import BarBuilder
 from serenity.tau.core import Network, Signal
 
@@ -100,9 +101,7 @@ class TickBars(BarBuilder):
     def __init__(
         self, network: Network, trades: Signal[Any], count: int, *, name: str | None = None
     ) -> None:
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise InvalidValueError(f"count must be an int >= 1, was {count!r}")
-        self._every = count
+        self._every = check_period(count, "count")
         super().__init__(network, trades, name=name)
 
     def _on_trade(self, trade: Any) -> None:

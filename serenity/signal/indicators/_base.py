@@ -1,5 +1,5 @@
-"""Machinery shared by the streaming indicators: the node base, argument checks and the O(1)
-kernels (running mean, seeded EMA, rolling variance, monotonic extremes).
+"""Machinery shared by the streaming indicators: the node base and the O(1) kernels
+(running mean, seeded EMA, rolling variance, rolling channel).
 
 The kernels repeat TA-Lib 0.8's arithmetic in its order of operations, so that most
 indicators are bit-for-bit TA-Lib's. TA-Lib computes its EMA-style steps with a fused
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Final, TypeVar
 
-from serenity.errors import InvalidValueError
 from serenity.tau.core import Network, Signal
 from serenity.tau.signal import Function
 
@@ -20,33 +19,7 @@ T = TypeVar("T")
 
 _RESEED_EVERY: Final = 32  # windows between re-anchorings of the variance sums (TA-Lib var.c)
 
-
-def check_period(value: object, what: str, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``.
-
-    Raises
-    ------
-    InvalidValueError
-        Naming ``what`` and the bad value.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidValueError(f"{what} must be an int >= {minimum}, was {value!r}")
-    return value
-
-
-def check_number(value: object, what: str) -> float:
-    """Return ``value`` as a float if it is a finite real number.
-
-    Raises
-    ------
-    InvalidValueError
-        Naming ``what`` and the bad value.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise InvalidValueError(f"{what} must be a finite number, was {value!r}")
-    if value in (float("inf"), float("-inf")):
-        raise InvalidValueError(f"{what} must be a finite number, was {value!r}")
-    return float(value)
+STOCH_FLAT: Final = 1e-14  # TA-Lib's relative dead-zone for a flat stochastic window (stoch.c)
 
 
 class Indicator(Function[T]):
@@ -200,30 +173,40 @@ class RollingVariance:
         return variance
 
 
-class RollingExtreme:
-    """The largest (or smallest) of the last ``window`` values: a monotonic deque, O(1)
-    amortised per value."""
+class RollingChannel:
+    """The highest high and the lowest low of the last ``window`` inputs: two monotonic
+    deques, O(1) amortised per input."""
 
-    __slots__ = ("candidates", "count", "is_max", "window")
+    __slots__ = ("count", "highest", "highs", "lowest", "lows", "window")
 
-    def __init__(self, window: int, *, is_max: bool) -> None:
+    def __init__(self, window: int) -> None:
         self.window = window
-        self.is_max = is_max
-        self.candidates: deque[tuple[int, float]] = deque()
+        self.highs: deque[tuple[int, float]] = deque()
+        self.lows: deque[tuple[int, float]] = deque()
         self.count = 0
+        self.highest = self.lowest = 0.0
 
-    def update(self, x: float) -> float:
-        """Take ``x``; return the extreme of the last ``window`` values (fewer while warming)."""
-        candidates = self.candidates
-        if self.is_max:
-            while candidates and candidates[-1][1] <= x:
-                candidates.pop()
-        else:
-            while candidates and candidates[-1][1] >= x:
-                candidates.pop()
+    def update(self, high: float, low: float) -> bool:
+        """Take one input's ``high`` and ``low``; return True once ``window`` inputs arrived.
+
+        :attr:`highest` and :attr:`lowest` then hold the channel (before that, the channel
+        of the inputs so far).
+        """
         i = self.count
-        candidates.append((i, x))
         self.count = i + 1
-        if candidates[0][0] <= i - self.window:
-            candidates.popleft()
-        return candidates[0][1]
+        oldest = i - self.window
+        highs = self.highs
+        while highs and highs[-1][1] <= high:
+            highs.pop()
+        highs.append((i, high))
+        if highs[0][0] <= oldest:
+            highs.popleft()
+        self.highest = highs[0][1]
+        lows = self.lows
+        while lows and lows[-1][1] >= low:
+            lows.pop()
+        lows.append((i, low))
+        if lows[0][0] <= oldest:
+            lows.popleft()
+        self.lowest = lows[0][1]
+        return oldest >= -1  # i >= window - 1: this input fills the window

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from serenity.signal.indicators._base import Indicator, SeededEma, check_period
+from serenity.signal._checks import check_period
+from serenity.signal.indicators._base import Indicator, SeededEma
 from serenity.tau.core import Network, Signal
 
 __all__ = ["DEMA", "EMA", "SMA", "TEMA", "WMA"]
@@ -53,6 +54,7 @@ class SMA(Indicator[float]):
 
     def on_activate(self) -> bool:
         """Take the input value; emit the mean once ``window`` values arrived."""
+        # RunningMean.update, inlined: the call would cost more than the step itself.
         x = self._source._value
         recent = self._recent
         recent.append(x)
@@ -106,6 +108,7 @@ class EMA(Indicator[float]):
 
     def on_activate(self) -> bool:
         """Take the input value; emit the EMA once seeded."""
+        # SeededEma.update, inlined: the call would cost more than the step itself.
         x = self._source._value
         if self._seeded:
             p = self._value

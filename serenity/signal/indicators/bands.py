@@ -9,13 +9,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from serenity.signal._checks import check_number, check_period
 from serenity.signal.indicators._base import (
     Indicator,
-    RollingExtreme,
+    RollingChannel,
     RollingVariance,
     RunningMean,
-    check_number,
-    check_period,
 )
 from serenity.tau.core import Network, Signal
 
@@ -157,29 +156,25 @@ class Donchian(Indicator[Bands]):
         When ``window`` is not an int >= 1.
     """
 
-    __slots__ = ("_highest", "_lowest", "_warmup")
+    __slots__ = ("_channel",)
 
     def __init__(
         self, network: Network, values: Signal[Any], window: int, *, name: str | None = None
     ) -> None:
-        n = check_period(window, "window")
-        self._highest = RollingExtreme(n, is_max=True)
-        self._lowest = RollingExtreme(n, is_max=False)
-        self._warmup = n - 1
+        self._channel = RollingChannel(check_period(window, "window"))
         super().__init__(network, values, name=name)
 
     def on_activate(self) -> bool:
         """Take the input; emit the channel once ``window`` inputs arrived."""
         v = self._source._value
+        channel = self._channel
         if isinstance(v, int | float):
-            upper = self._highest.update(v)
-            lower = self._lowest.update(v)
+            is_warm = channel.update(v, v)
         else:
-            upper = self._highest.update(v.high)
-            lower = self._lowest.update(v.low)
-        if self._warmup:
-            self._warmup -= 1
+            is_warm = channel.update(v.high, v.low)
+        if not is_warm:
             return False
+        upper, lower = channel.highest, channel.lowest
         self._value = Bands(upper=upper, middle=(upper + lower) / 2.0, lower=lower)
         self._valid = True
         return True

@@ -11,13 +11,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from serenity.errors import DataError, InvalidValueError
+from serenity.errors import DataError
+from serenity.signal._checks import check_macd_spans, check_period
 from serenity.signal.indicators._base import (
+    STOCH_FLAT,
     Indicator,
-    RollingExtreme,
+    RollingChannel,
     RunningMean,
     SeededEma,
-    check_period,
 )
 from serenity.tau.core import Network, Signal
 
@@ -31,8 +32,6 @@ __all__ = [
     "Stochastic",
     "StochasticValue",
 ]
-
-_FLAT: float = 1e-14  # TA-Lib's relative dead-zone for a flat stochastic window
 
 
 @dataclass(slots=True, kw_only=True)
@@ -177,11 +176,7 @@ class MACD(Indicator[MACDValue]):
         *,
         name: str | None = None,
     ) -> None:
-        check_period(fast, "fast", 2)
-        check_period(slow, "slow", 2)
-        check_period(signal, "signal", 1)
-        if fast > slow:
-            raise InvalidValueError(f"fast must be <= slow, was fast={fast!r} slow={slow!r}")
+        check_macd_spans(fast, slow, signal)
         self._fast = SeededEma(fast)
         self._slow = SeededEma(slow)
         self._signal = SeededEma(signal)
@@ -238,7 +233,7 @@ class Stochastic(Indicator[StochasticValue]):
         When a period is not an int >= 1.
     """
 
-    __slots__ = ("_d", "_highest", "_k", "_lowest", "_warmup")
+    __slots__ = ("_channel", "_d", "_k")
 
     def __init__(
         self,
@@ -250,24 +245,20 @@ class Stochastic(Indicator[StochasticValue]):
         *,
         name: str | None = None,
     ) -> None:
-        fastk = check_period(fastk_period, "fastk_period")
-        self._highest = RollingExtreme(fastk, is_max=True)
-        self._lowest = RollingExtreme(fastk, is_max=False)
+        self._channel = RollingChannel(check_period(fastk_period, "fastk_period"))
         self._k = RunningMean(check_period(slowk_period, "slowk_period"))
         self._d = RunningMean(check_period(slowd_period, "slowd_period"))
-        self._warmup = fastk - 1
         super().__init__(network, bars, name=name)
 
     def on_activate(self) -> bool:
         """Take the bar; emit %K and %D once warmed up."""
         bar = self._source._value
-        highest = self._highest.update(bar.high)
-        lowest = self._lowest.update(bar.low)
-        if self._warmup:
-            self._warmup -= 1
+        channel = self._channel
+        if not channel.update(bar.high, bar.low):
             return False
+        highest, lowest = channel.highest, channel.lowest
         spread = highest - lowest
-        if abs(spread) <= _FLAT * (abs(highest) + abs(lowest)):
+        if abs(spread) <= STOCH_FLAT * (abs(highest) + abs(lowest)):
             fast_k = 0.0
         else:
             fast_k = (bar.close - lowest) / spread * 100.0

@@ -9,12 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from serenity.signal.indicators._base import (
-    Indicator,
-    RollingVariance,
-    check_number,
-    check_period,
-)
+from serenity.signal._checks import check_number, check_period
+from serenity.signal.indicators._base import Indicator, RollingVariance
 from serenity.tau.core import Network, Signal
 
 __all__ = ["ATR", "NATR", "Stddev", "ZScore"]
