@@ -23,15 +23,13 @@ from serenity.marketdata import (
     DataQualityKind,
     JournalReader,
     JournalWriter,
-    OrderBook,
-    RawFrame,
     Trade,
 )
 from serenity.marketdata.fh import Backoff, FeedConfig, FeedMetrics, FeedState, JournalSink
 from serenity.marketdata.fh.binance import BinanceFeedHandler
 from serenity.marketdata.fh.registry import handler_class
-from serenity.marketdata.quality import DataQualityEvent
 from serenity.model import Side
+from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.venues import payload
 
 from .binance_server import BinanceServer, random_change
@@ -39,31 +37,8 @@ from .binance_server import BinanceServer, random_change
 SYMBOLS = ("BTCUSDT", "ETHBTC")
 
 
-class ListSink:
-    """Keeps everything a feedhandler delivers, and whether any book was ever crossed."""
-
-    def __init__(self) -> None:
-        self.trades: list[Trade] = []
-        self.books: list[BookUpdate] = []
-        self.quality: list[DataQualityEvent] = []
-        self.raw: list[RawFrame] = []
-        self.crossed = 0
-
-    def on_trade(self, trade: Trade) -> None:
-        self.trades.append(trade)
-
-    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        self.books.append(update)
-        self.crossed += book.is_crossed()
-
-    def on_quality(self, event: DataQualityEvent) -> None:
-        self.quality.append(event)
-
-    def on_raw(self, raw: RawFrame) -> None:
-        self.raw.append(raw)
-
-    def kinds(self, symbol: str | None = None) -> list[DataQualityKind]:
-        return [e.kind for e in self.quality if symbol is None or e.symbol == symbol]
+class ListSink(BaseSink):
+    """The shared sink; ``kinds(symbol)`` takes the symbol first."""
 
 
 async def until(predicate: Callable[[], object], what: str, timeout_s: float = 3.0) -> None:

@@ -19,11 +19,9 @@ from serenity.errors import DataError, UnknownSymbolError, VenueError
 from serenity.exchange import coinbase
 from serenity.marketdata import (
     BookUpdate,
-    DataQualityEvent,
     DataQualityKind,
     JournalReader,
     JournalWriter,
-    OrderBook,
     RawFrame,
     Trade,
 )
@@ -31,6 +29,7 @@ from serenity.marketdata.fh import Backoff, FeedConfig, FeedMetrics, FeedState, 
 from serenity.marketdata.fh.coinbase import CoinbaseFeedHandler, subscribe_frame
 from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
+from tests.marketdata.fh.toy import ListSink as BaseSink
 
 from .coinbase_server import DATA as COINBASE_DATA
 from .coinbase_server import CoinbaseServer
@@ -39,31 +38,13 @@ SYMBOLS = ("BTC-USD", "ETH-USD")
 GAP, RESYNC, RECONNECT = DataQualityKind.GAP, DataQualityKind.RESYNC, DataQualityKind.RECONNECT
 
 
-class ListSink:
-    """Keeps everything; checks that no book handed out after sync is crossed."""
+class ListSink(BaseSink):
+    """The shared sink; ``kinds(channel, symbol)`` takes the channel first, BTC-USD by default."""
 
-    def __init__(self) -> None:
-        self.trades: list[Trade] = []
-        self.books: list[BookUpdate] = []
-        self.quality: list[DataQualityEvent] = []
-        self.raw: list[RawFrame] = []
-        self.crossed_after_update = 0
-
-    def on_trade(self, trade: Trade) -> None:
-        self.trades.append(trade)
-
-    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        self.books.append(update)
-        self.crossed_after_update += book.is_crossed()
-
-    def on_quality(self, event: DataQualityEvent) -> None:
-        self.quality.append(event)
-
-    def on_raw(self, raw: RawFrame) -> None:
-        self.raw.append(raw)
-
-    def kinds(self, channel: str, symbol: str = "BTC-USD") -> list[DataQualityKind]:
-        return [e.kind for e in self.quality if e.channel == channel and e.symbol == symbol]
+    def kinds(  # type: ignore[override]  # the channel-first order these tests read best in
+        self, channel: str | None = None, symbol: str | None = "BTC-USD"
+    ) -> list[DataQualityKind]:
+        return super().kinds(symbol, channel)
 
 
 def make_handler(
@@ -138,7 +119,7 @@ async def test_normal_stream_records_what_the_server_sent(tmp_path: Path) -> Non
     assert [wire_trade(t) for t in sink.trades] == [sent_trade(m) for m in sent]
     assert [t.instrument.symbol for t in sink.trades] == [m["product_id"] for m in sent]
     assert sink.quality == [] and handler.parse_errors == 0
-    assert sink.crossed_after_update == 0
+    assert sink.crossed == 0
     for symbol in SYMBOLS:
         seqs = [u.seq for u in sink.books if u.instrument.symbol == symbol]
         assert seqs == list(range(1, 62))  # numbered here: snapshot 1, then each delta
@@ -461,7 +442,7 @@ def test_2021_capture_replays_through_the_handler(captures_dir: Path) -> None:
     assert handler.trades == 107 and handler.book_updates == 10 + 9719
     assert handler.ignored == 107 + 3  # tickers and acknowledgements
     assert handler.is_synced()
-    assert sink.quality == [] and sink.crossed_after_update == 0
+    assert sink.quality == [] and sink.crossed == 0
     assert all(t.price > 0 and t.qty > 0 for t in sink.trades)
     assert all(p > 0 and q >= 0 for u in sink.books for p, q in (*u.bids, *u.asks))
     assert {t.side for t in sink.trades} == {Side.BUY, Side.SELL}

@@ -41,8 +41,8 @@ def test_books_sync_through_the_base_and_gaps_are_recorded() -> None:
     assert not h.is_synced()
     h.on_frame(json.dumps({"book": ["AAA", 10, False, [[99, 1]], []]}), 1)  # buffered
     h.on_frame(json.dumps({"book": ["AAA", 9, True, [[98, 1]], [[101, 1]]]}), 2)
-    assert [u.seq for u, _ in sink.books] == [9, 10]
-    assert sink.books[-1][1] == 100.0  # mid after the buffered delta applied
+    assert [u.seq for u in sink.books] == [9, 10]
+    assert sink.mids[-1] == 100.0  # mid after the buffered delta applied
     h.on_frame(json.dumps({"book": ["AAA", 12, False, [[97, 1]], []]}), 3)  # 11 lost
     kinds = [e.kind for e in sink.quality]
     assert kinds == [DataQualityKind.GAP]

@@ -29,6 +29,7 @@ from serenity.marketdata.fh.phemex import PhemexFeedHandler
 from serenity.marketdata.fh.registry import handler_class
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.model import Side
+from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.venues import payload, read_capture
 
 from .phemex_server import PhemexServer
@@ -37,29 +38,13 @@ CATALOG = phemex.parse_products(payload("phemex", "products"))
 ALL = ("BTCUSD", "sBTCUSDT", "BTCUSDT")  # a coin-margined contract, a spot pair, a V2 contract
 
 
-class ListSink:
-    """Keep everything a handler publishes, in order."""
+class ListSink(BaseSink):
+    """The shared sink; ``kinds(symbol)`` looks at the book stream unless told otherwise."""
 
-    def __init__(self) -> None:
-        self.trades: list[Trade] = []
-        self.books: list[BookUpdate] = []
-        self.quality: list[DataQualityEvent] = []
-        self.raw: list[RawFrame] = []
-
-    def on_trade(self, trade: Trade) -> None:
-        self.trades.append(trade)
-
-    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        self.books.append(update)
-
-    def on_quality(self, event: DataQualityEvent) -> None:
-        self.quality.append(event)
-
-    def on_raw(self, raw: RawFrame) -> None:
-        self.raw.append(raw)
-
-    def kinds(self, symbol: str, channel: str = "book") -> list[DataQualityKind]:
-        return [e.kind for e in self.quality if e.symbol == symbol and e.channel == channel]
+    def kinds(
+        self, symbol: str | None = None, channel: str | None = "book"
+    ) -> list[DataQualityKind]:
+        return super().kinds(symbol, channel)
 
 
 def feed(

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from serenity.errors import VenueError
 from serenity.exchange.product import Product
-from serenity.marketdata import BookUpdate, OrderBook, RawFrame, Trade
+from serenity.marketdata import BookUpdate, DataQualityKind, OrderBook, RawFrame, Trade
 from serenity.marketdata.fh import FeedHandler
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.model import InstrumentStatus, InstrumentType, Side
@@ -27,23 +27,37 @@ def product(symbol: str) -> Product:
 
 
 class ListSink:
+    """Keep everything a feedhandler delivers, in order, and count crossed books."""
+
     def __init__(self) -> None:
         self.trades: list[Trade] = []
-        self.books: list[tuple[BookUpdate, float | None]] = []
+        self.books: list[BookUpdate] = []
+        self.mids: list[float | None] = []
         self.quality: list[DataQualityEvent] = []
         self.raw: list[RawFrame] = []
+        self.crossed = 0
 
     def on_trade(self, trade: Trade) -> None:
         self.trades.append(trade)
 
     def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        self.books.append((update, book.mid()))
+        self.books.append(update)
+        self.mids.append(book.mid())
+        self.crossed += book.is_crossed()
 
     def on_quality(self, event: DataQualityEvent) -> None:
         self.quality.append(event)
 
     def on_raw(self, raw: RawFrame) -> None:
         self.raw.append(raw)
+
+    def kinds(self, symbol: str | None = None, channel: str | None = None) -> list[DataQualityKind]:
+        """Return the kinds of the data-quality events, optionally of one stream."""
+        return [
+            e.kind
+            for e in self.quality
+            if (symbol is None or e.symbol == symbol) and (channel is None or e.channel == channel)
+        ]
 
 
 class ToyHandler(FeedHandler):
