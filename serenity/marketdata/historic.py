@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, TypeVar
 
 from serenity.errors import UnknownSymbolError
 from serenity.marketdata.book import OrderBook
@@ -15,6 +15,8 @@ from serenity.tau import HistoricNetworkScheduler, MutableSignal, Network, Signa
 from serenity.tau.signal import Function
 
 __all__ = ["HistoricMarketdataService"]
+
+V = TypeVar("V")
 
 
 _TRADE_COLUMNS = ["ts", "ts_recv", "trade_id", "side", "price", "qty"]
@@ -80,14 +82,7 @@ class HistoricMarketdataService:
         UnknownSymbolError
             When no ``<VENUE>_TRADES`` table was given or it has no such symbol.
         """
-        signal = self._trades.get(instrument)
-        if signal is None:
-            store = self._store(instrument, "TRADES")
-            signal = MutableSignal(name=f"trades:{instrument}")
-            self.scheduler.replay(signal, self._trade_source(store, instrument), name=str(signal))
-            self._trades[instrument] = signal
-            self._subscribe(instrument)
-        return signal
+        return self._replayed(self._trades, instrument, "TRADES", self._trade_source)
 
     def get_order_book_events(self, instrument: InstrumentId) -> Signal[BookUpdate]:
         """Return the signal of ``instrument``'s stored snapshots and deltas, in time order.
@@ -97,14 +92,7 @@ class HistoricMarketdataService:
         UnknownSymbolError
             When no ``<VENUE>_BOOKS`` table was given or it has no such symbol.
         """
-        signal = self._book_events.get(instrument)
-        if signal is None:
-            store = self._store(instrument, "BOOKS")
-            signal = MutableSignal(name=f"book-events:{instrument}")
-            self.scheduler.replay(signal, self._book_source(store, instrument), name=str(signal))
-            self._book_events[instrument] = signal
-            self._subscribe(instrument)
-        return signal
+        return self._replayed(self._book_events, instrument, "BOOKS", self._book_source)
 
     def get_order_books(self, instrument: InstrumentId) -> Signal[OrderBook]:
         """Return the signal of ``instrument``'s full-depth book, rebuilt from the deltas.
@@ -119,6 +107,23 @@ class HistoricMarketdataService:
         return books
 
     # -- internals ---------------------------------------------------------------------
+
+    def _replayed(
+        self,
+        signals: dict[InstrumentId, MutableSignal[V]],
+        instrument: InstrumentId,
+        kind: str,
+        source: Callable[[Tickstore, InstrumentId], Iterator[tuple[int, V]]],
+    ) -> Signal[V]:
+        """Return the instrument's signal of ``kind``, registering its replay on first use."""
+        signal = signals.get(instrument)
+        if signal is None:
+            store = self._store(instrument, kind)
+            signal = MutableSignal(name=f"{kind.lower()}:{instrument}")
+            self.scheduler.replay(signal, source(store, instrument), name=str(signal))
+            signals[instrument] = signal
+            self._subscribe(instrument)
+        return signal
 
     def _store(self, instrument: InstrumentId, kind: str) -> Tickstore:
         table = f"{instrument.venue.upper()}_{kind}"
