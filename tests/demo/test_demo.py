@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from serenity.cli import demo as cli_demo
 from serenity.cli import main
 from serenity.db.engine import create_engine_from_url
 from serenity.db.refdata import list_listings
-from serenity.cli import demo as cli_demo
 from serenity.demo import DEFAULT_EVENTS, SYMBOLS, run_demo
 from serenity.demo.run import DEFAULT_DAY, _bundled, _markets
 from serenity.errors import ConfigError
