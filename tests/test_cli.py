@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,10 @@ def test_bad_log_level_is_one_line_and_exit_2() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
+def test_demo_runs_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SERENITY_HOME", str(tmp_path))
+    assert main(["demo", "--events=1000"]) == 0
     out = capsys.readouterr().out
     assert "five-minute bars" in out

@@ -8,7 +8,7 @@ import fire
 
 from serenity._version import __version__
 from serenity.cli.db import Db
-from serenity.cli.demo import run_demo
+from serenity.cli.demo import DEFAULT_DAY_TEXT, DEFAULT_EVENTS, run_demo
 from serenity.cli.journal import JournalCommands
 from serenity.cli.marketdata import MarketdataCommands
 from serenity.cli.refdata import Refdata
@@ -45,9 +45,34 @@ class Serenity:
         """Print Serenity's version."""
         print(__version__)
 
-    def demo(self) -> None:
-        """Run the built-in demonstration end to end, with no network and no services."""
-        run_demo(quiet=self._quiet)
+    def demo(
+        self,
+        home: str | None = None,
+        day: str = DEFAULT_DAY_TEXT,
+        events: int = DEFAULT_EVENTS,
+        verbose: bool = False,
+    ) -> None:
+        """Build the embedded default end to end, with no network and no services.
+
+        Migrates the SQLite database in the home folder and loads bundled Coinbase reference
+        data; records a generated trading day of BTC-USD and ETH-USD, streamed by a local
+        Coinbase, with the real feedhandler into a journal; splays the journal into a local
+        tick store; replays the stored trades through five-minute bars and Bollinger bands
+        (20, 2). The journal and tick store under ``HOME/demo`` are made afresh on each run;
+        the database is reused.
+
+        Parameters
+        ----------
+        home
+            Serenity's home folder; default ``$SERENITY_HOME``, else ``~/.serenity``.
+        day
+            The UTC day to generate, ``YYYY-MM-DD``.
+        events
+            Generated events (trades and quote changes) across the two products.
+        verbose
+            Also show the library's INFO log records (on stderr).
+        """
+        run_demo(quiet=self._quiet, home=home, day=day, events=events, verbose=verbose)
 
 
 def _root_help() -> str:
@@ -66,6 +91,8 @@ def _root_help() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a :class:`SerenityError` becomes one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else list(argv)
+    if args and args[-1] == "-h":
+        args[-1] = "--help"  # Fire would read -h as a flag starting with h, e.g. demo --home
     if args and args[-1] in ("--help", "-h") and all(a.startswith("-") for a in args):
         print(_root_help())
         return 0

@@ -1,60 +1,71 @@
-"""``serenity demo``: a self-contained run of the reactive core over a generated day."""
+"""``serenity demo``: the embedded default built end to end, with no network and no services.
+
+The work is :func:`serenity.demo.run_demo`; this module checks the flags, keeps the library's
+INFO log records out of the narrative (unless ``--verbose`` or ``--log-level=DEBUG``), and
+imports the pipeline only when the command runs, so ``serenity --help`` stays quick.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import random
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
 
-from serenity.tau import HistoricNetworkScheduler, MutableSignal
-from serenity.tau.math import ExponentialMovingAverage, Stddev
-from serenity.tau.signal import BufferWithTime, Map
+from serenity.cli._args import optional_text
+from serenity.errors import InvalidValueError
 
-__all__ = ["run_demo"]
+__all__ = ["DEFAULT_DAY_TEXT", "DEFAULT_EVENTS", "run_demo"]
 
-log = logging.getLogger(__name__)
+DEFAULT_DAY_TEXT: Final = "2024-01-02"
+"""The generated day, as ``--day`` shows it in ``--help``."""
+DEFAULT_EVENTS: Final = 150_000
+"""Generated events across the products (``serenity.demo.DEFAULT_EVENTS``)."""
 
-_DAY = dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
-_NS_PER_S = 1_000_000_000
-
-
-def _random_walk(start_ns: int, n: int, seed: int = 7) -> Iterator[tuple[int, float]]:
-    rng = random.Random(seed)
-    price = 42_000.0
-    t = start_ns
-    for _ in range(n):
-        t += int(rng.expovariate(1 / 0.5) * _NS_PER_S) + 1
-        price *= 1.0 + rng.gauss(0.0, 0.0002)
-        yield t, price
+_QUIETED: Final = ("serenity", "alembic", "aiohttp")
 
 
-def run_demo(*, quiet: bool = False) -> None:
-    """Replay a generated trading day through 5-minute bars and a 12-bar EMA; print a table."""
-    start = int(_DAY.timestamp()) * _NS_PER_S
-    end = start + 86_400 * _NS_PER_S
-    scheduler = HistoricNetworkScheduler(start, end)
-    net = scheduler.network
-    prices: MutableSignal[float] = MutableSignal(name="prices")
-    buckets = BufferWithTime(scheduler, prices, dt.timedelta(minutes=5), name="5m")
-    closes = Map(net, buckets, lambda b: b[-1], name="close")
-    ema = ExponentialMovingAverage(net, closes, span=12, name="ema12")
-    vol = Stddev(net, closes, ddof=1, name="stddev")
-    rows: list[tuple[str, int, float, float]] = []
+def run_demo(
+    *,
+    quiet: bool = False,
+    home: object = None,
+    day: object = DEFAULT_DAY_TEXT,
+    events: object = DEFAULT_EVENTS,
+    verbose: object = False,
+) -> None:
+    """Check the flags as Fire passes them and run the demo, printing what it does.
 
-    def record(bucket: list[float]) -> float:
-        rows.append((scheduler.get_clock().get_time().strftime("%H:%M"), len(bucket), 0.0, 0.0))
-        return bucket[-1]
+    Raises
+    ------
+    InvalidValueError
+        For a bad ``--day``, ``--events`` or ``--verbose``.
+    ConfigError
+        For a bad ``--home``, or when ``HOME/demo`` was not made by the demo.
+    """
+    folder = optional_text(home, flag="--home")
+    if isinstance(events, bool) or not isinstance(events, int) or events < 100:
+        raise InvalidValueError(f"--events must be a whole number >= 100, was {events!r}")
+    if not isinstance(verbose, bool):
+        raise InvalidValueError(f"--verbose takes no value (or true/false), was {verbose!r}")
+    with _library_logs(shown=verbose):  # before the imports: Alembic logs as it loads
+        from serenity.demo import run_demo as run
+        from serenity.marketdata.tickstore.args import to_day
 
-    Map(net, buckets, record)
-    log.info("demo.replay", extra={"day": _DAY.date().isoformat(), "ticks": 150_000})
-    scheduler.replay(prices, _random_walk(start, 150_000))
-    stats = scheduler.run()
-    print(f"replayed {stats.events:,} events; {len(rows)} five-minute bars")
-    print(
-        f"last close {closes.get_value():,.2f}  ema12 {ema.get_value():,.2f}  "
-        f"stddev of closes {vol.get_value():,.2f}"
-    )
-    print("bar   ticks")
-    for label, n, *_ in rows[:6]:
-        print(f"{label} {n:6d}")
+        run(folder, day=to_day(day, what="--day"), events=events, quiet=quiet)
+
+
+@contextmanager
+def _library_logs(*, shown: bool) -> Iterator[None]:
+    """Hide the library's records below WARNING for the block, unless shown or DEBUG is on."""
+    if shown or logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _QUIETED]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(lg.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)

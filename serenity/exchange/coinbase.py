@@ -24,14 +24,15 @@ Overview" and "Exchange WebSocket Channels" pages):
 - ``ticker``: informational, not recorded.
 
 Prices and sizes are decimal strings in real units (no price scaling); times are RFC 3339 UTC
-strings with up to nanosecond digits. Parsers return plain tuples for the per-tick path.
+strings with up to nanosecond digits. Parsers return plain tuples for the per-tick path; the
+``format_*`` builders are their inverses, for loopback venues (the demo's and the tests').
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from serenity.errors import DataError
@@ -54,6 +55,13 @@ __all__ = [
     "TRADES_CHANNEL",
     "VENUE",
     "Levels",
+    "format_error",
+    "format_heartbeat",
+    "format_l2update",
+    "format_match",
+    "format_snapshot",
+    "format_subscriptions",
+    "format_time",
     "parse_aggressor_side",
     "parse_currencies",
     "parse_error",
@@ -421,3 +429,107 @@ def _is_change(change: Any) -> bool:
     return (
         _is_level(change[1:]) and 0.0 < float(change[1]) < _INF and 0.0 <= float(change[2]) < _INF
     )
+
+
+# -- frame builders: the parsers' inverses, for loopback venues ------------------------------
+
+_MAKER_SIDES: Final[Mapping[Side, str]] = {Side.BUY: "sell", Side.SELL: "buy"}
+"""The aggressor's side -> the spelling of the maker's side a match carries."""
+_PREFIXES: dict[int, str] = {}
+"""Seconds since the epoch -> ``YYYY-MM-DDTHH:MM:SS``; the messages of one second share it."""
+
+
+def format_time(ns: int) -> str:
+    """Return int ns since the epoch as Coinbase writes times: microseconds and ``Z``."""
+    seconds, fraction = divmod(ns, _NS)
+    prefix = _PREFIXES.get(seconds)
+    if prefix is None:
+        if len(_PREFIXES) >= 4096:
+            _PREFIXES.clear()
+        when = dt.datetime.fromtimestamp(seconds, dt.UTC)
+        prefix = _PREFIXES[seconds] = f"{when:%Y-%m-%dT%H:%M:%S}"
+    return f"{prefix}.{fraction // 1_000:06d}Z"
+
+
+def _wire(number: float | str) -> str:
+    """Return a float with eight decimals; a string (the venue's own decimal) as it is."""
+    return number if isinstance(number, str) else f"{number:.8f}"
+
+
+def format_match(
+    symbol: str,
+    trade_id: int,
+    ts: int,
+    side: Side,
+    price: float | str,
+    size: float | str,
+    *,
+    sequence: int | None = None,
+    is_last: bool = False,
+) -> dict[str, Any]:
+    """Return the ``match`` (or, with ``is_last``, ``last_match``) of a trade.
+
+    ``side`` is the aggressor's, Serenity's convention; the message carries the maker's, so
+    :func:`parse_match` gives ``side`` back.
+    """
+    msg: dict[str, Any] = {"type": "last_match" if is_last else "match", "trade_id": trade_id}
+    if sequence is not None:
+        msg["sequence"] = sequence
+    msg["time"] = format_time(ts)
+    msg["product_id"] = symbol
+    msg["size"] = _wire(size)
+    msg["price"] = _wire(price)
+    msg["side"] = _MAKER_SIDES[side]
+    return msg
+
+
+def format_snapshot(
+    symbol: str,
+    bids: Iterable[tuple[float | str, float | str]],
+    asks: Iterable[tuple[float | str, float | str]],
+    ts: int | None = None,
+) -> dict[str, Any]:
+    """Return the L2 ``snapshot`` of a book, best levels first; ``time`` only when given."""
+    msg: dict[str, Any] = {
+        "type": "snapshot",
+        "product_id": symbol,
+        "bids": [[_wire(p), _wire(s)] for p, s in bids],
+        "asks": [[_wire(p), _wire(s)] for p, s in asks],
+    }
+    if ts is not None:
+        msg["time"] = format_time(ts)
+    return msg
+
+
+def format_l2update(
+    symbol: str,
+    ts: int,
+    bids: Iterable[tuple[float | str, float | str]] = (),
+    asks: Iterable[tuple[float | str, float | str]] = (),
+) -> dict[str, Any]:
+    """Return the ``l2update`` changing ``bids`` and ``asks``; a size of 0 removes a level."""
+    changes = [["buy", _wire(p), _wire(s)] for p, s in bids]
+    changes += [["sell", _wire(p), _wire(s)] for p, s in asks]
+    return {"type": "l2update", "product_id": symbol, "changes": changes, "time": format_time(ts)}
+
+
+def format_heartbeat(symbol: str, sequence: int, last_trade_id: int, ts: int) -> dict[str, Any]:
+    """Return the ``heartbeat`` of a product."""
+    return {
+        "type": "heartbeat",
+        "sequence": sequence,
+        "last_trade_id": last_trade_id,
+        "product_id": symbol,
+        "time": format_time(ts),
+    }
+
+
+def format_subscriptions(channels: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+    """Return the ``subscriptions`` acknowledgement of channel name -> product ids."""
+    body = [{"name": name, "product_ids": list(ids)} for name, ids in channels.items()]
+    return {"type": "subscriptions", "channels": body}
+
+
+def format_error(message: str, reason: str = "") -> dict[str, Any]:
+    """Return an ``error`` message, e.g. ``format_error(SUBSCRIBE_FAILED, "...")``."""
+    return {"type": "error", "message": message, "reason": reason}
