@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -160,59 +160,69 @@ def _may_hold(span: tuple[int | None, int | None], start: int, end: int) -> bool
 def _collect(
     records: Iterable[object], channel: str, start: int, end: int
 ) -> tuple[pa.Table, dict[str, Any]]:
-    kinds: Counter[str] = Counter()
-    events: list[dict[str, Any]] = []
-    if channel == TRADES:
-        trades = [r for r in _quality(records, start, end, kinds, events) if isinstance(r, Trade)]
-        trades.sort(key=lambda t: t.ts)  # stable: ties keep journal order
-        table = pa.table(
-            {
-                "ts": [t.ts for t in trades],
-                "ts_recv": [t.ts_recv for t in trades],
-                "trade_id": [t.trade_id for t in trades],
-                "side": [1 if t.side is Side.BUY else -1 for t in trades],
-                "price": [t.price for t in trades],
-                "qty": [t.qty for t in trades],
-                "seq": list(range(1, len(trades) + 1)),
-            },
-            schema=TRADES_SCHEMA,
-        )
-    else:
-        updates = [
-            r for r in _quality(records, start, end, kinds, events) if isinstance(r, BookUpdate)
-        ]
-        updates.sort(key=lambda u: u.ts)
-        cols: dict[str, list[Any]] = {name: [] for name in BOOKS_SCHEMA.names}
-        for u in updates:
-            for side, levels in ((1, u.bids), (-1, u.asks)):
-                for price, qty in levels:
-                    cols["ts"].append(u.ts)
-                    cols["ts_recv"].append(u.ts_recv)
-                    cols["seq"].append(u.seq)
-                    cols["is_snapshot"].append(u.is_snapshot)
-                    cols["side"].append(side)
-                    cols["price"].append(price)
-                    cols["qty"].append(qty)
-        table = pa.table(cols, schema=BOOKS_SCHEMA)
-    quality: dict[str, Any] = dict(kinds)
-    quality["events"] = events[:100]
-    return table, quality
-
-
-def _quality(
-    records: Iterable[object],
-    start: int,
-    end: int,
-    kinds: Counter[str],
-    events: list[dict[str, Any]],
-) -> Iterator[object]:
+    rows: list[Trade | BookUpdate] = []
+    faults: list[DataQualityEvent] = []
     for r in records:
         if isinstance(r, Trade | BookUpdate):
             if start <= r.ts < end:
-                yield r
-        elif isinstance(r, DataQualityEvent) and start <= r.ts < end:
-            kinds[str(r.kind)] += 1
-            events.append({"kind": str(r.kind), "ts": r.ts, "details": r.details})
+                rows.append(r)
+        elif isinstance(r, DataQualityEvent):
+            faults.append(r)
+    rows.sort(key=lambda r: r.ts)  # stable: ties keep journal order
+    table = _trades_table(rows) if channel == TRADES else _books_table(rows)
+    return table, _day_quality(faults, rows, start, end)
+
+
+def _day_quality(
+    faults: list[DataQualityEvent], rows: list[Trade | BookUpdate], start: int, end: int
+) -> dict[str, Any]:
+    """Return the data-quality facts of the day's rows.
+
+    Events carry our clock (they are detected on receipt), rows are dated by the venue: an
+    event belongs to the day when it falls on it or within the receive times of its rows
+    (a recording made later than the venue day, or across midnight, keeps its faults).
+    """
+    lo = min((r.ts_recv for r in rows), default=start)
+    hi = max((r.ts_recv for r in rows), default=start)
+    kinds: Counter[str] = Counter()
+    events: list[dict[str, Any]] = []
+    for e in faults:
+        if start <= e.ts < end or lo <= e.ts <= hi:
+            kinds[str(e.kind)] += 1
+            events.append({"kind": str(e.kind), "ts": e.ts, "details": e.details})
+    quality: dict[str, Any] = dict(kinds)
+    quality["events"] = events[:100]
+    return quality
+
+
+def _trades_table(trades: list[Any]) -> pa.Table:
+    return pa.table(
+        {
+            "ts": [t.ts for t in trades],
+            "ts_recv": [t.ts_recv for t in trades],
+            "trade_id": [t.trade_id for t in trades],
+            "side": [1 if t.side is Side.BUY else -1 for t in trades],
+            "price": [t.price for t in trades],
+            "qty": [t.qty for t in trades],
+            "seq": list(range(1, len(trades) + 1)),
+        },
+        schema=TRADES_SCHEMA,
+    )
+
+
+def _books_table(updates: list[Any]) -> pa.Table:
+    cols: dict[str, list[Any]] = {name: [] for name in BOOKS_SCHEMA.names}
+    for u in updates:
+        for side, levels in ((1, u.bids), (-1, u.asks)):
+            for price, qty in levels:
+                cols["ts"].append(u.ts)
+                cols["ts_recv"].append(u.ts_recv)
+                cols["seq"].append(u.seq)
+                cols["is_snapshot"].append(u.is_snapshot)
+                cols["side"].append(side)
+                cols["price"].append(price)
+                cols["qty"].append(qty)
+    return pa.table(cols, schema=BOOKS_SCHEMA)
 
 
 def _digest(table: pa.Table) -> str:

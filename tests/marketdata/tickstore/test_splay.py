@@ -105,3 +105,24 @@ def test_cli_splay_prints_partitions_and_refuses_bad_arguments(
     assert main([*args, "--days-back=0"]) == 2
     assert main([*args, "--days-back=2"]) == 0
     assert "nothing to splay" in capsys.readouterr().out
+
+
+def test_faults_detected_while_recording_a_past_day_stay_with_that_day(
+    tmp_path: Path, spec: StoreSpec
+) -> None:
+    now = 1_790_000_000 * 10**9  # received long after the venue day (a replayed venue)
+    trades = [Trade(INST, D0 + i, now + i, str(i), Side.BUY, 1.0, 1.0) for i in range(10)]
+    reconnect = DataQualityEvent(
+        venue="phemex",
+        channel="trades",
+        symbol="BTCUSD",
+        ts=now + 5,
+        kind=DataQualityKind.RECONNECT,
+        details={"reason": "closed"},
+    )
+    unrelated = DataQualityEvent(
+        venue="phemex", channel="trades", symbol="BTCUSD", ts=now + 10**12, kind=DataQualityKind.GAP
+    )
+    write_journal(tmp_path / "j", trades, [reconnect, unrelated])
+    [result] = splay_day(tmp_path / "j", spec.url, DAY)
+    assert result.quality["reconnect"] == 1 and "gap" not in result.quality
