@@ -22,6 +22,7 @@ from serenity.errors import (
     UnknownSymbolError,
     VenueError,
 )
+from serenity.secret import Secret
 
 __all__ = [
     "AuthError",
@@ -29,6 +30,7 @@ __all__ = [
     "DataError",
     "InvalidValueError",
     "NodeError",
+    "Secret",
     "SequenceGapError",
     "SerenityError",
     "StoreError",

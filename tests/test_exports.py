@@ -27,7 +27,7 @@ LAYERS: dict[str, set[str]] = {
     "signal": {"tau", "model"},
     "marketdata": {"tau", "model", "db", "exchange", "signal"},
 }
-SHARED = {"errors", "_version", "logs"}
+SHARED = {"errors", "_version", "logs", "secret"}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,8 +6,9 @@ it, ``If-None-Match: *`` to create it. A lost race comes back as HTTP 412 or 409
 re-reads and retries. Parquet files are read with ranged GETs, so a time-window read downloads
 only the footer and the row groups it needs.
 
-The connection string is a secret: it is kept in a :class:`_Secret` whose ``repr`` is ``***``,
-and no error message or log record built here contains it or the SDK's own error text.
+The connection string is a secret: it is kept in a :class:`~serenity.secret.Secret`, whose
+``repr`` is ``***``, and no error message or log record built here contains it or the SDK's
+own error text.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
@@ -24,6 +24,7 @@ import pyarrow as pa
 from serenity.errors import ConfigError, InvalidValueError, StoreError
 from serenity.marketdata.tickstore.blobstore import BlobConflictError, StoredBlob
 from serenity.marketdata.tickstore.store import BlobTickstore
+from serenity.secret import Secret
 
 if TYPE_CHECKING:
     from azure.core.exceptions import AzureError
@@ -41,17 +42,6 @@ _RETRY_TOTAL: Final = 3
 """Retries of a failed request (the SDK's default backoff waits ~85 s before giving up)."""
 _RETRY_FIRST_BACKOFF_S: Final = 1
 _CONNECTION_TIMEOUT_S: Final = 10
-
-
-@dataclass(frozen=True, slots=True)
-class _Secret:
-    value: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return "***"
-
-    def __str__(self) -> str:
-        return "***"
 
 
 def check_container(container: object) -> str:
@@ -139,7 +129,7 @@ class AzureBlobStore:
             ) from exc
         if not isinstance(connection_string, str) or not connection_string.strip():
             raise ConfigError("the Azure connection string is empty")
-        secret = _Secret(connection_string)
+        secret = Secret(connection_string)
         try:
             retry = ExponentialRetry(
                 initial_backoff=_RETRY_FIRST_BACKOFF_S, increment_base=2, retry_total=_RETRY_TOTAL

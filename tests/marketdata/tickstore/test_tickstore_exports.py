@@ -19,7 +19,7 @@ FOLDER = Path(tickstore.__file__).parent
 MODULES = ["serenity.marketdata.tickstore"] + sorted(
     m.name for m in pkgutil.iter_modules(tickstore.__path__, "serenity.marketdata.tickstore.")
 )
-ALLOWED = {"errors", "tau", "marketdata"}
+ALLOWED = {"errors", "secret", "tau", "marketdata"}
 
 
 @pytest.mark.parametrize("name", MODULES)
