@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import aiohttp
 import orjson
@@ -16,39 +14,17 @@ from serenity.demo import DemoCoinbaseServer
 from serenity.demo.run import _bundled
 from serenity.errors import ConfigError
 from serenity.exchange import coinbase
-from serenity.marketdata import BookUpdate, DataQualityEvent, OrderBook, RawFrame, Trade
+from serenity.marketdata import Trade
 from serenity.marketdata.fh import FeedConfig
 from serenity.marketdata.fh.coinbase import CoinbaseFeedHandler, subscribe_frame
 from serenity.marketdata.synthetic import SyntheticMarket
 from serenity.model import InstrumentId, Side
+from tests.marketdata.fh.toy import ListSink
+from tests.polling import until
 
 DAY_NS = 1_704_153_600 * 1_000_000_000  # 2024-01-02T00:00:00Z
 PRODUCTS = _bundled("coinbase_products.json")
 CURRENCIES = _bundled("coinbase_currencies.json")
-
-
-class ListSink:
-    """Keeps what the handler publishes and counts books that were crossed after an update."""
-
-    def __init__(self) -> None:
-        self.trades: list[Trade] = []
-        self.books: list[BookUpdate] = []
-        self.quality: list[DataQualityEvent] = []
-        self.raw: list[RawFrame] = []
-        self.crossed = 0
-
-    def on_trade(self, trade: Trade) -> None:
-        self.trades.append(trade)
-
-    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        self.books.append(update)
-        self.crossed += book.is_crossed()
-
-    def on_quality(self, event: DataQualityEvent) -> None:
-        self.quality.append(event)
-
-    def on_raw(self, raw: RawFrame) -> None:
-        self.raw.append(raw)
 
 
 def markets(events: int = 600) -> list[SyntheticMarket]:
@@ -67,14 +43,6 @@ def markets(events: int = 600) -> list[SyntheticMarket]:
             ("ETH-USD", 2_350.0, 0.05, 2),
         )
     ]
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
 
 
 async def test_streamed_day_parses_into_the_generated_trades_and_books() -> None:

@@ -7,8 +7,6 @@ import os
 import signal
 import socket
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +16,7 @@ from serenity.errors import UnknownSymbolError
 from serenity.marketdata import JournalReader, Trade
 from serenity.marketdata.recorder import RecordConfig, Recorder
 from tests.marketdata.fh.binance_server import BinanceServer
+from tests.polling import until
 
 SYMBOLS = ("BTCUSDT", "ETHBTC")
 
@@ -26,14 +25,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
 
 
 def journal_trades(folder: Path) -> list[Trade]:

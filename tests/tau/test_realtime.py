@@ -11,14 +11,7 @@ import pytest
 from serenity.tau import MutableSignal, RealtimeNetworkScheduler
 from serenity.tau.event import Do, RepeatingTimer
 from serenity.tau.signal import Map
-
-
-async def wait_for(predicate: object, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.005)
+from tests.polling import until
 
 
 async def test_updates_from_other_threads_run_on_the_loop_thread() -> None:
@@ -34,7 +27,7 @@ async def test_updates_from_other_threads_run_on_the_loop_thread() -> None:
 
     Do(sched.network, doubled, record)
     runner = asyncio.create_task(sched.run())
-    await wait_for(sched.is_running)
+    await until(sched.is_running)
     loop_thread = threading.get_ident()
 
     def producer(base: int) -> None:
@@ -46,7 +39,7 @@ async def test_updates_from_other_threads_run_on_the_loop_thread() -> None:
         w.start()
     for w in workers:
         w.join()
-    await wait_for(lambda: len(values) == 400)
+    await until(lambda: len(values) == 400)
     sched.shutdown()
     await asyncio.wait_for(runner, 5)
     assert set(threads) == {loop_thread}
@@ -60,7 +53,7 @@ async def test_updates_scheduled_before_run_wait_for_it() -> None:
     Do(sched.network, sig, lambda: got.append(sig.get_value()))
     sched.schedule_update(sig, "early")
     runner = asyncio.create_task(sched.run())
-    await wait_for(lambda: got == ["early"])
+    await until(lambda: got == ["early"])
     sched.shutdown()
     await runner
 
@@ -74,7 +67,7 @@ async def test_node_error_is_logged_and_counted_and_the_loop_goes_on(
     runner = asyncio.create_task(sched.run())
     sched.schedule_update(sig, 0.0)
     sched.schedule_update(sig, 4.0)
-    await wait_for(lambda: inv.get_value() == 0.25)
+    await until(lambda: inv.get_value() == 0.25)
     sched.shutdown()
     await runner
     assert sched.error_count == 1
@@ -88,7 +81,7 @@ async def test_timers_fire_on_wall_clock_and_shutdown_from_another_thread() -> N
     ticks: list[int] = []
     Do(sched.network, timer, lambda: ticks.append(timer.get_value()))
     runner = asyncio.create_task(sched.run())
-    await wait_for(lambda: len(ticks) >= 3)
+    await until(lambda: len(ticks) >= 3)
     threading.Thread(target=sched.shutdown).start()
     await asyncio.wait_for(runner, 5)
     assert all(b - a == 20_000_000 for a, b in zip(ticks, ticks[1:], strict=False))
@@ -106,7 +99,7 @@ async def test_publish_on_the_loop_thread_propagates_at_once_and_counts_errors()
     sig: MutableSignal[float] = MutableSignal()
     inv = Map(sched.network, sig, lambda x: 1 / x)
     runner = asyncio.create_task(sched.run())
-    await wait_for(sched.is_running)
+    await until(sched.is_running)
     sched.publish(sig, 4.0)
     assert inv.get_value() == 0.25  # synchronously, within the call
     sched.publish(sig, 0.0)
@@ -120,6 +113,6 @@ async def test_publish_on_the_loop_thread_propagates_at_once_and_counts_errors()
     worker = threading.Thread(target=from_thread)
     worker.start()
     worker.join()
-    await wait_for(lambda: seen == [0.5])
+    await until(lambda: seen == [0.5])
     sched.shutdown()
     await runner

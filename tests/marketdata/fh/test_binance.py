@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import json
 import random
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from serenity.marketdata.fh.binance import BinanceFeedHandler
 from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
+from tests.polling import until
 from tests.venues import payload
 
 from .binance_server import BinanceServer, random_change
@@ -39,15 +39,6 @@ SYMBOLS = ("BTCUSDT", "ETHBTC")
 
 class ListSink(BaseSink):
     """The shared sink; ``kinds(symbol)`` takes the symbol first."""
-
-
-async def until(predicate: Callable[[], object], what: str, timeout_s: float = 3.0) -> None:
-    """Poll ``predicate`` until it holds, failing after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 def feed(
@@ -112,9 +103,9 @@ async def churn(server: BinanceServer, rng: random.Random, n: int, *, trades: bo
 
 
 async def synced(handler: BinanceFeedHandler, server: BinanceServer, connections: int = 1) -> None:
-    await until(lambda: server.connections == connections, f"connection {connections}")
-    await until(lambda: len(server.subscribed()) == 2 * len(handler.books), "subscriptions")
-    await until(handler.is_synced, "books in sync")
+    await until(lambda: server.connections == connections, what=f"connection {connections}")
+    await until(lambda: len(server.subscribed()) == 2 * len(handler.books), what="subscriptions")
+    await until(handler.is_synced, what="books in sync")
 
 
 async def test_normal_stream_records_what_the_server_sent(
@@ -125,15 +116,15 @@ async def test_normal_stream_records_what_the_server_sent(
     with JournalWriter(tmp_path / "journal") as journal:
         handler = feed(server, [sink, JournalSink(journal)])
         async with running(handler):
-            await until(lambda: len(server.subscribed()) == 4, "subscriptions")
+            await until(lambda: len(server.subscribed()) == 4, what="subscriptions")
             await churn(server, rng, 20, trades=False)  # buffered until the snapshots
-            await until(handler.is_synced, "books in sync")
+            await until(handler.is_synced, what="books in sync")
             await churn(server, rng, 300)
             await until(
                 lambda: (
                     books_match(handler, server) and len(sink.trades) == len(server.sent_trades)
                 ),
-                "every update and trade",
+                what="every update and trade",
             )
             assert handler.state is FeedState.LIVE
         assert handler.state is FeedState.STOPPED
@@ -166,10 +157,10 @@ async def test_trade_side_is_the_aggressors_per_binances_buyer_is_maker_flag(
     sink = ListSink()
     handler = feed(server, [sink], channels=("trades",))
     async with running(handler):
-        await until(lambda: len(server.subscribed()) == 2, "subscriptions")
+        await until(lambda: len(server.subscribed()) == 2, what="subscriptions")
         await server.trade("BTCUSDT", 100.5, 1.0, is_buyer_maker=True)  # a seller hit the bid
         await server.trade("BTCUSDT", 100.6, 2.0, is_buyer_maker=False)  # a buyer lifted the ask
-        await until(lambda: len(sink.trades) == 2, "two trades")
+        await until(lambda: len(sink.trades) == 2, what="two trades")
 
     assert [(t.side, t.price) for t in sink.trades] == [(Side.SELL, 100.5), (Side.BUY, 100.6)]
     assert server.snapshot_requests == 0  # trades only: no books, no snapshots
@@ -186,7 +177,7 @@ async def test_sequence_gap_records_gap_and_resync_and_rebuilds_the_book(
         await churn(server, rng, 50)
         server.skip_updates("BTCUSDT")
         await churn(server, rng, 100)
-        await until(lambda: books_match(handler, server), "books resynced and equal")
+        await until(lambda: books_match(handler, server), what="books resynced and equal")
 
     assert sink.kinds("BTCUSDT") == [DataQualityKind.GAP, DataQualityKind.RESYNC]
     assert sink.kinds("ETHBTC") == []
@@ -205,14 +196,16 @@ async def test_dropped_connection_reconnects_resubscribes_and_resyncs(
     async with running(handler):
         await synced(handler, server)
         await churn(server, rng, 60)
-        await until(lambda: len(sink.trades) == len(server.sent_trades), "trades")
+        await until(lambda: len(sink.trades) == len(server.sent_trades), what="trades")
         await server.drop()
         await churn(server, rng, 30)  # lost on the wire; the snapshot will cover the book
         await synced(handler, server, connections=2)
         received, sent = len(sink.trades), len(server.sent_trades)
         await churn(server, rng, 60)
-        await until(lambda: books_match(handler, server), "books resynced and equal")
-        await until(lambda: len(sink.trades) == received + 20, "the 20 trades after reconnecting")
+        await until(lambda: books_match(handler, server), what="books resynced and equal")
+        await until(
+            lambda: len(sink.trades) == received + 20, what="the 20 trades after reconnecting"
+        )
 
     after = [str(e["t"]) for e in server.sent_trades[sent:]]
     assert [t.trade_id for t in sink.trades[received:]] == after
@@ -247,8 +240,8 @@ async def test_a_quiet_connection_is_kept_alive_by_keepalive_replies(
     handler = feed(server, [ListSink()], heartbeat_s=0.05, stall_timeout_s=0.3)
     async with running(handler):
         await synced(handler, server)
-        await until(lambda: handler.replies >= 15, "keepalive replies over ~0.75 s")
-        await until(lambda: server.pongs >= 3, "pongs to the server's pings")
+        await until(lambda: handler.replies >= 15, what="keepalive replies over ~0.75 s")
+        await until(lambda: server.pongs >= 3, what="pongs to the server's pings")
         assert server.connections == 1 and handler.connection.connects == 1
 
     keepalives = [r for r in server.requests if r["method"] == "GET_PROPERTY"]
@@ -273,7 +266,7 @@ async def test_malformed_and_unknown_frames_are_kept_counted_and_not_fatal(
             await server.send_raw(text)
         await server.send_raw(json.dumps(kline))  # a stream we do not record: ignored
         await server.trade("BTCUSDT", 100.1, 1.0, is_buyer_maker=False)
-        await until(lambda: len(sink.trades) == 1, "the trade after the bad frames")
+        await until(lambda: len(sink.trades) == 1, what="the trade after the bad frames")
         assert handler.state is FeedState.LIVE
 
     assert handler.parse_errors == len(bad) and handler.ignored == 1
@@ -345,7 +338,7 @@ async def test_rest_snapshot_errors_are_retried_without_stopping_the_feed(
     async with running(handler):
         await synced(handler, server)
         await churn(server, random.Random(4), 40)
-        await until(lambda: books_match(handler, server), "books equal")
+        await until(lambda: books_match(handler, server), what="books equal")
 
     assert handler.snapshot_errors == 4 and server.snapshot_requests == 6
     assert handler.parse_errors == 1 and sink.raw[0].data == b'{"lastUpdateId": "x"}'

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from serenity.marketdata.fh.coinbase import CoinbaseFeedHandler, subscribe_frame
 from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
+from tests.polling import until
 
 from .coinbase_server import DATA as COINBASE_DATA
 from .coinbase_server import CoinbaseServer
@@ -52,14 +52,6 @@ def make_handler(
 ) -> CoinbaseFeedHandler:
     config = FeedConfig(venue="coinbase", symbols=symbols, ws_url=server.ws_url, **kw)
     return CoinbaseFeedHandler(config, sinks=[sink], backoff=Backoff(initial_s=0.01, max_s=0.05))
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 4.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.005)
 
 
 @asynccontextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -15,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from serenity.errors import ConfigError
 from serenity.marketdata.fh import Backoff, FeedMetrics, FeedState
 from serenity.marketdata.fh.connection import ConnectionConfig, WebsocketConnection
+from tests.polling import until
 
 Behaviour = Callable[[web.WebSocketResponse, list[str]], Awaitable[None]]
 
@@ -90,14 +90,6 @@ class RecordingSession:
 
     def is_synced(self) -> bool:
         return self.synced
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
 
 
 def fast_backoff() -> Backoff:

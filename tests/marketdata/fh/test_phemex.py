@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from serenity.marketdata.fh.registry import handler_class
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
+from tests.polling import until
 from tests.venues import payload, read_capture
 
 from .phemex_server import PhemexServer
@@ -59,14 +59,6 @@ def feed(
     )
     backoff = Backoff(initial_s=0.01, max_s=0.05)
     return PhemexFeedHandler(config, sinks=sinks, catalog=CATALOG, backoff=backoff, **kw)
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 4.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.005)
 
 
 @contextlib.asynccontextmanager
