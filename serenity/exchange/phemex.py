@@ -236,25 +236,14 @@ def _parse_product(where: str, obj: Mapping[str, Any], value_scales: Mapping[str
     settle = f.text(VENUE, where, obj, "settleCurrency")
     if kind == "PerpetualV2":
         base = obj.get("baseCurrency") or f.text(VENUE, where, obj, "contractUnderlyingAssets")
-        step = f.decimal(VENUE, where, obj, "qtyStepSize")
-        return Product(
-            venue=VENUE,
-            symbol=symbol,
-            instrument_type=instrument_type,
-            base=str(base),
-            quote=quote,
-            status=status,
-            tick_size=f.decimal(VENUE, where, obj, "tickSize"),
-            lot_size=step,
-            min_qty=step,
-            price_scale=f.integer(VENUE, where, obj, "priceScale"),
-            settle=settle,
-            contract_size=Decimal(1),
-        )
-    underlying = f.text(VENUE, where, obj, "contractUnderlyingAssets")
-    # An inverse contract is sized in the quote currency (BTCUSD: 1 USD, settled in BTC).
-    base = obj.get("baseCurrency") or (settle if underlying == quote else underlying)
-    lot = f.decimal(VENUE, where, obj, "lotSize")
+        lot = f.decimal(VENUE, where, obj, "qtyStepSize")
+        contract_size = Decimal(1)
+    else:
+        underlying = f.text(VENUE, where, obj, "contractUnderlyingAssets")
+        # An inverse contract is sized in the quote currency (BTCUSD: 1 USD, settled in BTC).
+        base = obj.get("baseCurrency") or (settle if underlying == quote else underlying)
+        lot = f.decimal(VENUE, where, obj, "lotSize")
+        contract_size = f.decimal(VENUE, where, obj, "contractSize")
     return Product(
         venue=VENUE,
         symbol=symbol,
@@ -267,7 +256,7 @@ def _parse_product(where: str, obj: Mapping[str, Any], value_scales: Mapping[str
         min_qty=lot,
         price_scale=f.integer(VENUE, where, obj, "priceScale"),
         settle=settle,
-        contract_size=f.decimal(VENUE, where, obj, "contractSize"),
+        contract_size=contract_size,
     )
 
 
