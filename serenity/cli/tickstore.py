@@ -16,6 +16,7 @@ import pandas as pd
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from serenity.cli._args import text
 from serenity.errors import InvalidValueError, StoreError
 from serenity.marketdata.tickstore import (
     VersionInfo,
@@ -255,7 +256,7 @@ class TickstoreCommands:
             n = _positive(days_back, "--days-back")
             today = dt.datetime.now(dt.UTC).date()
             days = [today - dt.timedelta(days=k) for k in range(n, 0, -1)]
-        folder = Path(_url(journal_dir, "--journal-dir"))
+        folder = Path(text(journal_dir, flag="--journal-dir"))
         if not folder.is_dir():
             raise InvalidValueError(f"--journal-dir {folder} is not a folder")
         url = _url(store, "--store")
