@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from serenity.errors import UnknownSymbolError
@@ -12,11 +12,26 @@ from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.quality import DataQualityEvent, RawFrame
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import InstrumentId
-from serenity.tau import MutableSignal, RealtimeNetworkScheduler, Signal
+from serenity.tau import MutableSignal, Network, RealtimeNetworkScheduler, Signal
+from serenity.tau.signal import Function
 
 __all__ = ["FeedHandlerMarketdataService"]
 
 V = TypeVar("V")
+
+
+class _LiveBook(Function[OrderBook]):
+    """Emit the feedhandler's book in every cycle in which one of its updates is applied."""
+
+    __slots__ = ("_book",)
+
+    def __init__(self, network: Network, events: Signal[BookUpdate], book: OrderBook) -> None:
+        self._book = book
+        super().__init__(network, [events], name=f"books:{book.instrument}")
+
+    def _call(self) -> bool:
+        self._update(self._book)
+        return True
 
 
 class FeedHandlerMarketdataService:
@@ -40,7 +55,7 @@ class FeedHandlerMarketdataService:
         self.scheduler = scheduler
         self._trades: dict[InstrumentId, MutableSignal[Trade]] = {}
         self._book_events: dict[InstrumentId, MutableSignal[BookUpdate]] = {}
-        self._books: dict[InstrumentId, MutableSignal[OrderBook]] = {}
+        self._books: dict[InstrumentId, Signal[OrderBook]] = {}
         self._quality: MutableSignal[DataQualityEvent] = MutableSignal(name="data-quality")
         self._states: dict[str, MutableSignal[FeedState]] = {}
         for handler in handlers:
@@ -50,11 +65,17 @@ class FeedHandlerMarketdataService:
             )
             self._states[handler.venue] = state
             handler.connection.add_state_listener(self._state_publisher(state))
-            for instrument in handler.instruments.values():
+            for symbol, instrument in handler.instruments.items():
                 name = str(instrument)
                 self._trades[instrument] = MutableSignal(name=f"trades:{name}")
-                self._book_events[instrument] = MutableSignal(name=f"book-events:{name}")
-                self._books[instrument] = MutableSignal(name=f"books:{name}")
+                events: MutableSignal[BookUpdate] = MutableSignal(name=f"book-events:{name}")
+                self._book_events[instrument] = events
+                sync = handler.books.get(symbol)
+                self._books[instrument] = (
+                    _LiveBook(scheduler.network, events, sync.book)
+                    if sync is not None
+                    else MutableSignal(name=f"books:{name}")  # a trades-only feed: never fires
+                )
         self._subscribed: MutableSignal[frozenset[InstrumentId]] = MutableSignal(
             frozenset(self._trades), name="subscribed"
         )
@@ -112,9 +133,8 @@ class FeedHandlerMarketdataService:
         self.scheduler.publish(self._trades[trade.instrument], trade)
 
     def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        """Publish an applied update, then the book after it."""
+        """Publish an applied update; the book signal follows it in the same cycle."""
         self.scheduler.publish(self._book_events[update.instrument], update)
-        self.scheduler.publish(self._books[update.instrument], book)
 
     def on_quality(self, event: DataQualityEvent) -> None:
         """Publish a data-quality event."""
@@ -124,7 +144,7 @@ class FeedHandlerMarketdataService:
         """Ignore raw frames (the journal keeps them)."""
 
     def _lookup(
-        self, table: dict[InstrumentId, MutableSignal[V]], instrument: InstrumentId
+        self, table: Mapping[InstrumentId, Signal[V]], instrument: InstrumentId
     ) -> Signal[V]:
         try:
             return table[instrument]
