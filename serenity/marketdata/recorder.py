@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry, start_http_server
+
 from serenity.db.fetch import fetch_catalog, venue_refdata
 from serenity.errors import ConfigError
 from serenity.exchange.endpoints import resolve_endpoints
@@ -161,7 +163,7 @@ class Recorder:
             recipe.venue, base_url=config.rest_url, environment=config.environment
         )
         cls = handler_class(recipe.venue)
-        metrics = FeedMetrics(_fresh_registry())
+        metrics = FeedMetrics(CollectorRegistry())
         server = self._serve_metrics(metrics)
         started = time.monotonic()
         try:
@@ -225,8 +227,6 @@ class Recorder:
         port = self.config.metrics_port
         if port is None:
             return None
-        from prometheus_client import start_http_server
-
         server, _thread = start_http_server(
             port, addr=self.config.metrics_host, registry=metrics.registry
         )
@@ -234,9 +234,3 @@ class Recorder:
             "record.metrics", extra={"host": self.config.metrics_host, "port": server.server_port}
         )
         return server
-
-
-def _fresh_registry() -> Any:
-    from prometheus_client import CollectorRegistry
-
-    return CollectorRegistry()
