@@ -14,6 +14,8 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -21,6 +23,7 @@ import pyarrow as pa
 
 from serenity.marketdata.journal import BOOK, TRADES
 from serenity.marketdata.journal_reader import JournalReader, load_manifest
+from serenity.marketdata.manifest import SegmentManifest
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.marketdata.tickstore import BOOKS_SCHEMA, TRADES_SCHEMA, BlobStore, open_tickstore
 from serenity.marketdata.tickstore.args import NS_PER_DAY, day_start_ns
@@ -99,22 +102,16 @@ def splay_day(
     end = start + NS_PER_DAY
     results = []
     reader = JournalReader(journal_dir, venue=venue)
-    for stream in reader.streams():
+    for stream, group in groupby(reader.segments(), key=attrgetter("stream")):
         if stream.channel not in _TABLE_SUFFIX:
             continue
-        segments = [
-            seg
-            for seg in JournalReader(
-                journal_dir, venue=stream.venue, channel=stream.channel, symbol=stream.symbol
-            ).segments()
-            if _may_hold(_span(seg), start, end)
-        ]
+        segments = [seg for seg in group if _may_hold(load_manifest(seg), start, end)]
         if not segments:
             continue
-        stream_reader = JournalReader(journal_dir)
-        records = (r for seg in segments for r in stream_reader.read(seg))
+        known_defects = len(reader.defects)
+        records = (r for seg in segments for r in reader.read(seg))
         table, quality = _collect(records, stream.channel, start, end)
-        quality["defects"] = [str(d) for d in stream_reader.defects]
+        quality["defects"] = [str(d) for d in reader.defects[known_defects:]]
         quality["segments"] = [seg.path.name for seg in segments]
         if on_stream is not None:
             on_stream(str(stream))
@@ -143,18 +140,13 @@ def splay_day(
     return results
 
 
-def _span(seg: Any) -> tuple[int | None, int | None]:
-    manifest = load_manifest(seg)
+def _may_hold(manifest: SegmentManifest, start: int, end: int) -> bool:
+    """Return True when a segment's venue or receive times come near ``[start, end)``."""
     lows = [t for t in (manifest.first_ts, manifest.first_ts_recv) if t is not None]
     highs = [t for t in (manifest.last_ts, manifest.last_ts_recv) if t is not None]
-    return (min(lows) if lows else None, max(highs) if highs else None)
-
-
-def _may_hold(span: tuple[int | None, int | None], start: int, end: int) -> bool:
-    lo, hi = span
-    if lo is None or hi is None:
+    if not lows or not highs:
         return False
-    return lo - _MARGIN_NS < end and hi + _MARGIN_NS >= start
+    return min(lows) - _MARGIN_NS < end and max(highs) + _MARGIN_NS >= start
 
 
 def _collect(
