@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from serenity.errors import InvalidValueError, NodeError
@@ -302,14 +302,3 @@ class Network:
                 action()
         finally:
             self._draining = False
-
-    def iter_nodes_from(self, node: Event) -> Iterator[Event]:
-        """Yield ``node`` and every node reachable from it, each once."""
-        stack, seen = [node], {id(node)}
-        while stack:
-            n = stack.pop()
-            yield n
-            for c in n._children:
-                if id(c) not in seen:
-                    seen.add(id(c))
-                    stack.append(c)

@@ -88,11 +88,6 @@ class HistoricNetworkScheduler(NetworkScheduler):
         self._after = 0
         self._running = False
 
-    @classmethod
-    def from_sources(cls, start: Instant, end: Instant) -> HistoricNetworkScheduler:
-        """Return a scheduler with its own network (the same as the constructor)."""
-        return cls(start, end)
-
     def get_time(self) -> int:
         """Return the virtual time in ns since the epoch, UTC."""
         return self._now
@@ -150,11 +145,8 @@ class HistoricNetworkScheduler(NetworkScheduler):
         """
         it = _as_pairs(source, time_column=time_column, value_column=value_column)
         entry = _Replay(signal, it, name or repr(signal))
-        self._network_attach(signal)
-        self._advance(entry)
-
-    def _network_attach(self, signal: MutableSignal[Any]) -> None:
         self.network.attach(signal)
+        self._advance(entry)
 
     def _advance(self, entry: _Replay) -> None:
         """Read ``entry``'s next event into the heap, skipping those before start."""
