@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from serenity.errors import InvalidValueError, NodeError
 
-__all__ = ["Event", "MutableSignal", "Network", "Signal"]
+__all__ = ["Emitter", "Event", "MutableSignal", "Network", "Signal"]
 
 T = TypeVar("T")
 
@@ -29,8 +29,6 @@ class Event:
         "_fired",
         "_id",
         "_network",
-        "_order",
-        "_order_version",
         "_queued",
         "_rank",
         "name",
@@ -43,8 +41,6 @@ class Event:
         self._queued = _NEVER
         self._fired = _NEVER
         self._id = 0
-        self._order: list[Event] = []
-        self._order_version = -1
         self.name = name
 
     def on_activate(self) -> bool:
@@ -118,6 +114,45 @@ class MutableSignal(Signal[T]):
         self._valid = True
 
 
+class Emitter(MutableSignal[T]):
+    """A source signal for events raised by code, each propagated in a cycle of its own.
+
+    :meth:`emit` outside a cycle propagates at once. Inside a cycle (a node emitting), the
+    value is queued and propagated in its own cycle right after the current one, so two
+    emits in one cycle are two cycles, in emit order, and neither value is lost.
+
+    Parameters
+    ----------
+    network
+        The network the signal joins.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, network: Network, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        network.attach(self)
+
+    def emit(self, value: T) -> None:
+        """Set the value and propagate it, after the current cycle if one is running."""
+        network = self._network
+        assert network is not None  # attached in __init__
+        if network._in_cycle:
+            network._deferred.append(lambda: self._publish(value))
+        else:
+            self._publish(value)
+
+    def _publish(self, value: T) -> None:
+        self._update(value)
+        network = self._network
+        assert network is not None
+        network.activate(self)
+
+
+def _node_id(node: Event) -> int:
+    return node._id
+
+
 class Network:
     """A dependency graph of events, evaluated in topological rank order.
 
@@ -129,12 +164,13 @@ class Network:
 
     def __init__(self) -> None:
         self._cycle = 0
-        self._version = 0  # bumped by every graph edit; invalidates cached evaluation orders
+        self._version = 0  # bumped by every graph edit; schedulers cache graph facts by it
         self._in_cycle = False
         self._draining = False
         self._deferred: deque[Callable[[], object]] = deque()
         self._ids = itertools.count(1)
         self._size = 0
+        self._buckets: list[list[Event]] = [[]]  # the worklist of a cycle, one list per rank
 
     # -- graph ---------------------------------------------------------------------------
 
@@ -207,14 +243,16 @@ class Network:
                     stack.append(nxt)
         return False
 
-    @staticmethod
-    def _raise_rank(node: Event, rank: int) -> None:
+    def _raise_rank(self, node: Event, rank: int) -> None:
         stack = [(node, rank)]
+        buckets = self._buckets
         while stack:
             n, r = stack.pop()
             if n._rank >= r:
                 continue
             n._rank = r
+            while len(buckets) <= r:
+                buckets.append([])
             stack.extend((c, r + 1) for c in n._children)
 
     # -- evaluation ----------------------------------------------------------------------
@@ -248,46 +286,52 @@ class Network:
             return False
         if source._network is not self:
             self.attach(source)
-        if source._order_version != self._version:
-            source._order = self._evaluation_order(source)
-            source._order_version = self._version
         self._cycle = c = self._cycle + 1
         self._in_cycle = True
         node = source
+        # A worklist by rank: a node is queued in its rank's bucket when a parent fires, and
+        # the buckets are visited in rank order, so every node runs once, after all of its
+        # parents that activated in the cycle, and only queued nodes are visited.
+        buckets = self._buckets
+        rank = top = source._rank
         try:
-            # Every descendant of the source, in (rank, id) order, is a candidate; a node
-            # runs only when a parent that fired this cycle marked it (_queued == c). Ranks
-            # guarantee all of a node's parents are settled before it runs.
             if not source.on_activate():
                 return False
             source._fired = c
             for kid in source._children:
-                kid._queued = c
-            for node in source._order:
-                if node._queued == c and node.on_activate():
-                    node._fired = c
-                    for kid in node._children:
-                        kid._queued = c
+                if kid._queued != c:
+                    kid._queued = c
+                    r = kid._rank
+                    buckets[r].append(kid)
+                    if r > top:
+                        top = r
+            while rank < top:
+                rank += 1
+                bucket = buckets[rank]
+                if not bucket:
+                    continue
+                if len(bucket) > 1:
+                    bucket.sort(key=_node_id)
+                for node in bucket:
+                    if node.on_activate():
+                        node._fired = c
+                        for kid in node._children:
+                            if kid._queued != c:
+                                kid._queued = c
+                                r = kid._rank
+                                buckets[r].append(kid)
+                                if r > top:
+                                    top = r
+                bucket.clear()
             return True
         except Exception as exc:
+            for bucket in buckets[rank : top + 1]:
+                bucket.clear()
             raise NodeError(f"node {node!r} raised {type(exc).__name__}: {exc}", node=node) from exc
         finally:
             self._in_cycle = False
             if self._deferred:
                 self._run_deferred()
-
-    @staticmethod
-    def _evaluation_order(source: Event) -> list[Event]:
-        stack, seen, found = list(source._children), {id(source)}, []
-        while stack:
-            n = stack.pop()
-            if id(n) in seen:
-                continue
-            seen.add(id(n))
-            found.append(n)
-            stack.extend(n._children)
-        found.sort(key=lambda n: (n._rank, n._id))
-        return found
 
     def _run_deferred(self) -> None:
         # Runs the edits and activations requested during cycles, in order. Activations it
