@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from serenity.tau._time import format_ns, to_duration_ns, to_instant_ns
 from serenity.tau.clock import Clock
-from serenity.tau.core import Event, MutableSignal, Network, Signal
+from serenity.tau.core import Emitter, Event, MutableSignal, Network, Signal
 from serenity.tau.historic import HistoricNetworkScheduler, RunStats
 from serenity.tau.realtime import RealtimeNetworkScheduler
 from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
 __all__ = [
     "Clock",
+    "Emitter",
     "Event",
     "HistoricNetworkScheduler",
     "MutableSignal",

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
+
+import numpy as np
 
 from serenity.errors import DataError, InvalidValueError, NodeError
 from serenity.tau._time import Instant, format_ns, to_instant_ns
-from serenity.tau.core import MutableSignal, Network
+from serenity.tau.batch import Batch, ColumnRows, RowFactory, TupleRows, time_column
+from serenity.tau.core import Event, MutableSignal, Network
 from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
 __all__ = ["HistoricNetworkScheduler", "RunStats"]
 
 _BATCH_ROWS: Final = 65_536
+_FOREVER: Final = 2**63 - 1
+_NO_KERNEL: Final = "no batch kernel"
+_FORCED: Final = "per-event mode forced"
+_CUT: Final = "its batch kernel asked for these rows one by one"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +39,23 @@ class RunStats:
     after_end
         Events found dated after the end: each source is read only up to its first such
         event, so this counts pending timers plus one per source that reached past the end.
+    batched
+        Rows of table sources consumed as batch slices by batch kernels.
+    per_event
+        Rows of table sources delivered one by one as cycles.
+    per_event_nodes
+        Why rows ran per event: node label to ``(rows, reason)``, for the nodes that caused
+        it (a listener without a batch kernel, or a kernel that asked for the row). Rows that
+        ran per event only because a timer or another source's event fell between them are
+        not attributed to a node.
     """
 
     events: int
     before_start: int
     after_end: int
+    batched: int = 0
+    per_event: int = 0
+    per_event_nodes: Mapping[str, tuple[int, str]] = field(default_factory=dict)
 
 
 class _Replay:
@@ -47,6 +66,46 @@ class _Replay:
         self.it = it
         self.last_t = -(2**63)
         self.label = label
+
+
+class _BatchReplay:
+    """A table source: its batches, the position in the current one, and its plan."""
+
+    __slots__ = (
+        "batch",
+        "batches",
+        "blockers",
+        "end_idx",
+        "i",
+        "kernels",
+        "label",
+        "last_t",
+        "plan_version",
+        "rows",
+        "signal",
+        "time_column",
+    )
+
+    def __init__(
+        self,
+        signal: MutableSignal[Any],
+        batches: Iterator[Any],
+        label: str,
+        rows: RowFactory,
+        time_column: str,
+    ) -> None:
+        self.signal = signal
+        self.batches = batches
+        self.label = label
+        self.rows = rows
+        self.time_column = time_column
+        self.batch: Batch | None = None
+        self.i = 0
+        self.end_idx = 0
+        self.last_t = -(2**63)
+        self.plan_version = -1
+        self.kernels: list[Any] | None = None  # the listeners' kernels; None: per event
+        self.blockers: list[tuple[Any, str]] = []  # why rows go per event, when they do
 
 
 class HistoricNetworkScheduler(NetworkScheduler):
@@ -64,6 +123,9 @@ class HistoricNetworkScheduler(NetworkScheduler):
         ``start`` are counted and skipped; the run ends at ``end``.
     network
         A network to share; by default the scheduler creates its own.
+    batch
+        Let table sources hand row slices to nodes with a batch kernel (the default); False
+        forces per-event delivery of every row, for debugging. Results are the same.
 
     Raises
     ------
@@ -71,8 +133,11 @@ class HistoricNetworkScheduler(NetworkScheduler):
         For naive datetimes or ``end`` before ``start``.
     """
 
-    def __init__(self, start: Instant, end: Instant, network: Network | None = None) -> None:
+    def __init__(
+        self, start: Instant, end: Instant, network: Network | None = None, *, batch: bool = True
+    ) -> None:
         super().__init__(network)
+        self.batch_mode = bool(batch)
         self.start = to_instant_ns(start, what="start")
         self.end = to_instant_ns(end, what="end")
         if self.end < self.start:
@@ -86,6 +151,10 @@ class HistoricNetworkScheduler(NetworkScheduler):
         self._events = 0
         self._before = 0
         self._after = 0
+        self._batched = 0
+        self._per_event = 0
+        self._why: dict[Event, list[Any]] = {}  # node -> [rows, reason]
+        self._pushes = 0  # timers scheduled; a batch source re-checks its bound when it moves
         self._running = False
 
     def get_time(self) -> int:
@@ -108,6 +177,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
             )
         handle = TimerHandle(action, t_ns)
         heapq.heappush(self._heap, (t_ns, next(self._seq), handle, None))
+        self._pushes += 1
         return handle
 
     def replay(
@@ -117,6 +187,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
         *,
         time_column: str = "ts",
         value_column: str | None = None,
+        rows: RowFactory | None = None,
         name: str | None = None,
     ) -> None:
         """Feed ``source`` into ``signal`` in time order, lazily.
@@ -126,13 +197,17 @@ class HistoricNetworkScheduler(NetworkScheduler):
         signal
             The source signal that takes each value.
         source
-            An iterable of ``(t_ns, value)`` pairs in time order; or a pandas DataFrame, a
-            pyarrow Table or RecordBatch, or an iterable of RecordBatches with a time column.
-            For tables each value is the row as a named tuple, or one column's value.
+            An iterable of ``(t_ns, value)`` pairs in time order; or a table: a pandas
+            DataFrame, a pyarrow Table or RecordBatch, or an iterable of RecordBatches, with
+            a time column. Tables are replayed as :class:`~serenity.tau.batch.Batch` es, so
+            nodes with a batch kernel can take their rows as slices.
         time_column
             The column holding int64 ns or timezone-aware timestamps (tables only).
         value_column
             The column whose values to emit instead of whole rows (tables only).
+        rows
+            How a table's rows become values (tables only); namedtuples of every column
+            by default, or ``value_column``'s values.
         name
             A label for error messages; the signal's by default.
 
@@ -143,10 +218,53 @@ class HistoricNetworkScheduler(NetworkScheduler):
         InvalidValueError
             For a table without the time column or with naive timestamps.
         """
-        it = _as_pairs(source, time_column=time_column, value_column=value_column)
-        entry = _Replay(signal, it, name or repr(signal))
+        label = name or repr(signal)
         self.network.attach(signal)
-        self._advance(entry)
+        batches, is_table = _open_source(source)
+        if not is_table:
+            entry = _Replay(signal, batches, label)
+            self._advance(entry)
+            return
+        if rows is None:
+            rows = ColumnRows(value_column) if value_column is not None else TupleRows()
+        elif value_column is not None:
+            raise InvalidValueError("give value_column or rows, not both")
+        if value_column is not None:
+            batches = _checked_column(batches, value_column)
+        table_entry = _BatchReplay(signal, batches, label, rows, time_column)
+        self._next_batch(table_entry)
+
+    def _next_batch(self, entry: _BatchReplay) -> bool:
+        """Load ``entry``'s next batch with a row in the window and push it; False at its end."""
+        start, end = self.start, self.end
+        for table in entry.batches:
+            ts = time_column(table, entry.time_column)
+            n = len(ts)
+            if not n:
+                continue
+            if ts[0] < entry.last_t or (n > 1 and bool((ts[1:] < ts[:-1]).any())):
+                bad = entry.last_t if ts[0] < entry.last_t else int(ts[:-1][ts[1:] < ts[:-1]][0])
+                raise DataError(
+                    f"replay source {entry.label} went back in time after {format_ns(bad)}; "
+                    "sources must be sorted by time"
+                )
+            entry.last_t = int(ts[-1])
+            i = int(np.searchsorted(ts, start, "left"))
+            self._before += i
+            if i == n:
+                continue
+            batch = Batch(table, ts, entry.rows, time_column=entry.time_column)
+            entry.batch = batch
+            entry.i = i
+            entry.end_idx = int(np.searchsorted(ts, end, "right"))
+            if i >= entry.end_idx:
+                self._after += 1
+                entry.batch = None
+                return False
+            heapq.heappush(self._heap, (int(ts[i]), next(self._seq), entry, None))
+            return True
+        entry.batch = None
+        return False
 
     def _advance(self, entry: _Replay) -> None:
         """Read ``entry``'s next event into the heap, skipping those before start."""
@@ -184,7 +302,10 @@ class HistoricNetworkScheduler(NetworkScheduler):
         finally:
             self._running = False
         self._after += sum(1 for e in self._heap if not getattr(e[2], "cancelled", False))
-        return RunStats(self._events, self._before, self._after)
+        why = {repr(node): (rows, reason) for node, (rows, reason) in self._why.items()}
+        return RunStats(
+            self._events, self._before, self._after, self._batched, self._per_event, why
+        )
 
     def _drain(self) -> None:
         heap, end, seq = self._heap, self.end, self._seq
@@ -208,6 +329,9 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     if not entry.cancelled:
                         events += 1
                         self._guard(entry.action, entry.action)
+                    continue
+                if entry.__class__ is _BatchReplay:
+                    self._run_batches(entry)
                     continue
                 # A replay source: stay on it while its next event is strictly earliest, and
                 # otherwise put the next event in its place with one heap operation.
@@ -253,6 +377,131 @@ class HistoricNetworkScheduler(NetworkScheduler):
         finally:
             self._events += events
 
+    def _plan(self, entry: _BatchReplay) -> list[Any] | None:
+        """Return the kernels of the source's listeners, or None when its rows must run
+        one by one (per-event mode forced, or a listener without a batch kernel)."""
+        entry.plan_version = self.network._version
+        kids = entry.signal._children
+        entry.kernels = None
+        if not self.batch_mode:
+            entry.blockers = [(entry.signal, _FORCED)]
+        else:
+            entry.blockers = [(k, _NO_KERNEL) for k in kids if not hasattr(k, "batch_scan")]
+            if not entry.blockers:
+                entry.kernels = list(kids)
+        return entry.kernels
+
+    def _blame(self, node: Event, rows: int, reason: str) -> None:
+        record = self._why.get(node)
+        if record is None:
+            self._why[node] = [rows, reason]
+        else:
+            record[0] += rows
+
+    def _run_batches(self, entry: _BatchReplay) -> None:
+        """Run ``entry``'s rows while they come before every other event, then yield.
+
+        With kernels, the rows up to the first one a kernel wants per event are absorbed as
+        a slice and that row runs as a cycle; without, each row runs as a cycle. Either way
+        the bound (the next timer or other source's event) is re-read after every cycle.
+        """
+        heap = self._heap
+        signal = entry.signal
+        network = self.network
+        activate = network.activate
+        batch = entry.batch
+        assert batch is not None  # an entry in the heap has a batch
+        tl = batch.ts_list()
+        while True:
+            i = entry.i
+            end_idx = entry.end_idx
+            n = len(heap)
+            if n > 1:
+                t_other = heap[1][0]
+                if n > 2 and heap[2][0] < t_other:
+                    t_other = heap[2][0]
+                # Row i won the heap; later rows go on only while strictly earlier than the
+                # next other event (ties go to the event scheduled first, as per event).
+                limit = bisect_left(tl, t_other, i + 1, end_idx)
+            else:
+                limit = end_idx
+            kernels = entry.kernels if entry.plan_version == network._version else self._plan(entry)
+            if kernels is not None:
+                k = limit
+                cutter: Any = None
+                for kernel in kernels:
+                    c = kernel.batch_scan(batch, i, k)
+                    if c < k:
+                        k, cutter = c, kernel
+                        if k == i:
+                            break
+                if k > i:
+                    for kernel in kernels:
+                        kernel.batch_absorb(batch, i, k)
+                    self._now = tl[k - 1]
+                    signal._value = batch.row(k - 1)
+                    signal._valid = True
+                    self._batched += k - i
+                    self._events += k - i
+                    entry.i = i = k
+                if i < limit:
+                    if cutter is not None:
+                        self._blame(cutter, 1, _CUT)
+                    self._now = tl[i]
+                    signal._value = batch.row(i)
+                    signal._valid = True
+                    entry.i = i = i + 1
+                    self._per_event += 1
+                    self._events += 1
+                    activate(signal)
+            else:
+                rows = batch.rows()
+                pushes, version = self._pushes, network._version
+                j = i
+                while j < limit:
+                    signal._value = rows[j]
+                    signal._valid = True
+                    self._now = tl[j]
+                    j += 1
+                    entry.i = j
+                    activate(signal)
+                    if self._pushes != pushes or network._version != version:
+                        break
+                self._per_event += j - i
+                self._events += j - i
+                for node, reason in entry.blockers:
+                    self._blame(node, j - i, reason)
+                i = j
+            if i < limit:
+                continue  # a cycle may have scheduled something earlier: re-read the bound
+            if i < end_idx:  # the next row is not strictly earliest: back into the heap
+                self._replace_top(entry, (tl[i], next(self._seq), entry, None))
+                return
+            self._replace_top(entry, None)
+            if end_idx < batch.size:  # the next row is past the end: this source is done
+                self._after += 1
+                entry.batch = None
+                return
+            self._next_batch(entry)
+            return
+
+    def _replace_top(self, entry: Any, item: tuple[int, int, Any, Any] | None) -> None:
+        """Replace (or with None, remove) ``entry``'s heap item, normally the top."""
+        heap = self._heap
+        if heap[0][2] is entry:
+            if item is None:
+                heapq.heappop(heap)
+            else:
+                heapq.heapreplace(heap, item)
+            return
+        # A source registered during a cycle can sort before the running one: find ours.
+        idx = next(k for k, e in enumerate(heap) if e[2] is entry)
+        heap[idx] = heap[-1]
+        heap.pop()
+        heapq.heapify(heap)
+        if item is not None:
+            heapq.heappush(heap, item)
+
     def _guard(self, action: Callable[[], object], what: object) -> None:
         try:
             action()
@@ -264,29 +513,39 @@ class HistoricNetworkScheduler(NetworkScheduler):
             ) from exc
 
 
-def _as_pairs(
-    source: Any, *, time_column: str, value_column: str | None
-) -> Iterator[tuple[int, Any]]:
+def _open_source(source: Any) -> tuple[Iterator[Any], bool]:
+    """Return the source as an iterator and whether it is a table (of record batches).
+
+    A DataFrame, Table or RecordBatch is a table; so is an iterable whose first item is a
+    RecordBatch. Anything else is an iterable of ``(t_ns, value)`` pairs.
+    """
     module = type(source).__module__
     if module.startswith("pandas"):
         import pyarrow as pa
 
         table = pa.Table.from_pandas(source, preserve_index=False)
-        return _table_pairs(table.to_batches(_BATCH_ROWS), time_column, value_column)
+        return iter(table.to_batches(_BATCH_ROWS)), True
     if module.startswith("pyarrow"):
         import pyarrow as pa
 
         if isinstance(source, pa.Table):
-            return _table_pairs(source.to_batches(_BATCH_ROWS), time_column, value_column)
+            return iter(source.to_batches(_BATCH_ROWS)), True
         if isinstance(source, pa.RecordBatch):
-            return _table_pairs([source], time_column, value_column)
+            return iter([source]), True
     it = iter(source)
     first = next(it, None)
     if first is None:
-        return iter(())
-    if type(first).__module__.startswith("pyarrow"):
-        return _table_pairs(itertools.chain([first], it), time_column, value_column)
-    return itertools.chain([first], it)
+        return iter(()), False
+    return itertools.chain([first], it), type(first).__module__.startswith("pyarrow")
+
+
+def _checked_column(batches: Iterator[Any], column: str) -> Iterator[Any]:
+    for batch in batches:
+        if column not in batch.schema.names:
+            raise InvalidValueError(
+                f"replay table has no value column {column!r}; columns are {batch.schema.names}"
+            )
+        yield batch
 
 
 def _pair(item: Any, label: str) -> tuple[int, Any]:
@@ -300,40 +559,3 @@ def _pair(item: Any, label: str) -> tuple[int, Any]:
     if t.__class__ is not int:
         t = to_instant_ns(t, what=f"replay source {label} time")
     return t, value
-
-
-def _table_pairs(
-    batches: Iterable[Any], time_column: str, value_column: str | None
-) -> Iterator[tuple[int, Any]]:
-    import pyarrow as pa
-
-    row_type: Any = None
-    for batch in batches:
-        names = batch.schema.names
-        if time_column not in names:
-            raise InvalidValueError(
-                f"replay table has no time column {time_column!r}; columns are {names}"
-            )
-        col = batch.column(time_column)
-        if pa.types.is_timestamp(col.type):
-            if col.type.tz is None:
-                raise InvalidValueError(
-                    f"replay time column {time_column!r} holds naive timestamps; localize to UTC"
-                )
-            col = col.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
-        elif not pa.types.is_integer(col.type):
-            raise InvalidValueError(
-                f"replay time column {time_column!r} must be int64 ns or timestamps, was {col.type}"
-            )
-        times = col.to_pylist()
-        if value_column is not None:
-            if value_column not in names:
-                raise InvalidValueError(
-                    f"replay table has no value column {value_column!r}; columns are {names}"
-                )
-            values: Iterable[Any] = batch.column(value_column).to_pylist()
-        else:
-            if row_type is None or row_type._fields != tuple(names):
-                row_type = namedtuple("Row", names, rename=True)  # type: ignore[misc, no-redef]  # built per schema
-            values = map(row_type._make, zip(*(c.to_pylist() for c in batch.columns), strict=True))
-        yield from zip(times, values, strict=False)
