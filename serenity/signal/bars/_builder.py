@@ -7,9 +7,14 @@ from abc import abstractmethod
 from collections import deque
 from typing import Any
 
+import numpy as np
+
 from serenity.signal.bars.ohlc import OHLC
+from serenity.tau.batch import Batch, accumulate
 from serenity.tau.core import Network, Signal
 from serenity.tau.signal import Function
+
+_TRADE_COLUMNS = ("ts", "price", "qty")
 
 
 class BarBuilder(Function[OHLC]):
@@ -81,6 +86,36 @@ class BarBuilder(Function[OHLC]):
         self._volume = self._notional = 0.0
         self._count = 0
         return bar
+
+    def _absorb(self, batch: Batch, lo: int, hi: int) -> None:
+        """Add trades ``[lo, hi)`` of a batch to the open bar, as ``_add`` would one by one."""
+        px = batch["price"][lo:hi]
+        qty = batch["qty"][lo:hi]
+        ts = batch["ts"]
+        if self._count:
+            high, low = float(np.max(px)), float(np.min(px))
+            if high > self._high:
+                self._high = high
+            if low < self._low:
+                self._low = low
+        else:
+            self._open = float(px[0])
+            self._high, self._low = float(np.max(px)), float(np.min(px))
+            self._first_ts = int(ts[lo])
+        self._close = float(px[-1])
+        self._last_ts = int(ts[hi - 1])
+        self._volume = accumulate(self._volume, qty)
+        self._notional = accumulate(self._notional, px * qty)
+        self._count += hi - lo
+
+    def _can_batch(self, batch: Batch) -> bool:
+        """Return True when the batch holds trades (``ts``, ``price`` and ``qty`` columns)
+        replayed in ``ts`` order."""
+        return batch.time_column == "ts" and batch.has(*_TRADE_COLUMNS)
+
+    def batch_absorb(self, batch: Batch, lo: int, hi: int) -> None:
+        """Take trades ``[lo, hi)`` into the open bar (none of them finishes a bar)."""
+        self._absorb(batch, lo, hi)
 
     @abstractmethod
     def _on_trade(self, trade: Any) -> None:

@@ -7,9 +7,12 @@ import math
 from abc import abstractmethod
 from typing import Any, Final
 
+import numpy as np
+
 from serenity.errors import InvalidValueError
 from serenity.signal._checks import check_period
-from serenity.signal.bars._builder import BarBuilder
+from serenity.signal.bars._builder import _TRADE_COLUMNS, BarBuilder
+from serenity.tau.batch import Batch, FloatArray, accumulate
 from serenity.tau.core import Network, Signal
 
 __all__ = ["DollarBars", "TickBars", "VolumeBars"]
@@ -72,6 +75,28 @@ class _ThresholdBars(BarBuilder):
         self._finish(self._first_ts, self._last_ts)
         self._filled = 0.0
 
+    def _sizes(self, batch: Batch, lo: int, hi: int) -> FloatArray:
+        qty: FloatArray = batch["qty"][lo:hi]
+        return qty
+
+    def batch_scan(self, batch: Batch, lo: int, hi: int) -> int:
+        """Return the first trade in ``[lo, hi)`` that reaches the threshold, or ``hi``."""
+        if not batch.has(*_TRADE_COLUMNS):
+            return lo
+        sizes = self._sizes(batch, lo, hi)
+        filled = np.empty(len(sizes) + 1)
+        filled[0] = self._filled
+        filled[1:] = sizes
+        np.add.accumulate(filled, out=filled)
+        # The per-event test, row by row: the bar stays open while size < room - tolerance.
+        stays = sizes < (self._threshold - filled[:-1]) - self._tolerance
+        return lo + int(np.argmin(stays)) if not stays.all() else hi
+
+    def batch_absorb(self, batch: Batch, lo: int, hi: int) -> None:
+        """Take trades ``[lo, hi)`` into the open bar (none of them reaches the threshold)."""
+        self._filled = accumulate(self._filled, self._sizes(batch, lo, hi))
+        self._absorb(batch, lo, hi)
+
 
 class TickBars(BarBuilder):
     """Emit a bar every ``count`` trades.
@@ -108,6 +133,12 @@ class TickBars(BarBuilder):
         self._add(trade.price, trade.qty, trade.ts)
         if self._count >= self._every:
             self._finish(self._first_ts, self._last_ts)
+
+    def batch_scan(self, batch: Batch, lo: int, hi: int) -> int:
+        """Return the trade in ``[lo, hi)`` that completes the bar, or ``hi``."""
+        if not batch.has(*_TRADE_COLUMNS):
+            return lo
+        return min(hi, lo + self._every - self._count - 1)
 
 
 class VolumeBars(_ThresholdBars):
@@ -188,6 +219,10 @@ class DollarBars(_ThresholdBars):
 
     def _measure(self, price: float, qty: float) -> float:
         return price * qty
+
+    def _sizes(self, batch: Batch, lo: int, hi: int) -> FloatArray:
+        sizes: FloatArray = batch["price"][lo:hi] * batch["qty"][lo:hi]
+        return sizes
 
     def _qty_for(self, price: float, measure: float) -> float:
         return measure / price

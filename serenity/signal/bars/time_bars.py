@@ -7,9 +7,12 @@ import math
 from datetime import timedelta
 from typing import Any, Final
 
+import numpy as np
+
 from serenity.signal.bars._builder import BarBuilder
 from serenity.signal.bars.ohlc import OHLC
 from serenity.tau import to_duration_ns
+from serenity.tau.batch import Batch
 from serenity.tau.core import Signal
 from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
@@ -111,6 +114,17 @@ class TimeBars(BarBuilder):
         self._bar_end = start + interval
         self._add(trade.price, trade.qty, trade.ts)
         self._rearm()
+
+    def batch_scan(self, batch: Batch, lo: int, hi: int) -> int:
+        """Return the first trade in ``[lo, hi)`` that opens a bar or falls outside the open
+        one (it runs per event), or ``hi``."""
+        if not self._count or not self._can_batch(batch):
+            return lo
+        ts = batch.ts
+        first = ts[lo]
+        if first >= self._bar_end or first < self._closed_until:
+            return lo
+        return lo + int(np.searchsorted(ts[lo:hi], self._bar_end, "left"))
 
     def partial_bar(self) -> OHLC | None:
         """Return the bar in progress over its whole interval (not emitted), or None."""
