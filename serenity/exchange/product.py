@@ -28,6 +28,11 @@ class Product:
     ``tick_size`` is the price increment and ``lot_size`` the quantity increment, both in real
     (unscaled) units; ``min_qty`` the smallest order quantity when the venue gives one.
     ``price_scale`` is the power of ten the venue scales integer prices by, if it does.
+    ``min_notional`` is the smallest ``price * qty`` of an order and ``max_qty`` the largest
+    quantity, when the venue gives them. ``contract_size`` is, for a derivative, the value of
+    one contract: in the quote currency for a linear contract, and for an inverse contract
+    (settled in its base currency, such as Phemex's ``BTCUSD``) in the quote currency too
+    (one contract is worth ``contract_size`` USD).
     """
 
     venue: str
@@ -43,12 +48,21 @@ class Product:
     settle: str | None = None
     contract_size: Decimal | None = None
     expiry: dt.datetime | None = None
+    min_notional: Decimal | None = None
+    max_qty: Decimal | None = None
 
     def __post_init__(self) -> None:
         where = f"{self.venue}: product {self.symbol!r}"
         if not self.symbol or not self.base or not self.quote:
             raise DataError(f"{where} needs a symbol, base and quote, was {self!r}")
-        for name in ("tick_size", "lot_size", "min_qty", "contract_size"):
+        for name in (
+            "tick_size",
+            "lot_size",
+            "min_qty",
+            "contract_size",
+            "min_notional",
+            "max_qty",
+        ):
             value = getattr(self, name)
             if value is not None and (not value.is_finite() or value < 0):
                 raise DataError(f"{where}: {name} must be a number >= 0, was {value}")
@@ -68,6 +82,11 @@ class Product:
             contract_size=self.contract_size,
             expiry=self.expiry,
         )
+
+    @property
+    def is_inverse(self) -> bool:
+        """Return True for an inverse contract: a future settled in its base currency."""
+        return self.instrument_type in _FUTURES and self.settle == self.base
 
     @property
     def currencies(self) -> tuple[str, ...]:

@@ -65,13 +65,18 @@ class TimeInForce(StrEnum):
 
 @unique
 class OrderStatus(StrEnum):
-    """Where an order is in its life."""
+    """Where an order is in its life (FIX 4.4 ``OrdStatus``).
+
+    A successful amend is reported with exec type ``REPLACED``; the order's status then goes
+    back to ``NEW`` or ``PARTIALLY_FILLED``, as in FIX 4.4.
+    """
 
     PENDING_NEW = "pending_new"
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
     CANCELED = "canceled"
     REJECTED = "rejected"
     EXPIRED = "expired"
@@ -99,6 +104,7 @@ class ExecType(StrEnum):
     EXPIRED = "expired"
     PENDING_NEW = "pending_new"
     PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
     ORDER_STATUS = "order_status"
 
 
