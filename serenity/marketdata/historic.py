@@ -60,7 +60,7 @@ class TradeRows:
             self.instrument,
             int(batch["ts"][i]),
             int(batch["ts_recv"][i]),
-            batch.table.column("trade_id")[i].as_py(),
+            batch.text("trade_id", i) or "",
             _SIDES[int(batch["side"][i])],
             float(batch["price"][i]),
             float(batch["qty"][i]),

@@ -411,22 +411,28 @@ class HistoricNetworkScheduler(NetworkScheduler):
         activate = network.activate
         batch = entry.batch
         assert batch is not None  # an entry in the heap has a batch
-        tl = batch.ts_list()
+        ts = batch.ts
+        won = 1  # row entry.i won the heap; rows after it run only while strictly earliest
         while True:
             i = entry.i
             end_idx = entry.end_idx
+            kernels = entry.kernels if entry.plan_version == network._version else self._plan(entry)
             n = len(heap)
             if n > 1:
                 t_other = heap[1][0]
                 if n > 2 and heap[2][0] < t_other:
                     t_other = heap[2][0]
-                # Row i won the heap; later rows go on only while strictly earlier than the
-                # next other event (ties go to the event scheduled first, as per event).
-                limit = bisect_left(tl, t_other, i + 1, end_idx)
+                # Rows go on only while strictly earlier than the next other event (ties go
+                # to the event scheduled first, as per event), except the row that won.
+                lo = i + won
+                if kernels is not None:
+                    limit = lo + int(ts[lo:end_idx].searchsorted(t_other))
+                else:
+                    limit = bisect_left(batch.ts_list(), t_other, lo, end_idx)
             else:
                 limit = end_idx
-            kernels = entry.kernels if entry.plan_version == network._version else self._plan(entry)
-            if kernels is not None:
+            won = 0
+            if kernels is not None and i < limit:
                 k = limit
                 cutter: Any = None
                 for kernel in kernels:
@@ -436,26 +442,30 @@ class HistoricNetworkScheduler(NetworkScheduler):
                         if k == i:
                             break
                 if k > i:
+                    pushes = self._pushes
                     for kernel in kernels:
                         kernel.batch_absorb(batch, i, k)
-                    self._now = tl[k - 1]
+                    self._now = int(ts[k - 1])
                     signal._value = batch.row(k - 1)
                     signal._valid = True
                     self._batched += k - i
                     self._events += k - i
                     entry.i = i = k
+                    if self._pushes != pushes and i < limit:
+                        continue  # a kernel armed a timer (after its rows): re-read the bound
                 if i < limit:
                     if cutter is not None:
                         self._blame(cutter, 1, _CUT)
-                    self._now = tl[i]
+                    self._now = int(ts[i])
                     signal._value = batch.row(i)
                     signal._valid = True
                     entry.i = i = i + 1
                     self._per_event += 1
                     self._events += 1
                     activate(signal)
-            else:
+            elif kernels is None:
                 rows = batch.rows()
+                tl = batch.ts_list()
                 pushes, version = self._pushes, network._version
                 j = i
                 while j < limit:
@@ -475,7 +485,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
             if i < limit:
                 continue  # a cycle may have scheduled something earlier: re-read the bound
             if i < end_idx:  # the next row is not strictly earliest: back into the heap
-                self._replace_top(entry, (tl[i], next(self._seq), entry, None))
+                self._replace_top(entry, (int(ts[i]), next(self._seq), entry, None))
                 return
             self._replace_top(entry, None)
             if end_idx < batch.size:  # the next row is past the end: this source is done

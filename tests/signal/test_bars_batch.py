@@ -76,12 +76,18 @@ def test_time_bars_take_most_trades_as_slices() -> None:
     batched, stats = run_bars(table, BUILDERS["time_1m"], batch=True)
     per_event, _ = run_bars(table, BUILDERS["time_1m"], batch=False)
     assert batched == per_event
-    bars = len(batched)
-    assert stats.per_event <= bars + 1  # one trade opens each bar; the rest are slices
-    assert stats.batched >= n - bars - 1
-    assert stats.per_event_nodes  # the opening trades are attributed to the bar builder
+    # Opening, extending and (by its timer) closing a bar need no per-event trade at all.
+    assert len(batched) > 60
+    assert stats.per_event == 0 and stats.batched == n and not stats.per_event_nodes
+
+
+def test_a_kernel_that_asks_for_rows_is_named_in_the_run_stats() -> None:
+    table = trade_table([1000] * 30, [100.0] * 30, [1.0] * 30)
+    batched, stats = run_bars(table, BUILDERS["ticks_7"], batch=True)
+    assert len(batched) == 4
+    # The 7th, 14th, 21st and 28th trades finish a bar, so they run per event.
     [(label, (rows, reason))] = stats.per_event_nodes.items()
-    assert "TimeBars" in label and rows == stats.per_event and "kernel" in reason
+    assert "TickBars" in label and rows == stats.per_event == 4 and "kernel" in reason
 
 
 def test_a_listener_without_kernel_makes_rows_run_per_event_and_says_why() -> None:

@@ -31,6 +31,7 @@ class BarBuilder(Function[OHLC]):
         "_open",
         "_pending",
         "_requested",
+        "_scratch",
         "_trades",
         "_volume",
     )
@@ -43,6 +44,7 @@ class BarBuilder(Function[OHLC]):
         self._volume = self._notional = 0.0
         self._count = 0
         self._first_ts = self._last_ts = 0
+        self._scratch = np.empty(0)
         super().__init__(network, [trades], name=name)
 
     def partial_bar(self) -> OHLC | None:
@@ -92,21 +94,26 @@ class BarBuilder(Function[OHLC]):
         px = batch["price"][lo:hi]
         qty = batch["qty"][lo:hi]
         ts = batch["ts"]
+        high, low = float(px.max()), float(px.min())
         if self._count:
-            high, low = float(np.max(px)), float(np.min(px))
             if high > self._high:
                 self._high = high
             if low < self._low:
                 self._low = low
         else:
             self._open = float(px[0])
-            self._high, self._low = float(np.max(px)), float(np.min(px))
+            self._high, self._low = high, low
             self._first_ts = int(ts[lo])
         self._close = float(px[-1])
         self._last_ts = int(ts[hi - 1])
-        self._volume = accumulate(self._volume, qty)
-        self._notional = accumulate(self._notional, px * qty)
-        self._count += hi - lo
+        n = hi - lo
+        scratch = self._scratch
+        if len(scratch) <= n:
+            scratch = self._scratch = np.empty(max(2 * n + 2, 1024))
+        self._volume = accumulate(self._volume, qty, scratch)
+        np.multiply(px, qty, out=scratch[1 : n + 1])
+        self._notional = accumulate(self._notional, scratch[1 : n + 1], scratch)
+        self._count += n
 
     def _can_batch(self, batch: Batch) -> bool:
         """Return True when the batch holds trades (``ts``, ``price`` and ``qty`` columns)

@@ -7,8 +7,6 @@ import math
 from datetime import timedelta
 from typing import Any, Final
 
-import numpy as np
-
 from serenity.signal.bars._builder import BarBuilder
 from serenity.signal.bars.ohlc import OHLC
 from serenity.tau import to_duration_ns
@@ -92,6 +90,30 @@ class TimeBars(BarBuilder):
         super().__init__(scheduler.network, trades, name=name)
         scheduler.at_end(self._flush)
 
+    def on_activate(self) -> bool:
+        """Take the trade of this cycle, if any, and emit the next finished bar."""
+        trades = self._trades
+        if trades._fired == self.network._cycle:
+            trade = trades._value
+            ts = trade.ts
+            if self._count and self._closed_until <= ts < self._bar_end and not self._pending:
+                # The hot path: the trade extends the open bar (what _add does, inline).
+                price, qty = trade.price, trade.qty
+                if price > self._high:
+                    self._high = price
+                elif price < self._low:
+                    self._low = price
+                self._close = price
+                self._last_ts = ts
+                self._volume += qty
+                self._notional += price * qty
+                self._count += 1
+                return False
+            self._on_trade(trade)
+        elif self._requested:
+            self._requested -= 1
+        return self._emit_pending()
+
     def _on_trade(self, trade: Any) -> None:
         ts = trade.ts
         if ts < self._closed_until:
@@ -116,15 +138,41 @@ class TimeBars(BarBuilder):
         self._rearm()
 
     def batch_scan(self, batch: Batch, lo: int, hi: int) -> int:
-        """Return the first trade in ``[lo, hi)`` that opens a bar or falls outside the open
-        one (it runs per event), or ``hi``."""
-        if not self._count or not self._can_batch(batch):
+        """Return the first trade in ``[lo, hi)`` that finishes a bar, is late, or must
+        first emit empty bars (it runs per event), or ``hi``."""
+        if not self._can_batch(batch):
             return lo
         ts = batch.ts
-        first = ts[lo]
-        if first >= self._bar_end or first < self._closed_until:
+        first = int(ts[lo])
+        if first < self._closed_until:
             return lo
-        return lo + int(np.searchsorted(ts[lo:hi], self._bar_end, "left"))
+        if self._count:
+            if first >= self._bar_end:
+                return lo
+            end = self._bar_end
+        else:
+            start = first - first % self._interval
+            if (
+                self._fill_empty
+                and not math.isnan(self._last_close)
+                and self._closed_until + self._interval <= start
+            ):
+                return lo
+            end = start + self._interval
+        return lo + int(ts[lo:hi].searchsorted(end))
+
+    def batch_absorb(self, batch: Batch, lo: int, hi: int) -> None:
+        """Take trades ``[lo, hi)`` into the open bar, opening it (and its timer) first when
+        none is open; none of the trades finishes a bar."""
+        if self._count:
+            self._absorb(batch, lo, hi)
+            return
+        first = int(batch.ts[lo])
+        start = first - first % self._interval
+        self._bar_start = start
+        self._bar_end = start + self._interval
+        self._absorb(batch, lo, hi)
+        self._rearm()
 
     def partial_bar(self) -> OHLC | None:
         """Return the bar in progress over its whole interval (not emitted), or None."""

@@ -1,0 +1,298 @@
+"""The reference strategy, written four ways, and a generated market to run it on.
+
+1-minute bars from trades; population Bollinger(20, 2) of the closes; flat and close below
+the lower band: market buy 1; long and close above the middle: market sell 1; a market order
+fills at the price of the next trade; fees 7.5 bps of notional. Every way gives the same
+round trips and P&L:
+
+- :func:`run_engine`: the full Serenity engine (replay, ``TimeBars``, ``BollingerBands``, a
+  strategy node, the order manager, the exchange simulator, positions and P&L), in batch
+  (columnar) or per-event mode;
+- :func:`run_object_loop`: a plain Python loop over ``Trade`` objects;
+- :func:`run_array_loop`: a lean loop over NumPy arrays (vectorised bars, a loop over bars).
+
+``python tests/benchmarks/reference.py MODE N`` runs one of them in a fresh process and prints
+its figures, peak RSS included, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import repeat
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+
+from serenity.marketdata import Trade
+from serenity.marketdata.historic import TableMarketdataService
+from serenity.model import InstrumentId, Side
+from serenity.position import PositionService
+from serenity.signal.bars import TimeBars
+from serenity.signal.indicators import BollingerBands
+from serenity.signal.indicators._base import RollingVariance, RunningMean
+from serenity.tau import HistoricNetworkScheduler
+from serenity.tau.event import Lambda
+from serenity.tau.signal import Map
+from serenity.trading import (
+    ExchangeSimulator,
+    OrderFactory,
+    OrderManagerService,
+    OrderPlacerService,
+    SimulatorConfig,
+)
+
+T0: Final = 1_704_153_600 * 10**9  # 2024-01-02 UTC
+BAR_NS: Final = 60 * 10**9
+SPACING_NS: Final = 100_000_000  # a trade every 100 ms on average
+BATCH: Final = 65_536
+FEE_BPS: Final = 7.5
+INSTRUMENT: Final = InstrumentId("coinbase", "BTC-USD")
+WINDOW: Final = 20
+NUM_STD: Final = 2.0
+
+
+def market(n: int, seed: int = 7) -> Iterator[pa.RecordBatch]:
+    """Yield ``n`` generated trades in batches: a random walk with random spacing."""
+    rng = np.random.default_rng(seed)
+    last_t, last_px, done, ids = T0, 40_000.0, 0, 0
+    while done < n:
+        k = min(BATCH, n - done)
+        gaps = rng.integers(1, 2 * SPACING_NS, k)
+        ts = last_t + np.cumsum(gaps)
+        px = np.round(last_px + np.cumsum(rng.normal(0.0, 2.0, k)), 2)
+        qty = np.round(rng.exponential(0.05, k) + 0.001, 4)
+        side = np.where(rng.random(k) < 0.5, 1, -1).astype(np.int8)
+        last_t, last_px = int(ts[-1]), float(px[-1])
+        yield pa.RecordBatch.from_pydict(
+            {
+                "ts": ts,
+                "ts_recv": ts,
+                "trade_id": pa.array(np.arange(ids, ids + k).astype(str)),
+                "side": side,
+                "price": px,
+                "qty": qty,
+            }
+        )
+        done += k
+        ids += k
+
+
+@dataclass(slots=True)
+class Result:
+    """What a run did: round trips (entries), fills, net P&L after fees, ticks."""
+
+    fills: int
+    pnl: float
+    fees: float
+    ticks: int
+
+    def same_as(self, other: Result) -> bool:
+        return (
+            self.fills == other.fills
+            and math.isclose(self.pnl, other.pnl, rel_tol=1e-9, abs_tol=1e-6)
+            and math.isclose(self.fees, other.fees, rel_tol=1e-9, abs_tol=1e-9)
+        )
+
+
+class _Rule:
+    """The strategy's decision, shared by every implementation: bands of bar closes."""
+
+    __slots__ = ("mean", "var")
+
+    def __init__(self) -> None:
+        self.mean = RunningMean(WINDOW)
+        self.var = RollingVariance(WINDOW)
+
+    def update(self, close: float, long: bool) -> int:
+        """Return +1 to buy, -1 to sell, 0 to hold after a bar closing at ``close``."""
+        variance = self.var.update(close)
+        middle = self.mean.update(close)
+        if middle is None or variance is None:
+            return 0
+        width = (math.sqrt(variance) if variance != 0.0 else 0.0) * NUM_STD
+        if not long and close < middle - width:
+            return 1
+        if long and close > middle:
+            return -1
+        return 0
+
+
+def _decide(close: float, middle: float, lower: float, long: bool) -> int:
+    if not long and close < lower:
+        return 1
+    if long and close > middle:
+        return -1
+    return 0
+
+
+def run_engine(batches: Iterator[pa.RecordBatch], *, batch: bool, end: int | None = None) -> Result:
+    """Run the reference strategy through the whole Serenity engine."""
+    sched = HistoricNetworkScheduler(
+        T0, end if end is not None else T0 + 400 * 86_400 * 10**9, batch=batch
+    )
+    md = TableMarketdataService(sched, trades={INSTRUMENT: batches})
+    placers = OrderPlacerService()
+    config = SimulatorConfig(maker_fee_bps=FEE_BPS, taker_fee_bps=FEE_BPS)
+    sim = ExchangeSimulator(sched, md, [INSTRUMENT], config)
+    placers.register("simulator:default", sim)
+    oms = OrderManagerService(sched, placers)
+    positions = PositionService(sched, oms.fills)
+    factory = OrderFactory("sim", prefix="bt-")
+    trades = md.get_trades(INSTRUMENT)
+    bars = TimeBars(sched, trades, BAR_NS)
+    closes = Map(sched.network, bars, lambda bar: bar.close)
+    bands = BollingerBands(sched.network, closes, WINDOW, NUM_STD)
+
+    def on_bands(close: float, b: Any) -> None:
+        if b is None or not sched.network.has_activated(bands) or oms.working_orders():
+            return
+        long = positions.qty("sim", INSTRUMENT) > 0
+        action = _decide(close, b.middle, b.lower, long)
+        if action:
+            oms.submit(factory.market(INSTRUMENT, "BUY" if action > 0 else "SELL", 1))
+
+    Lambda(sched.network, [closes, bands], on_bands, name="strategy")
+    stats = sched.run()
+    position = positions.position("sim", INSTRUMENT)
+    fills = sum(1 for o in oms.all_orders() for _ in range(1) if o.cum_qty)
+    pnl = float(position.realised_pnl - position.fees)
+    return Result(fills, pnl, float(position.fees), stats.events - _timers(stats))
+
+
+def _timers(stats: Any) -> int:
+    return stats.events - stats.batched - stats.per_event
+
+
+def run_object_loop(batches: Iterator[pa.RecordBatch]) -> Result:
+    """Run the reference strategy as a plain Python loop over ``Trade`` objects."""
+    sides = {1: Side.BUY, -1: Side.SELL}.__getitem__
+    rule = _Rule()
+    long = False
+    pending = 0  # +1 / -1: a market order waiting for the next trade
+    bar_end = 0
+    close = 0.0
+    fees = pnl = 0.0
+    entry = 0.0
+    fills = ticks = 0
+    fee_rate = FEE_BPS / 10_000
+    for rb in batches:
+        cols = [
+            rb.column(c).to_pylist() for c in ("ts", "ts_recv", "trade_id", "side", "price", "qty")
+        ]
+        for t in map(
+            Trade,
+            repeat(INSTRUMENT),
+            cols[0],
+            cols[1],
+            cols[2],
+            map(sides, cols[3]),
+            cols[4],
+            cols[5],
+        ):
+            ticks += 1
+            if t.ts >= bar_end and bar_end:
+                # the bar closed at bar_end (before this trade): decide on its close
+                action = rule.update(close, long)
+                if action:
+                    pending = action
+            if pending:
+                px = t.price
+                fees += px * fee_rate
+                fills += 1
+                if pending > 0:
+                    entry, long = px, True
+                else:
+                    pnl += px - entry
+                    long = False
+                pending = 0
+            if t.ts >= bar_end:
+                bar_end = t.ts - t.ts % BAR_NS + BAR_NS
+            close = t.price
+    return Result(fills, pnl - fees, fees, ticks)
+
+
+def run_array_loop(batches: Iterator[pa.RecordBatch]) -> Result:
+    """Run the reference strategy over arrays: vectorised bars, a Python loop over bars."""
+    rule = _Rule()
+    long = False
+    fees = pnl = 0.0
+    entry = 0.0
+    fills = ticks = 0
+    fee_rate = FEE_BPS / 10_000
+    pending = 0
+    open_bar = -1
+    open_close = 0.0
+    for rb in batches:
+        ts = rb.column("ts").to_numpy()
+        px = rb.column("price").to_numpy()
+        ticks += len(ts)
+        bar = ts // BAR_NS
+        starts = np.flatnonzero(np.diff(bar)) + 1  # first trade of each later bar
+        firsts = np.concatenate(([0], starts))
+        closes = px[np.concatenate((starts - 1, [len(px) - 1]))]
+        for j, first in enumerate(firsts.tolist()):
+            b = int(bar[first])
+            if b != open_bar:
+                if open_bar >= 0:
+                    action = rule.update(open_close, long)
+                    if action:
+                        pending = action
+                open_bar = b
+            if pending:
+                p = float(px[first])
+                fees += p * fee_rate
+                fills += 1
+                if pending > 0:
+                    entry, long = p, True
+                else:
+                    pnl += p - entry
+                    long = False
+                pending = 0
+            open_close = float(closes[j])
+    return Result(fills, pnl - fees, fees, ticks)
+
+
+def main(argv: list[str]) -> None:
+    mode, n = argv[0], int(argv[1])
+    start = time.perf_counter()
+    data = market(n)
+    if mode == "batch":
+        result = run_engine(data, batch=True)
+    elif mode == "per_event":
+        result = run_engine(data, batch=False)
+    elif mode == "objects":
+        result = run_object_loop(data)
+    elif mode == "arrays":
+        result = run_array_loop(data)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    wall = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "ticks": n,
+                "wall_s": round(wall, 3),
+                "ticks_per_s": round(n / wall),
+                "peak_rss_mb": round(rss_mb, 1),
+                "fills": result.fills,
+                "pnl": result.pnl,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+
+
+_ = Decimal  # the engine books in Decimal; the loops in float
