@@ -112,7 +112,7 @@ def test_console_script_upgrades_the_default_database(serenity_home: Path) -> No
     assert (serenity_home / "serenity.db").is_file()
     assert (
         f"sqlite:///{serenity_home / 'serenity.db'} is at revision {migrations.head_revision()}"
-        in (result.stdout)
+        in result.stdout
     )
 
 
