@@ -212,7 +212,7 @@ class UsdPrices:
         rows = " or ".join(f"{a}/USD" for a in assets)
         return DataError(
             f"no USD mark for {names} at {ts.astimezone(dt.UTC).isoformat()} within"
-            f" {self._max_age}{' to value ' + what if what else ''} (asked: {asked}); add"
+            f" {_span(self._max_age)}{' to value ' + what if what else ''} (asked: {asked}); add"
             f" {rows} instrument_mark rows or --prices file rows"
         )
 
@@ -229,3 +229,12 @@ class UsdPrices:
         if price is None:
             raise self.missing([asset], ts, what=what)
         return price
+
+
+def _span(age: dt.timedelta) -> str:
+    seconds = int(age.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
