@@ -164,18 +164,18 @@ def write_summary(report: TaxReport, out: TextIO) -> None:
     by_asset = [("asset", "term", "proceeds", "cost basis", "gain or (loss)")]
     for (asset, term), t in report.by_asset().items():
         by_asset.append((asset, str(term), _money(t.proceeds), _money(t.basis), _money(t.gain)))
-    lines += _aligned(by_asset) if len(by_asset) > 1 else ["(no disposals)"]
+    lines += _aligned(by_asset, left=2) if len(by_asset) > 1 else ["(no disposals)"]
     lines += ["", f"Income received as assets (their cost basis): {_money(report.income)}"]
     if report.notes:
         lines += ["", "Notes"] + [f"- {note}" for note in report.notes]
     out.write("\n".join(lines) + "\n")
 
 
-def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+def _aligned(rows: Sequence[Sequence[str]], *, left: int = 1) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [
         "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
+            cell.ljust(w) if i < left else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         for row in rows

@@ -209,7 +209,8 @@ def load_ledger(engine: Engine, *, run_id: int | None = None) -> Ledger:
         with Session(engine) as session:
             txns = _fills(session, run_id, notes)
             if run_id is None:
-                txns += [from_row(r) for r in session.scalars(sa.select(TaxTransaction))]
+                imported = sa.select(TaxTransaction).order_by(TaxTransaction.ts, TaxTransaction.id)
+                txns += [from_row(r) for r in session.scalars(imported)]
                 txns += _transfers(session, notes)
     except SQLAlchemyError as exc:
         raise ConfigError(
