@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum, unique
@@ -101,6 +102,9 @@ class Piece:
 class LotPool:
     """The open lots of one asset in one pool (a wallet, or every wallet together).
 
+    Lots are kept in acquisition order; HIFO keeps a heap by cost per unit beside them, so
+    relieving stays cheap with many thousands of open lots.
+
     Parameters
     ----------
     asset
@@ -112,9 +116,15 @@ class LotPool:
     def __init__(self, asset: str, pool: str) -> None:
         self.asset = asset
         self.pool = pool
-        self._lots: list[Lot] = []  # in acquisition order
+        self._lots: list[Lot] = []  # acquisition order; emptied lots are dropped lazily
         self._index: dict[tuple[str, dt.datetime], Lot] = {}
         self._held = _ZERO
+        self._emptied = 0  # emptied lots still in _lots
+        self._seq = 0
+        # HIFO: (-unit cost, acquired, arrival, key, token); an entry counts while its token
+        # is the lot's current one (a lot that grows gets a new entry).
+        self._heap: list[tuple[Decimal, dt.datetime, int, tuple[str, dt.datetime], object]] = []
+        self._tokens: dict[tuple[str, dt.datetime], object] | None = None
 
     @property
     def qty(self) -> Decimal:
@@ -124,24 +134,26 @@ class LotPool:
     @property
     def lots(self) -> list[Lot]:
         """Return copies of the open lots, in acquisition order."""
-        return [Lot(x.lot_id, x.asset, x.acquired, x.qty, x.basis) for x in self._lots]
+        return [Lot(x.lot_id, x.asset, x.acquired, x.qty, x.basis) for x in self._lots if x.qty > 0]
 
     def add(self, lot_id: str, acquired: dt.datetime, qty: Decimal, basis: Decimal) -> None:
         """Add a lot; a piece of a lot already here (moved back by a transfer) joins it."""
         if qty <= 0:
             return
         self._held += qty
-        found = self._index.get((lot_id, acquired))
-        if found is not None:
-            found.qty += qty
-            found.basis += basis
-            return
-        lot = Lot(lot_id, self.asset, acquired, qty, basis)
-        self._index[(lot_id, acquired)] = lot
-        if not self._lots or self._lots[-1].acquired <= acquired:
-            self._lots.append(lot)
-        else:  # after any lot acquired at the same time, so equal times keep arrival order
-            bisect.insort_right(self._lots, lot, key=lambda x: x.acquired)
+        key = (lot_id, acquired)
+        lot = self._index.get(key)
+        if lot is not None:
+            lot.qty += qty
+            lot.basis += basis
+        else:
+            lot = self._index[key] = Lot(lot_id, self.asset, acquired, qty, basis)
+            if not self._lots or self._lots[-1].acquired <= acquired:
+                self._lots.append(lot)
+            else:  # after any lot acquired at the same time: equal times keep arrival order
+                bisect.insort_right(self._lots, lot, key=lambda x: x.acquired)
+        if self._tokens is not None:
+            self._push(lot)
 
     def relieve(
         self,
@@ -169,53 +181,78 @@ class LotPool:
         DataError
             When the pool holds less than ``qty``, or a named lot is not open here or holds
             less than named.
+        InvalidValueError
+            When the named quantities do not add up to ``qty``.
         """
         if qty <= 0:
             return []
-        held = self.qty
-        if held < qty:
+        if self._held < qty:
             raise DataError(
                 f"cannot relieve {format_qty(qty)} {self.asset} from {self._where()} for {what}:"
-                f" only {format_qty(held)} {self.asset} of lots are held there; import the"
+                f" only {format_qty(self._held)} {self.asset} of lots are held there; import the"
                 " acquisitions or transfers that brought it in"
             )
         if method is ReliefMethod.SPECIFIC and named is not None:
             pieces = self._relieve_named(qty, named, what=what)
-            self._lots = [lot for lot in self._lots if lot.qty > 0]
+        elif method is ReliefMethod.HIFO:
+            pieces = self._relieve_dearest(qty)
         else:
             pieces = []
             left = qty
-            for lot in self._order(method):
+            lots = reversed(self._lots) if method is ReliefMethod.LIFO else self._lots
+            for lot in lots:  # _take changes quantities only, so iterating in place is safe
                 if left <= 0:
                     break
-                pieces.append(self._take(lot, min(left, lot.qty)))
-                left -= pieces[-1].qty
-            self._drop_empty(method)
+                if lot.qty > 0:
+                    pieces.append(self._take(lot, min(left, lot.qty)))
+                    left -= pieces[-1].qty
         self._held -= qty
+        self._drop_emptied()
         return pieces
 
-    def _drop_empty(self, method: ReliefMethod) -> None:
-        """Drop emptied lots: a prefix under FIFO, a suffix under LIFO, any under HIFO."""
-        lots = self._lots
-        if method is ReliefMethod.LIFO:
-            n = len(lots)
-            while n > 0 and lots[n - 1].qty == 0:
-                n -= 1
-            del lots[n:]
-        elif method is ReliefMethod.HIFO:
-            self._lots = [lot for lot in lots if lot.qty > 0]
-        else:
-            n = 0
-            while n < len(lots) and lots[n].qty == 0:
-                n += 1
-            del lots[:n]
+    def _relieve_dearest(self, qty: Decimal) -> list[Piece]:
+        if self._tokens is None:
+            self._tokens = {}
+            for lot in self._lots:
+                if lot.qty > 0:
+                    self._push(lot)
+        pieces = []
+        left = qty
+        while left > 0:
+            *_, key, token = self._heap[0]
+            found = self._index.get(key)
+            if found is None or self._tokens.get(key) is not token:
+                heapq.heappop(self._heap)  # stale: emptied, or grown and pushed again
+                continue
+            pieces.append(self._take(found, min(left, found.qty)))
+            left -= pieces[-1].qty
+        return pieces
 
-    def _order(self, method: ReliefMethod) -> Iterable[Lot]:
-        if method is ReliefMethod.LIFO:
-            return reversed(self._lots)
-        if method is ReliefMethod.HIFO:
-            return sorted(self._lots, key=lambda x: -x.unit_cost)  # stable: FIFO among equals
-        return self._lots  # _take changes quantities only, so iterating in place is safe
+    def _push(self, lot: Lot) -> None:
+        assert self._tokens is not None
+        key = (lot.lot_id, lot.acquired)
+        token = self._tokens[key] = object()
+        self._seq += 1
+        heapq.heappush(self._heap, (-lot.unit_cost, lot.acquired, self._seq, key, token))
+
+    def _drop_emptied(self) -> None:
+        """Drop emptied lots: a FIFO prefix or LIFO suffix at once, others when they pile up."""
+        lots = self._lots
+        n = 0
+        while n < len(lots) and lots[n].qty == 0:
+            n += 1
+        if n:
+            del lots[:n]
+            self._emptied -= n
+        n = len(lots)
+        while n > 0 and lots[n - 1].qty == 0:
+            n -= 1
+        if n < len(lots):
+            self._emptied -= len(lots) - n
+            del lots[n:]
+        if self._emptied * 2 > len(lots):
+            self._lots = [lot for lot in lots if lot.qty > 0]
+            self._emptied = 0
 
     def _relieve_named(
         self, qty: Decimal, named: Sequence[tuple[str, Decimal]], *, what: str
@@ -228,7 +265,8 @@ class LotPool:
             )
         by_id: dict[str, list[Lot]] = {}
         for lot in self._lots:
-            by_id.setdefault(lot.lot_id, []).append(lot)
+            if lot.qty > 0:
+                by_id.setdefault(lot.lot_id, []).append(lot)
         wanted: dict[str, Decimal] = {}
         for lot_id, want in named:
             if want <= 0:
@@ -250,9 +288,8 @@ class LotPool:
             for lot in by_id[lot_id]:
                 if left <= 0:
                     break
-                if lot.qty > 0:
-                    pieces.append(self._take(lot, min(left, lot.qty)))
-                    left -= pieces[-1].qty
+                pieces.append(self._take(lot, min(left, lot.qty)))
+                left -= pieces[-1].qty
         return pieces
 
     def _take(self, lot: Lot, qty: Decimal) -> Piece:
@@ -260,7 +297,11 @@ class LotPool:
         lot.qty -= qty
         lot.basis -= basis
         if lot.qty == 0:
-            del self._index[(lot.lot_id, lot.acquired)]
+            key = (lot.lot_id, lot.acquired)
+            del self._index[key]
+            if self._tokens is not None:
+                self._tokens.pop(key, None)
+            self._emptied += 1
         return Piece(lot.lot_id, lot.acquired, qty, basis)
 
     def _where(self) -> str:
