@@ -250,8 +250,8 @@ class _Walk:
 
     def run(self, txns: list[Transaction]) -> None:
         order = sorted(range(len(txns)), key=lambda i: (txns[i].ts, _phase(txns[i]), i))
+        pairs = self._pair_transfers([txns[i] for i in order])  # later arrivals pair too
         ordered = [txns[i] for i in order if txns[i].ts < self.end]
-        pairs = self._pair_transfers(ordered)
         arriving = {t_in.key for t_in in pairs.values()}
         for txn in ordered:
             if txn.kind is LedgerKind.TRADE:

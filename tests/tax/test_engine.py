@@ -366,3 +366,23 @@ def test_income_is_a_lot_at_its_value_and_counted_as_income() -> None:
     assert rows(report) == [
         ("stake", "0.5", "2024-02-01", "2024-03-01", "1800.00", "1500.00", "short")
     ]
+
+
+def test_pools_are_per_wallet_by_default_from_2025() -> None:
+    assert TaxSettings(2024).pool_mode is PoolMode.UNIVERSAL
+    assert TaxSettings(2025).pool_mode is PoolMode.WALLET
+    assert TaxSettings(2025, pools=PoolMode.UNIVERSAL).pool_mode is PoolMode.UNIVERSAL
+    # the 2025 report of TWO_WALLETS sells nothing in 2025, but walks the wallets apart:
+    assert compute(TWO_WALLETS, 2025, pools=None).settings.pool_mode is PoolMode.WALLET
+
+
+def test_a_transfer_arriving_after_the_year_still_pairs() -> None:
+    txns = [
+        buy("A", at("2024-06-01"), "1", "60000", wallet="coinbase"),
+        transfer("send", at("2024-12-31", "23:00:00"), "1", out_of="coinbase", ref="0x1"),
+        transfer("recv", at("2025-01-01", "01:00:00"), "1", into="binance", ref="0x1"),
+    ]
+
+    report = compute(txns, pools=PoolMode.WALLET)
+
+    assert report.rows == () and report.notes == ()
