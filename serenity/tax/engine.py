@@ -221,12 +221,23 @@ def compute(
         ctx.prec = 60
         walk = _Walk(prices, settings)
         walk.run(list(transactions))
-    return TaxReport(
+    report = TaxReport(
         settings=settings,
         rows=tuple(walk.rows),
         income=_cents(walk.income),
         notes=tuple(notes) + tuple(walk.notes),
     )
+    log.info(
+        "tax.computed",
+        extra={
+            "year": settings.year,
+            "method": str(settings.method),
+            "pools": str(settings.pool_mode),
+            "rows": len(report.rows),
+            "notes": len(report.notes),
+        },
+    )
+    return report
 
 
 class _Walk:
