@@ -26,6 +26,7 @@ LAYERS: dict[str, set[str]] = {
     "db": {"model", "exchange"},
     "signal": {"tau", "model"},
     "marketdata": {"tau", "model", "db", "exchange", "signal"},
+    "tax": {"model", "db"},
 }
 SHARED = {"errors", "_version", "logs", "secret"}
 

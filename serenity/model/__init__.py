@@ -6,7 +6,8 @@ Alembic migrates (``serenity db upgrade``). Reference data: :class:`Exchange`,
 :class:`Currency`, :class:`Instrument`, :class:`ExchangeInstrument`. Accounts:
 :class:`Portfolio`, :class:`TradingAccount`, :class:`ExchangeAccount`. Trade data:
 :class:`Order`, :class:`Fill`, :class:`Position`, :class:`InstrumentMark`,
-:class:`ExchangeTransfer`, :class:`StrategyRun`.
+:class:`ExchangeTransfer`, :class:`StrategyRun`. Imported tax-ledger rows:
+:class:`TaxTransaction`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from serenity.model.refdata import (
     instrument_code,
 )
 from serenity.model.run import StrategyRun
+from serenity.model.tax import LedgerKind, TaxTransaction
 from serenity.model.trading import ExchangeTransfer, Fill, InstrumentMark, Order, Position
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "InstrumentMark",
     "InstrumentStatus",
     "InstrumentType",
+    "LedgerKind",
     "Liquidity",
     "Order",
     "OrderStatus",
@@ -64,6 +67,7 @@ __all__ = [
     "RunStatus",
     "Side",
     "StrategyRun",
+    "TaxTransaction",
     "TimeInForce",
     "TradingAccount",
     "TransferType",
