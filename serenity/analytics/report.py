@@ -136,7 +136,9 @@ def _quick_summary(outputs: RunOutputs, pnl: pd.DataFrame, fills: pd.DataFrame) 
 
 
 def _times(ts: Any) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(pd.to_datetime(np.asarray(ts, dtype="int64"), unit="ns", utc=True))
+    """Return UTC times for plotly, to the microsecond (plotly.js has no nanoseconds)."""
+    micros = np.asarray(ts, dtype="int64") // 1000
+    return pd.DatetimeIndex(pd.to_datetime(micros, unit="us", utc=True))
 
 
 def _thin(
@@ -215,7 +217,7 @@ def _price_figure(
     step = 1
     if len(mine) > max_markers:
         step = -(-len(mine) // max_markers)
-        note = f"{len(mine):,} fills; every {step}th is marked."
+        note = f"{len(mine):,} fills; one in every {step} is marked."
     for side, symbol, colour in (("BUY", "triangle-up", _BUY), ("SELL", "triangle-down", _SELL)):
         rows = mine[mine["side"] == side].iloc[::step]
         if rows.empty:
