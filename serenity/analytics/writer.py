@@ -38,6 +38,7 @@ CAPTURE_DIR: Final = "capture"
 CONFIG_FILE: Final = "config.yaml"
 """The run's configuration as given."""
 
+_now: Final = time.monotonic
 _CHANNEL: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _OUR_FILES: Final = (
     *(f"{name}.parquet" for name in TABLES),
@@ -178,7 +179,8 @@ class RunWriter:
                 reason,
             )
         )
-        self._added("orders", rows)
+        if len(rows) >= self._flush_rows or _now() >= self._deadline:
+            self._due("orders")
 
     def fill(
         self,
@@ -214,7 +216,8 @@ class RunWriter:
                 liquidity,
             )
         )
-        self._added("fills", rows)
+        if len(rows) >= self._flush_rows or _now() >= self._deadline:
+            self._due("fills")
 
     def position(
         self,
@@ -234,7 +237,8 @@ class RunWriter:
         rows.append(
             (ts, account, instrument, qty, avg_price, realised_pnl, unrealised_pnl, fees, currency)
         )
-        self._added("positions", rows)
+        if len(rows) >= self._flush_rows or _now() >= self._deadline:
+            self._due("positions")
 
     def pnl(
         self,
@@ -263,13 +267,15 @@ class RunWriter:
                 self.currency if currency is None else currency,
             )
         )
-        self._added("pnl", rows)
+        if len(rows) >= self._flush_rows or _now() >= self._deadline:
+            self._due("pnl")
 
     def mark(self, ts: int, instrument: str, *, price: float) -> None:
         """Add one price of ``instrument`` to ``marks.parquet`` (e.g. one per minute)."""
         rows = self._marks
         rows.append((ts, instrument, price))
-        self._added("marks", rows)
+        if len(rows) >= self._flush_rows or _now() >= self._deadline:
+            self._due("marks")
 
     def capture(self, channel: str, ts: int, **fields: Any) -> None:
         """Add one row to the capture channel ``channel`` (``capture/<channel>.parquet``).
@@ -306,7 +312,7 @@ class RunWriter:
         rows.append((ts, *values))
         if len(rows) >= self._flush_rows:
             found.table.flush()
-        elif time.monotonic() >= self._deadline:
+        if _now() >= self._deadline:
             self.flush()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -386,11 +392,12 @@ class RunWriter:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _added(self, name: str, rows: list[tuple[Any, ...]]) -> None:
-        if len(rows) >= self._flush_rows:
+    def _due(self, name: str) -> None:
+        """Flush a full table, or every table once the interval has passed."""
+        if len(self._tables[name].rows) >= self._flush_rows:
             self._check_open()
             self._tables[name].flush()
-        elif time.monotonic() >= self._deadline:
+        if _now() >= self._deadline:
             self.flush()
 
     def _all_tables(self) -> list[TableWriter]:
