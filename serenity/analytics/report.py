@@ -86,8 +86,9 @@ def build_report(
     instruments = sorted(
         set(marks["instrument"].astype(str)) | set(fills["instrument"].astype(str))
     )
+    roles = fill_roles(fills)
     for instrument in instruments:
-        figure, note = _price_figure(instrument, marks, fills, max_points, max_markers)
+        figure, note = _price_figure(instrument, marks, fills, roles, max_points, max_markers)
         panels.append((f"{instrument}: price, entries and exits", figure, note))
     for channel in outputs.channels:
         figure, note = _channel_figure(channel, outputs.capture(channel), max_points)
@@ -150,10 +151,11 @@ def _thin(
     span = int(ts[-1] - ts[0]) + 1
     bucket = (ts - ts[0]).astype("float64") * max_points // span
     frame = pd.DataFrame({"b": bucket, "ts": ts, "v": values})
-    if how == "min":
-        picked = frame.loc[frame.groupby("b")["v"].idxmin()]
+    if how == "min":  # NaN sorts last, so a bucket keeps its lowest value
+        frame = frame.sort_values(["b", "v"], kind="stable")
+        picked = frame.drop_duplicates("b", keep="first").sort_values("ts", kind="stable")
     else:
-        picked = frame.groupby("b").last()
+        picked = frame.drop_duplicates("b", keep="last")
     return picked["ts"].to_numpy(dtype="int64"), picked["v"].to_numpy()
 
 
@@ -198,6 +200,7 @@ def _price_figure(
     instrument: str,
     marks: pd.DataFrame,
     fills: pd.DataFrame,
+    roles: pd.Series,
     max_points: int,
     max_markers: int,
 ) -> tuple[go.Figure, str]:
@@ -212,7 +215,6 @@ def _price_figure(
         )
     )
     mine = fills[fills["instrument"] == instrument]
-    roles = fill_roles(fills).loc[mine.index] if len(mine) else pd.Series([], dtype=object)
     note = ""
     step = 1
     if len(mine) > max_markers:

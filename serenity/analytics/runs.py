@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -87,12 +87,7 @@ def start_run(
     InvalidValueError
         For an unknown kind, an empty strategy name or a naive datetime.
     """
-    try:
-        run_kind = RunKind(str(kind).lower())
-    except ValueError:
-        raise InvalidValueError(
-            f"run kind {kind!r} is not one of {', '.join(k.value for k in RunKind)}"
-        ) from None
+    run_kind = _choice(RunKind, kind, "run kind")
     if not isinstance(strategy, str) or not strategy.strip():
         raise InvalidValueError(f"a run needs a strategy name, was {strategy!r}")
     ensure_schema(engine)
@@ -206,9 +201,9 @@ def list_runs(
     if strategy is not None:
         query = query.where(StrategyRun.strategy == strategy)
     if kind is not None:
-        query = query.where(StrategyRun.kind == RunKind(str(kind).lower()))
+        query = query.where(StrategyRun.kind == _choice(RunKind, kind, "run kind"))
     if status is not None:
-        query = query.where(StrategyRun.status == RunStatus(str(status).lower()))
+        query = query.where(StrategyRun.status == _choice(RunStatus, status, "run status"))
     if limit is not None:
         query = query.limit(int(limit))
     with engine.connect() as conn:
@@ -243,6 +238,17 @@ def _select() -> sa.Select[Any]:
 
 def _record(row: sa.Row[Any]) -> RunRecord:
     return RunRecord(**row._asdict())
+
+
+_E = TypeVar("_E", RunKind, RunStatus)
+
+
+def _choice(enum: type[_E], value: object, what: str) -> _E:
+    try:
+        return enum(str(value).lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in enum)
+        raise InvalidValueError(f"{what} {value!r} is not one of {choices}") from None
 
 
 def _utc(value: dt.datetime | None, what: str) -> dt.datetime | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 from serenity.analytics import RunWriter, build_report, summarize_run
 
 from .conftest import INSTRUMENT, T0, fill_kwargs
@@ -63,3 +65,18 @@ def test_many_fills_are_thinned_and_the_page_says_so(tmp_path: Path) -> None:
 
     assert "40 fills; one in every 4 is marked." in page
     assert "The run recorded no config." in page
+
+
+def test_thinning_keeps_each_buckets_last_value_or_its_lowest() -> None:
+    from serenity.analytics.report import _thin
+
+    ts = np.arange(100, dtype="int64")
+    values = np.arange(100, dtype="float64")
+    values[55], values[59] = -5.0, np.nan
+
+    t_last, last = _thin(ts, values, 10)
+    t_low, low = _thin(ts, values, 10, how="min")
+
+    assert t_last.tolist() == [9, 19, 29, 39, 49, 59, 69, 79, 89, 99]
+    assert np.isnan(last[5]) and last[6] == 69.0
+    assert t_low.tolist() == [0, 10, 20, 30, 40, 55, 60, 70, 80, 90] and low[5] == -5.0

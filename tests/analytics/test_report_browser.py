@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from serenity.analytics import RunWriter, summarize_run
+from serenity.analytics import summarize_run
 from tests.conftest import skip_missing_service
 
-from .conftest import INSTRUMENT, T0, fill_kwargs
+from .conftest import INSTRUMENT
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -85,16 +85,3 @@ def test_the_report_renders_every_plot_without_errors(browser: Any, tiny_run: Pa
     assert plots[1]["traces"] == 3 and plots[1]["points"] == 2  # the buy and the sell
     assert plots[2]["traces"] == 3
     assert "net P&L" in summary and "vs buy and hold" in summary
-
-
-def test_an_empty_run_renders_too(browser: Any, tmp_path: Path) -> None:
-    with RunWriter(tmp_path / "run", starting_capital=100.0) as out:
-        out.pnl(T0, realised=0.0, unrealised=0.0, fees=0.0)
-        out.fill(T0, 1, **fill_kwargs(1, "BUY", 1.0, 10.0, 0.0))
-    summarize_run(tmp_path / "run")
-
-    page, errors, _ = open_report(browser, tmp_path / "run" / "report.html")
-    count = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
-    page.close()
-
-    assert errors == [] and count == 2

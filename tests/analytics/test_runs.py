@@ -98,6 +98,8 @@ def test_bad_arguments_are_named(db_engine: Any) -> None:
         start_run(
             db_engine, kind="live", strategy="x", config={}, window_start=dt.datetime(2024, 1, 1)
         )
+    with pytest.raises(InvalidValueError, match="run status 'done' is not one of running"):
+        list_runs(db_engine, status="done")
     with pytest.raises(InvalidValueError, match="no strategy run 999"):
         get_run(db_engine, 999)
     with pytest.raises(InvalidValueError, match="no strategy run 999"):

@@ -230,13 +230,13 @@ def test_memory_stays_flat_however_many_rows(tmp_path: Path) -> None:
         out.close()
         return most_buffered, most_arrow, traced
 
-    small = peak(10_000, "small")
-    large = peak(50_000, "large")
+    small = peak(5_000, "small")
+    large = peak(25_000, "large")
 
     assert large[0] <= 2 * (500 + 2_000)  # two tables, each at most flush + row group rows
     assert large[1] < 2 * small[1] + 1_000_000
     assert large[2] < 2 * small[2] + 1_000_000
-    assert len(RunOutputs(tmp_path / "large").fills) == 50_000
+    assert len(RunOutputs(tmp_path / "large").fills) == 25_000
 
 
 @pytest.mark.parametrize(
