@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, NoReturn, Self
 
 import numpy as np
 import pyarrow as pa
@@ -301,13 +301,16 @@ class RunWriter:
         else:
             values = found.reorder(fields)
         accepted = found.accepted
+        undecided: list[int] = []
         for i, value in enumerate(values):
             if value is not None:
                 kinds = accepted[i]
                 if kinds is None:
-                    found.decide(i, value)
+                    undecided.append(i)
                 elif not isinstance(value, kinds):
                     found.refuse(i, value, ts)
+        for i in undecided:  # only a row that is kept sets types
+            found.decide(i, values[i])
         rows = found.table.rows
         rows.append((ts, *values))
         if len(rows) >= self._flush_rows:
@@ -320,8 +323,7 @@ class RunWriter:
     @property
     def buffered_rows(self) -> int:
         """Return the rows held in memory across tables, waiting for a flush or a row group."""
-        tables = [*self._tables.values(), *(c.table for c in self._channels.values())]
-        return sum(t.buffered_rows for t in tables)
+        return sum(t.buffered_rows for t in self._all_tables())
 
     @property
     def is_closed(self) -> bool:
@@ -482,17 +484,15 @@ class _Channel:
         else:
             self.accepted[index] = (type(value),)  # Arrow infers the column type
 
-    def refuse(self, index: int, value: Any, ts: int) -> None:
+    def refuse(self, index: int, value: Any, ts: int) -> NoReturn:
         """Raise for a value whose type does not fit its field."""
         kinds = self.accepted[index]
-        assert kinds is not None
-        if not isinstance(value, kinds):
-            expected = self.arrow[index] or kinds[0].__name__
-            raise DataError(
-                f"capture channel {self.name!r} field {self.names[index]!r} holds {expected} "
-                f"(set by its first value), was {value!r} of type {type(value).__name__} "
-                f"(row ts={ts!r})"
-            )
+        expected = self.arrow[index] or (kinds[0].__name__ if kinds else "?")
+        raise DataError(
+            f"capture channel {self.name!r} field {self.names[index]!r} holds {expected} "
+            f"(set by its first value), was {value!r} of type {type(value).__name__} "
+            f"(row ts={ts!r})"
+        )
 
     def schema(self, columns: list[tuple[Any, ...]]) -> pa.Schema:
         """Return the channel's schema at its first flush; undecided fields become floats."""

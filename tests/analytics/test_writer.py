@@ -313,6 +313,19 @@ def test_capture_field_types_are_set_by_their_first_value(tmp_path: Path) -> Non
     assert got["x"].tolist()[1:] == [2.5, 2.0]
 
 
+def test_a_refused_capture_row_neither_is_kept_nor_sets_types(tmp_path: Path) -> None:
+    out = RunWriter(tmp_path / "run", starting_capital=0)
+    out.capture("s", T0, a=1.0, b=None)
+    with pytest.raises(DataError, match="field 'a' holds double"):
+        out.capture("s", T0 + 1, a="bad", b="text")
+    out.capture("s", T0 + 2, a=2.0, b=5)
+    out.close()
+
+    got = RunOutputs(tmp_path / "run").arrow("capture/s")
+    assert got.column("ts").to_pylist() == [T0, T0 + 2]
+    assert str(got.schema.field("b").type) == "int64" and got.column("b").to_pylist() == [None, 5]
+
+
 @pytest.mark.parametrize("channel", ["", "../up", "a/b", ".hidden", "x" * 129, 5])
 def test_capture_channel_names_must_be_file_names(tmp_path: Path, channel: object) -> None:
     out = RunWriter(tmp_path / "run", starting_capital=0)
