@@ -1,7 +1,7 @@
 """strategy_run: the data versions a run read, and why a failed run failed.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0001 (main's 0002, the tax ledger, landed meanwhile: on merge this revises 0002)
 Create Date: 2026-12-06 08:20:00.000000+00:00
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
+revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
