@@ -13,6 +13,7 @@ from serenity.cli.journal import JournalCommands
 from serenity.cli.marketdata import MarketdataCommands
 from serenity.cli.refdata import Refdata
 from serenity.cli.tax import Tax
+from serenity.cli.runs import RunsCommands
 from serenity.cli.tickstore import TickstoreCommands
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
@@ -42,6 +43,7 @@ class Serenity:
         self.refdata = Refdata()
         self.tickstore = TickstoreCommands(quiet=self._quiet)
         self.tax = Tax()
+        self.runs = RunsCommands()
 
     def version(self) -> None:
         """Print Serenity's version."""
