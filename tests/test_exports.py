@@ -16,6 +16,7 @@ MODULES = sorted(
     m.name for m in pkgutil.walk_packages(serenity.__path__, "serenity.") if "._" not in m.name
 )
 
+_TRADING = {"trading", "position", "pnl", "booker"}
 # Which serenity packages each package may import (DESIGN.md: dependencies point downward).
 LAYERS: dict[str, set[str]] = {
     "tau": set(),
@@ -26,6 +27,8 @@ LAYERS: dict[str, set[str]] = {
     "db": {"model", "exchange"},
     "signal": {"tau", "model"},
     "marketdata": {"tau", "model", "db", "exchange", "signal"},
+    # analytics sits beside algo and strategy (both use it), above trading/position/pnl.
+    "analytics": {"tau", "model", "db", "exchange", "signal", "marketdata", *_TRADING},
 }
 SHARED = {"errors", "_version", "logs", "secret"}
 

@@ -12,6 +12,7 @@ from serenity.cli.demo import DEFAULT_DAY_TEXT, DEFAULT_EVENTS, run_demo
 from serenity.cli.journal import JournalCommands
 from serenity.cli.marketdata import MarketdataCommands
 from serenity.cli.refdata import Refdata
+from serenity.cli.runs import RunsCommands
 from serenity.cli.tickstore import TickstoreCommands
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
@@ -40,6 +41,7 @@ class Serenity:
         self.db = Db()
         self.refdata = Refdata()
         self.tickstore = TickstoreCommands(quiet=self._quiet)
+        self.runs = RunsCommands()
 
     def version(self) -> None:
         """Print Serenity's version."""

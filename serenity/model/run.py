@@ -20,6 +20,9 @@ class StrategyRun(Base):
     ``config`` is the strategy configuration as run; ``statistics`` the summary statistics
     once it finished; ``output_uri`` where its captured outputs were written (a folder or a
     blob URL). ``window_start``/``window_end`` bound the market data it saw.
+    ``data_versions`` records the versions of stored data it read (e.g. tick-store table,
+    symbol and day to version), so it can be replayed exactly; ``error`` says why a failed
+    run failed.
     """
 
     __tablename__ = "strategy_run"
@@ -35,3 +38,5 @@ class StrategyRun(Base):
     finished_at: Mapped[UtcTime | None]
     statistics: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     output_uri: Mapped[str | None] = mapped_column(sa.String(1024))
+    data_versions: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    error: Mapped[str | None] = mapped_column(sa.Text)
