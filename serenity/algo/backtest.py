@@ -133,7 +133,9 @@ def backtest(
     start_ns = _instant(start, "start")
     end_ns = _instant(end, "end")
     if end_ns <= start_ns:
-        raise ConfigError(f"--end must be after --start, was {format_ns(start_ns)} .. {format_ns(end_ns)}")
+        raise ConfigError(
+            f"--end must be after --start, was {format_ns(start_ns)} .. {format_ns(end_ns)}"
+        )
     if (store is None) == (marketdata is None):
         raise ConfigError("give a tick store URL (--store) or a market-data factory, one of them")
     as_of_ns = _instant(as_of, "as_of") if as_of is not None else time.time_ns()
@@ -151,15 +153,23 @@ def backtest(
     else:
         assert store is not None
         md = _store_marketdata(scheduler, cfg, store, as_of_ns, versions)
-    writer = RunWriter(folder, starting_capital=float(cfg.capital), currency=cfg.currency, config=cfg.text or cfg.as_dict())
+    writer = RunWriter(
+        folder,
+        starting_capital=float(cfg.capital),
+        currency=cfg.currency,
+        config=cfg.text or cfg.as_dict(),
+    )
     run_file = {
         "run_key": run_key,
         "kind": str(RunKind.BACKTEST),
         "strategy": cfg.name,
         "start": format_ns(start_ns),
         "end": format_ns(end_ns),
+        "start_ns": start_ns,
+        "end_ns": end_ns,
         "store": store,
         "as_of": format_ns(as_of_ns),
+        "as_of_ns": as_of_ns,
         "batch": batch,
         "config_dir": str(cfg.source.parent.resolve()) if cfg.source is not None else None,
         "data_versions": versions,
@@ -184,7 +194,7 @@ def backtest(
         (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
     try:
         algo = AlgoEngine(cfg, scheduler, md, mode=Mode.BACKTEST, products=products, writer=writer)
-        scheduler.schedule_at(algo.start, start_ns)
+        scheduler.at_start(algo.start)
         scheduler.at_end(algo.stop)
         if progress is not None:
             _progress(scheduler, progress, start_ns, end_ns)
@@ -215,12 +225,19 @@ def backtest(
         finish_run(engine_db, run_id, statistics=statistics)
     log.info(
         "backtest.done",
-        extra={"strategy": cfg.name, "ticks": ticks, "wall_s": round(wall, 3), "folder": str(folder)},
+        extra={
+            "strategy": cfg.name,
+            "ticks": ticks,
+            "wall_s": round(wall, 3),
+            "folder": str(folder),
+        },
     )
     return BacktestResult(folder, run_id, stats, statistics, ticks, wall)
 
 
-def rerun(run: str | Path | int, *, out: str | Path | None = None, db_url: str | None = None) -> tuple[BacktestResult, list[str]]:
+def rerun(
+    run: str | Path | int, *, out: str | Path | None = None, db_url: str | None = None
+) -> tuple[BacktestResult, list[str]]:
     """Run a recorded backtest again, on the data as it was then, and compare the outputs.
 
     Parameters
@@ -243,21 +260,29 @@ def rerun(run: str | Path | int, *, out: str | Path | None = None, db_url: str |
     try:
         recorded = json.loads((folder / RUN_FILE).read_text())
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{folder} is not a backtest run folder (no readable {RUN_FILE})") from exc
+        raise ConfigError(
+            f"{folder} is not a backtest run folder (no readable {RUN_FILE})"
+        ) from exc
     if not recorded.get("store"):
-        raise ConfigError(f"run {folder} replayed in-memory data; only stored-data runs can be rerun")
+        raise ConfigError(
+            f"run {folder} replayed in-memory data; only stored-data runs can be rerun"
+        )
     cfg = load_config((folder / "config.yaml").read_text())
     if recorded.get("config_dir"):
         # Relative strategy modules resolve against the original config's folder.
         cfg = dataclasses.replace(cfg, source=Path(recorded["config_dir"]) / "config.yaml")
-    new_out = Path(out) if out is not None else folder.with_name(folder.name + "-rerun-" + uuid.uuid4().hex[:4])
+    new_out = (
+        Path(out)
+        if out is not None
+        else folder.with_name(folder.name + "-rerun-" + uuid.uuid4().hex[:4])
+    )
     result = backtest(
         cfg,
-        start=recorded["start"],
-        end=recorded["end"],
+        start=int(recorded["start_ns"]),
+        end=int(recorded["end_ns"]),
         store=recorded["store"],
         out=new_out,
-        as_of=recorded["as_of"],
+        as_of=int(recorded["as_of_ns"]),
         db_url=db_url,
         batch=bool(recorded.get("batch", True)),
     )
@@ -286,7 +311,9 @@ def _instant(value: dt.datetime | int | str, what: str) -> int:
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise ConfigError(f"--{what} must be a date or time such as 2024-01-02, was {value!r}") from None
+            raise ConfigError(
+                f"--{what} must be a date or time such as 2024-01-02, was {value!r}"
+            ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.UTC)
         return to_instant_ns(parsed, what=what)
@@ -296,7 +323,9 @@ def _instant(value: dt.datetime | int | str, what: str) -> int:
 
 
 def _utc(ns: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).replace(microsecond=(ns % 10**9) // 1000)
+    return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).replace(
+        microsecond=(ns % 10**9) // 1000
+    )
 
 
 def _home() -> Path:

@@ -55,6 +55,12 @@ _TOP_KEYS: Final = {
     "cancel_on_stop": "cancel working orders on shutdown (default true)",
 }
 _STRATEGY_KEYS: Final = {"name", "module", "class", "params"}
+_KIND_NAMES: Final[dict[type, str]] = {
+    int: "an integer",
+    float: "a number",
+    str: "text",
+    bool: "true or false",
+}
 _SIM_KEYS: Final = {"maker_fee_bps", "taker_fee_bps", "fees", "latency_ns", "report_latency_ns"}
 
 
@@ -127,7 +133,12 @@ class AlgoConfig:
         return {
             "api-version": _V1,
             "strategies": [
-                {"name": s.name, "module": s.module, "class": s.class_name, "params": dict(s.params)}
+                {
+                    "name": s.name,
+                    "module": s.module,
+                    "class": s.class_name,
+                    "params": dict(s.params),
+                }
                 for s in self.strategies
             ],
             "instruments": [f"{i.venue.upper()}:{i.symbol}" for i in self.instruments],
@@ -161,7 +172,9 @@ def parse_instrument(code: str) -> InstrumentId:
     symbol, sep, venue = text.rpartition("@")
     if sep and venue and symbol:
         return InstrumentId(venue.lower(), symbol)
-    raise ConfigError(f"instrument must be written VENUE:SYMBOL (e.g. COINBASE:BTC-USD), was {code!r}")
+    raise ConfigError(
+        f"instrument must be written VENUE:SYMBOL (e.g. COINBASE:BTC-USD), was {code!r}"
+    )
 
 
 def load_config(source: str | Path | Mapping[str, Any]) -> AlgoConfig:
@@ -176,7 +189,9 @@ def load_config(source: str | Path | Mapping[str, Any]) -> AlgoConfig:
     path: Path | None = None
     if isinstance(source, Mapping):
         text = yaml.safe_dump(dict(source), sort_keys=False)
-    elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))):
+    elif isinstance(source, Path) or (
+        isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
+    ):
         path = Path(source).expanduser()
         try:
             text = path.read_text()
@@ -202,7 +217,9 @@ def load_config(source: str | Path | Mapping[str, Any]) -> AlgoConfig:
         )
         return _v1beta(reader, root, path, text)
     if version != _V1:
-        raise ConfigError(f"{reader.at(top['api-version'])}: api-version must be v1 or v1Beta, was {version!r}")
+        raise ConfigError(
+            f"{reader.at(top['api-version'])}: api-version must be v1 or v1Beta, was {version!r}"
+        )
     return _v1(reader, root, path, text)
 
 
@@ -216,7 +233,9 @@ class _Reader:
         mark = node.start_mark
         return f"{self.where}:{mark.line + 1}:{mark.column + 1}"
 
-    def mapping(self, node: yaml.Node, what: str, known: Mapping[str, Any] | set[str] | None = None) -> dict[str, yaml.Node]:
+    def mapping(
+        self, node: yaml.Node, what: str, known: Mapping[str, Any] | set[str] | None = None
+    ) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
             raise ConfigError(f"{self.at(node)}: {what} must be a mapping of keys to values")
         out: dict[str, yaml.Node] = {}
@@ -241,8 +260,8 @@ class _Reader:
         if isinstance(value, bool) and bool not in kinds:
             value = None
         if not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise ConfigError(f"{self.at(node)}: {key} must be a {names}, was {self.value(node)!r}")
+            names = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+            raise ConfigError(f"{self.at(node)}: {key} must be {names}, was {self.value(node)!r}")
         return value
 
     def number(self, node: yaml.Node, key: str) -> float:
@@ -265,7 +284,9 @@ def _v1(reader: _Reader, root: yaml.Node, path: Path | None, text: str) -> AlgoC
     if len(set(names)) != len(names):
         raise ConfigError(f"{reader.where}: strategy names must differ, were {names}")
     if "instruments" not in top:
-        raise ConfigError(f"{reader.where}: the config needs `instruments`, e.g. [COINBASE:BTC-USD]")
+        raise ConfigError(
+            f"{reader.where}: the config needs `instruments`, e.g. [COINBASE:BTC-USD]"
+        )
     instruments = _instruments(reader, top["instruments"])
     kwargs: dict[str, Any] = {}
     if "account" in top:
@@ -276,7 +297,9 @@ def _v1(reader: _Reader, root: yaml.Node, path: Path | None, text: str) -> AlgoC
         capital = reader.number(top["capital"], "capital")
         if not capital > 0:
             raise ConfigError(f"{reader.at(top['capital'])}: capital must be > 0, was {capital}")
-        kwargs["capital"] = Decimal(repr(capital)) if isinstance(capital, float) else Decimal(capital)
+        kwargs["capital"] = (
+            Decimal(repr(capital)) if isinstance(capital, float) else Decimal(capital)
+        )
     if "simulator" in top:
         kwargs["simulator"] = _simulator(reader, top["simulator"])
     if "risk" in top:
@@ -294,7 +317,9 @@ def _v1(reader: _Reader, root: yaml.Node, path: Path | None, text: str) -> AlgoC
         kwargs["placer"] = reader.scalar(top["placer"], "placer", str)
     if "cancel_on_stop" in top:
         kwargs["cancel_on_stop"] = reader.scalar(top["cancel_on_stop"], "cancel_on_stop", bool)
-    return AlgoConfig(strategies=tuple(specs), instruments=instruments, source=path, text=text, **kwargs)
+    return AlgoConfig(
+        strategies=tuple(specs), instruments=instruments, source=path, text=text, **kwargs
+    )
 
 
 def _strategy(reader: _Reader, node: yaml.Node, what: str) -> StrategySpec:
@@ -317,7 +342,9 @@ def _strategy(reader: _Reader, node: yaml.Node, what: str) -> StrategySpec:
 
 def _instruments(reader: _Reader, node: yaml.Node) -> tuple[InstrumentId, ...]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        raise ConfigError(f"{reader.at(node)}: instruments must be a list such as [COINBASE:BTC-USD]")
+        raise ConfigError(
+            f"{reader.at(node)}: instruments must be a list such as [COINBASE:BTC-USD]"
+        )
     out = []
     for item in node.value:
         code = reader.scalar(item, "instruments[]", str)
@@ -338,14 +365,22 @@ def _simulator(reader: _Reader, node: yaml.Node) -> SimulatorConfig:
         if key in fields:
             value = reader.scalar(fields[key], f"simulator.{key}", int)
             if value < 0:
-                raise ConfigError(f"{reader.at(fields[key])}: simulator.{key} must be >= 0, was {value}")
+                raise ConfigError(
+                    f"{reader.at(fields[key])}: simulator.{key} must be >= 0, was {value}"
+                )
             kwargs[key] = value
     if "fees" in fields:
         fees: dict[str, tuple[float, float]] = {}
         for code, value in reader.mapping(fields["fees"], "simulator.fees").items():
             pair = reader.value(value)
-            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, int | float) for x in pair)):
-                raise ConfigError(f"{reader.at(value)}: simulator.fees.{code} must be [maker_bps, taker_bps]")
+            if not (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(isinstance(x, int | float) for x in pair)
+            ):
+                raise ConfigError(
+                    f"{reader.at(value)}: simulator.fees.{code} must be [maker_bps, taker_bps]"
+                )
             fees[str(parse_instrument(code))] = (float(pair[0]), float(pair[1]))
         kwargs["fees"] = fees
     return SimulatorConfig(**kwargs)
@@ -358,8 +393,18 @@ def _duration(reader: _Reader, node: yaml.Node, key: str) -> int:
     text = str(value).strip()
     match = re.fullmatch(r"(\d+)\s*(ns|us|ms|s|m|h|d)", text)
     if not match:
-        raise ConfigError(f"{reader.at(node)}: {key} must be a duration such as 30s, 1m or 1h, was {value!r}")
-    unit = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86_400 * 10**9}
+        raise ConfigError(
+            f"{reader.at(node)}: {key} must be a duration such as 30s, 1m or 1h, was {value!r}"
+        )
+    unit = {
+        "ns": 1,
+        "us": 10**3,
+        "ms": 10**6,
+        "s": 10**9,
+        "m": 60 * 10**9,
+        "h": 3600 * 10**9,
+        "d": 86_400 * 10**9,
+    }
     ns = int(match.group(1)) * unit[match.group(2)]
     if ns <= 0:
         raise ConfigError(f"{reader.at(node)}: {key} must be > 0, was {value!r}")

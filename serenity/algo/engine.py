@@ -109,7 +109,11 @@ class AlgoEngine:
             self.simulator = None
         self.placers = placers
         self.oms = OrderManagerService(
-            scheduler, placers, products=products, checks=list(checks or []), ref_price=self.marks.mark
+            scheduler,
+            placers,
+            products=products,
+            checks=list(checks or []),
+            ref_price=self.marks.mark,
         )
         self.positions = PositionService(
             scheduler, self.oms.fills, specs=self.specs, default_currency=config.currency
@@ -123,8 +127,12 @@ class AlgoEngine:
                 specs=self.specs,
             )
         )
-        self.pnl = PnLService(scheduler, self.positions, self.marks, interval=config.pnl_interval_ns)
-        prefix = order_prefix if order_prefix is not None else ("bt-" if mode is Mode.BACKTEST else None)
+        self.pnl = PnLService(
+            scheduler, self.positions, self.marks, interval=config.pnl_interval_ns
+        )
+        prefix = (
+            order_prefix if order_prefix is not None else ("bt-" if mode is Mode.BACKTEST else None)
+        )
         self.order_factory = OrderFactory(config.account, prefix=prefix)
         self.strategies: list[tuple[Strategy, StrategyContext]] = []
         self.started = False
@@ -191,7 +199,12 @@ class AlgoEngine:
         events = self.oms.order_events
         Do(network, events, lambda: self._on_order_event(events.get_value()), name="outputs:orders")
         positions = self.positions.positions
-        Do(network, positions, lambda: self._on_position(positions.get_value()), name="outputs:positions")
+        Do(
+            network,
+            positions,
+            lambda: self._on_position(positions.get_value()),
+            name="outputs:positions",
+        )
         pnl = self.pnl.pnl
         Do(network, pnl, lambda: self._on_pnl(pnl.get_value()), name="outputs:pnl")
 

@@ -19,7 +19,9 @@ from serenity.errors import ConfigError
 __all__ = ["load_strategy_class", "strategy_params"]
 
 
-def load_strategy_class(module: str, class_name: str, *, base: Path | None = None) -> type[Strategy]:
+def load_strategy_class(
+    module: str, class_name: str, *, base: Path | None = None
+) -> type[Strategy]:
     """Return the :class:`Strategy` subclass ``class_name`` from ``module``.
 
     ``module`` is a path to a ``.py`` file (relative paths are tried against ``base``, the
@@ -33,9 +35,15 @@ def load_strategy_class(module: str, class_name: str, *, base: Path | None = Non
     loaded = _import(module, base)
     found = getattr(loaded, class_name, None)
     if found is None:
-        names = [n for n, v in vars(loaded).items() if isinstance(v, type) and issubclass(v, Strategy) and v is not Strategy]
+        names = [
+            n
+            for n, v in vars(loaded).items()
+            if isinstance(v, type) and issubclass(v, Strategy) and v is not Strategy
+        ]
         close = difflib.get_close_matches(class_name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; strategies there: {names or 'none'}"
+        hint = (
+            f"; did you mean {close[0]!r}?" if close else f"; strategies there: {names or 'none'}"
+        )
         raise ConfigError(f"module {module!r} has no class {class_name!r}{hint}")
     if not (isinstance(found, type) and issubclass(found, Strategy)):
         raise ConfigError(f"{module}:{class_name} is not a serenity.algo.Strategy subclass")
@@ -64,7 +72,9 @@ def _import(module: str, base: Path | None) -> types.ModuleType:
             spec.loader.exec_module(loaded)
         except Exception as exc:
             del sys.modules[name]
-            raise ConfigError(f"strategy module {str(path)!r} failed to import: {type(exc).__name__}: {exc}") from exc
+            raise ConfigError(
+                f"strategy module {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
+            ) from exc
         return loaded
     try:
         return importlib.import_module(module)
@@ -81,17 +91,19 @@ def strategy_params(cls: type[Strategy], values: Mapping[str, Any], *, where: st
     ConfigError
         For an unknown key, a missing required one, or a value of the wrong type.
     """
-    params_type = getattr(cls, "Params", None)
+    params_type: Any = getattr(cls, "Params", None)  # a dataclass type, checked below
     if params_type is None:
         return types.MappingProxyType(dict(values))
-    if not dataclasses.is_dataclass(params_type):
+    if not (isinstance(params_type, type) and dataclasses.is_dataclass(params_type)):
         raise ConfigError(f"{cls.__name__}.Params must be a dataclass")
     fields = {f.name: f for f in dataclasses.fields(params_type)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
         close = difflib.get_close_matches(unknown[0], fields, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"{where}: unknown param(s) {unknown} for {cls.__name__}; known: {sorted(fields)}{hint}")
+        raise ConfigError(
+            f"{where}: unknown param(s) {unknown} for {cls.__name__}; known: {sorted(fields)}{hint}"
+        )
     hints = _type_hints(params_type)
     checked: dict[str, Any] = {}
     for name, value in values.items():
@@ -115,6 +127,8 @@ def _type_hints(params_type: type) -> dict[str, Any]:
 def _coerce(value: Any, expected: Any, what: str) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if expected in (int, float, str, bool) and not (isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))):
+    if expected in (int, float, str, bool) and not (
+        isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+    ):
         raise ConfigError(f"{what} must be {expected.__name__}, was {value!r}")
     return value

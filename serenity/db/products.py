@@ -16,7 +16,9 @@ from serenity.model import Currency, Exchange, ExchangeInstrument, Instrument, I
 __all__ = ["load_products"]
 
 
-def load_products(engine: Engine, instruments: Iterable[InstrumentId]) -> dict[InstrumentId, Product]:
+def load_products(
+    engine: Engine, instruments: Iterable[InstrumentId]
+) -> dict[InstrumentId, Product]:
     """Return the live listing of each instrument that the database has, by instrument.
 
     Instruments without a live listing are left out.

@@ -10,7 +10,7 @@ from typing import Any
 
 from serenity.algo import Strategy, StrategyContext
 from serenity.signal.bars import OHLC, TimeBars
-from serenity.signal.indicators import BollingerBands
+from serenity.signal.indicators import Bands, BollingerBands
 from serenity.tau.event import Lambda
 from serenity.tau.signal import Map
 from serenity.trading import ExecutionReport, Order
@@ -40,10 +40,11 @@ class BollingerBands1(Strategy):
         p = ctx.params
         self.instrument = ctx.instruments[0]
         trades = ctx.marketdata.get_trades(self.instrument)
-        bars = TimeBars(ctx.scheduler, trades, dt.timedelta(seconds=p.bar_seconds))
+        bars = self._bars = TimeBars(ctx.scheduler, trades, dt.timedelta(seconds=p.bar_seconds))
         closes = Map(ctx.network, bars, lambda bar: bar.close)
         self.bands = BollingerBands(ctx.network, closes, p.window, p.num_std)
-        Lambda(ctx.network, [bars], self.on_bar, name="bbands1:on_bar")
+        # Listening to the bands too puts this node after them in every cycle.
+        Lambda(ctx.network, [bars, self.bands], self.on_bar, name="bbands1:on_bar")
         Lambda(ctx.network, [ctx.oms.fills], self.on_fill, name="bbands1:on_fill")
         self.entry: Order | None = None
         self.exit: Order | None = None
@@ -57,19 +58,23 @@ class BollingerBands1(Strategy):
     def stop(self) -> None:
         self.running = False
 
-    def on_bar(self, bar: OHLC) -> None:
+    def on_bar(self, bar: OHLC, b: Bands | None) -> None:
+        network = self.ctx.network
+        if not network.has_activated(self._bars):
+            return
         if self.cool_off:
             self.cool_off -= 1
-        if not self.ctx.network.has_activated(self.bands):
+        if b is None or not network.has_activated(self.bands):
             return
-        b = self.bands.get_value()
         self.ctx.capture("bands", close=bar.close, upper=b.upper, middle=b.middle, lower=b.lower)
         if not self.running or self._busy():
             return
         held = self.ctx.position(self.instrument)
         factory = self.ctx.order_factory
         if held == 0 and not self.cool_off and bar.close < b.lower:
-            self.entry = self.ctx.submit(factory.market(self.instrument, "BUY", self.ctx.params.qty))
+            self.entry = self.ctx.submit(
+                factory.market(self.instrument, "BUY", self.ctx.params.qty)
+            )
         elif held > 0 and bar.close > b.upper:
             if self.stop_order is not None and self.stop_order.is_working:
                 self.ctx.cancel(self.stop_order)

@@ -76,9 +76,17 @@ class Peg(Strategy):
             return
         if order is None:
             self.order = self.ctx.submit(
-                self.ctx.order_factory.limit(self.instrument, self.side, left, price, post_only=True)
+                self.ctx.order_factory.limit(
+                    self.instrument, self.side, left, price, post_only=True
+                )
             )
             self.ctx.capture("peg", price=float(price), qty=float(left), action="new")
-        elif order.is_working and order.price != price and order.status.name in ("NEW", "PARTIALLY_FILLED"):
+        elif (
+            order.is_working
+            and order.price != price
+            and order.status.name in ("NEW", "PARTIALLY_FILLED")
+        ):
             self.ctx.replace(order, price=price)
-            self.ctx.capture("peg", price=float(price), qty=float(order.leaves_qty), action="replace")
+            self.ctx.capture(
+                "peg", price=float(price), qty=float(order.leaves_qty), action="replace"
+            )

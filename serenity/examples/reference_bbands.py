@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from serenity.algo import Strategy, StrategyContext
 from serenity.signal.bars import OHLC, TimeBars
-from serenity.signal.indicators import BollingerBands
+from serenity.signal.indicators import Bands, BollingerBands
 from serenity.tau.event import Lambda
 from serenity.tau.signal import Map
 
@@ -26,16 +26,19 @@ class ReferenceBollinger(Strategy):
     def init(self, ctx: StrategyContext) -> None:
         self.ctx = ctx
         self.instrument = ctx.instruments[0]
-        bars = TimeBars(ctx.scheduler, ctx.marketdata.get_trades(self.instrument), dt.timedelta(minutes=1))
+        bars = TimeBars(
+            ctx.scheduler, ctx.marketdata.get_trades(self.instrument), dt.timedelta(minutes=1)
+        )
         closes = Map(ctx.network, bars, lambda bar: bar.close)
         self.bands = BollingerBands(ctx.network, closes, ctx.params.window, ctx.params.num_std)
-        Lambda(ctx.network, [bars], self.on_bar, name="reference:on_bar")
+        # Listening to the bands too puts this node after them in every cycle.
+        Lambda(ctx.network, [bars, self.bands], self.on_bar, name="reference:on_bar")
 
-    def on_bar(self, bar: OHLC) -> None:
+    def on_bar(self, bar: OHLC, bands: Bands | None) -> None:
         ctx = self.ctx
         if not ctx.network.has_activated(self.bands) or ctx.oms.working_orders():
             return
-        bands = self.bands.get_value()
+        assert bands is not None
         held = ctx.position(self.instrument)
         if held == 0 and bar.close < bands.lower:
             ctx.submit(ctx.order_factory.market(self.instrument, "BUY", ctx.params.qty))

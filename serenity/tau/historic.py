@@ -298,6 +298,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
         """
         self._running = True
         try:
+            self._guard(self._run_start_hooks, "start-of-run hook")
             self._drain()
             if self._now < self.end:
                 self._now = self.end
