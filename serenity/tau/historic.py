@@ -43,6 +43,8 @@ class RunStats:
         Rows of table sources consumed as batch slices by batch kernels.
     per_event
         Rows of table sources delivered one by one as cycles.
+    timers
+        Timer actions run (included in ``events``).
     per_event_nodes
         Why rows ran per event: node label to ``(rows, reason)``, for the nodes that caused
         it (a listener without a batch kernel, or a kernel that asked for the row). Rows that
@@ -55,6 +57,7 @@ class RunStats:
     after_end: int
     batched: int = 0
     per_event: int = 0
+    timers: int = 0
     per_event_nodes: Mapping[str, tuple[int, str]] = field(default_factory=dict)
 
 
@@ -153,6 +156,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
         self._after = 0
         self._batched = 0
         self._per_event = 0
+        self._timers = 0
         self._why: dict[Event, list[Any]] = {}  # node -> [rows, reason]
         self._pushes = 0  # timers scheduled; a batch source re-checks its bound when it moves
         self._running = False
@@ -294,6 +298,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
         """
         self._running = True
         try:
+            self._guard(self._run_start_hooks, "start-of-run hook")
             self._drain()
             if self._now < self.end:
                 self._now = self.end
@@ -304,7 +309,13 @@ class HistoricNetworkScheduler(NetworkScheduler):
         self._after += sum(1 for e in self._heap if not getattr(e[2], "cancelled", False))
         why = {repr(node): (rows, reason) for node, (rows, reason) in self._why.items()}
         return RunStats(
-            self._events, self._before, self._after, self._batched, self._per_event, why
+            self._events,
+            self._before,
+            self._after,
+            self._batched,
+            self._per_event,
+            self._timers,
+            why,
         )
 
     def _drain(self) -> None:
@@ -328,6 +339,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     pop(heap)
                     if not entry.cancelled:
                         events += 1
+                        self._timers += 1
                         self._guard(entry.action, entry.action)
                     continue
                 if entry.__class__ is _BatchReplay:

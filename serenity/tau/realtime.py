@@ -93,6 +93,7 @@ class RealtimeNetworkScheduler(NetworkScheduler):
             pending, self._pending = self._pending, []
             if self._stop_requested:
                 self._stop.set()
+        self._run_start_hooks()
         for handle in pending:
             self._arm(handle)
         log.info("tau.realtime.started")

@@ -48,6 +48,7 @@ class NetworkScheduler(ABC):
         self.network = network if network is not None else Network()
         self._clock = Clock(self.get_time)
         self._end_hooks: list[Callable[[], object]] = []
+        self._start_hooks: list[Callable[[], object]] = []
 
     def get_network(self) -> Network:
         """Return the network this scheduler drives."""
@@ -85,6 +86,10 @@ class NetworkScheduler(ABC):
         """Set ``signal`` to ``value`` at instant ``t`` and propagate (see schedule_update)."""
         return self.schedule_at(self._updater(signal, value), to_instant_ns(t))
 
+    def at_start(self, hook: Callable[[], object]) -> None:
+        """Call ``hook`` when a run starts, before any event (e.g. to start strategies)."""
+        self._start_hooks.append(hook)
+
     def at_end(self, hook: Callable[[], object]) -> None:
         """Call ``hook`` when the scheduler finishes a run (e.g. to flush a partial bucket)."""
         self._end_hooks.append(hook)
@@ -97,6 +102,10 @@ class NetworkScheduler(ABC):
             network.activate(signal)
 
         return fire
+
+    def _run_start_hooks(self) -> None:
+        for hook in self._start_hooks:
+            hook()
 
     def _run_end_hooks(self) -> None:
         for hook in self._end_hooks:
