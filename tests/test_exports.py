@@ -27,6 +27,12 @@ LAYERS: dict[str, set[str]] = {
     "db": {"model", "exchange"},
     "signal": {"tau", "model"},
     "marketdata": {"tau", "model", "db", "exchange", "signal"},
+    "trading": {"tau", "model", "db", "exchange", "signal", "marketdata"},
+    "position": {"tau", "model", "exchange", "trading"},
+    "pnl": {"tau", "model", "exchange", "marketdata", "trading", "position"},
+    "booker": {"tau", "model", "db", "exchange", "marketdata", *_TRADING},
+    "algo": {"tau", "model", "db", "exchange", "signal", "marketdata", *_TRADING, "analytics"},
+    "examples": {"tau", "model", "signal", "marketdata", "trading", "algo"},
     "tax": {"model", "db"},
     # analytics sits beside algo and strategy (both use it), above trading/position/pnl.
     "analytics": {"tau", "model", "db", "exchange", "signal", "marketdata", *_TRADING},

@@ -5,3 +5,5 @@ cool-off), ``peg`` (a limit order pegged to the near touch or the mid) and
 ``reference_bbands`` (the reference strategy of the benchmarks). The repository's
 ``examples/strategies`` folder is this one.
 """
+
+__all__: list[str] = []

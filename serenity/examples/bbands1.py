@@ -15,6 +15,8 @@ from serenity.tau.event import Lambda
 from serenity.tau.signal import Map
 from serenity.trading import ExecutionReport, Order
 
+__all__ = ["BollingerBands1"]
+
 
 class BollingerBands1(Strategy):
     """Long-only mean reversion on bar closes.

@@ -11,6 +11,8 @@ from serenity.model import Side
 from serenity.tau.event import Lambda
 from serenity.trading import Order
 
+__all__ = ["Peg"]
+
 
 class Peg(Strategy):
     """Work ``qty`` on ``side`` with one post-only limit order at the near touch (the best

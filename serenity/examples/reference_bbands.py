@@ -13,6 +13,8 @@ from serenity.signal.indicators import Bands, BollingerBands
 from serenity.tau.event import Lambda
 from serenity.tau.signal import Map
 
+__all__ = ["ReferenceBollinger"]
+
 
 class ReferenceBollinger(Strategy):
     """Buy 1 below the lower band when flat; sell it above the middle band."""
