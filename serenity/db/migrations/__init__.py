@@ -1,8 +1,10 @@
 """Alembic migrations, run from Python: upgrade, downgrade, current revision, pending diff.
 
-The migration scripts live in ``alembic/`` at the repository root, next to the ``serenity``
-package of a checkout (``pip install -e .``). The URL is handed to ``alembic/env.py`` through
-the config's attributes, never through alembic.ini.
+The migration scripts ship inside the package, beside this module: ``env.py``,
+``script.py.mako`` and ``versions/``, so ``serenity db upgrade`` works from a wheel as from a
+checkout. The URL is handed to ``env.py`` through the config's attributes, never through
+alembic.ini (which a checkout keeps for ``alembic revision --autogenerate`` and
+``alembic check``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-import serenity
 from serenity.db.engine import create_engine_from_url, describe_db_error, redact_url
 from serenity.db.settings import database_url
 from serenity.errors import ConfigError
@@ -40,18 +41,18 @@ log = logging.getLogger(__name__)
 
 
 def script_location() -> Path:
-    """Return the folder of the Alembic scripts (``alembic/`` beside the package).
+    """Return the folder of the Alembic scripts (``serenity/db/migrations``, this package).
 
     Raises
     ------
     ConfigError
-        When the folder is missing, as in an install from a wheel rather than a checkout.
+        When ``env.py`` or ``versions/`` is missing: a broken install.
     """
-    path = Path(serenity.__file__).resolve().parent.parent / "alembic"
-    if not (path / "env.py").is_file():
+    path = Path(__file__).resolve().parent
+    if not (path / "env.py").is_file() or not (path / "versions").is_dir():
         raise ConfigError(
-            f"migration scripts not found at {path}; install Serenity from a checkout "
-            "with `pip install -e .`"
+            f"migration scripts not found in {path}; reinstall Serenity "
+            "(`pip install --force-reinstall serenity`)"
         )
     return path
 
