@@ -111,7 +111,8 @@ async def _start(command: list[str]) -> asyncio.subprocess.Process:
 @pytest.mark.slow
 async def test_cli_records_until_sigterm_and_exits_zero(tmp_path: Path) -> None:
     async with BinanceServer(SYMBOLS, ping_interval_s=0.05) as venue:
-        proc = await _start(_record_command(venue, tmp_path))
+        # lifecycle records are INFO: shown when asked, the flag after the command
+        proc = await _start(_record_command(venue, tmp_path, "--log-level", "INFO"))
         await until(lambda: len(venue.subscribed()) == 4, 30)
         for i in range(20):
             await venue.trade("BTCUSDT", 100 + i, 1.0, is_buyer_maker=False)

@@ -9,9 +9,13 @@ alembic.ini (which a checkout keeps for ``alembic revision --autogenerate`` and
 
 from __future__ import annotations
 
+import io
 import logging
+import re
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -22,15 +26,17 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from serenity.db.engine import create_engine_from_url, describe_db_error, redact_url
+from serenity.db.engine import create_engine_from_url, describe_db_error, redact_url, sqlite_file
 from serenity.db.settings import database_url
 from serenity.errors import ConfigError
 from serenity.model import Base
 
 __all__ = [
+    "DowngradePlan",
     "alembic_config",
     "current_revision",
     "downgrade",
+    "downgrade_plan",
     "head_revision",
     "schema_diff",
     "script_location",
@@ -38,6 +44,59 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_PREVIEW_URL: Final = "postgresql://"
+"""The dialect a downgrade is rendered in to preview it: offline, PostgreSQL's plain ALTERs
+name every drop (SQLite's batch mode would need the live tables)."""
+_RUNNING: Final = re.compile(r"^-- Running downgrade (\S+) ->", re.M)
+_DROP_TABLE: Final = re.compile(r"^DROP TABLE (\S+?);?$", re.M)
+_DROP_COLUMN: Final = re.compile(r"^ALTER TABLE (\S+) DROP COLUMN (\S+?);?$", re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class DowngradePlan:
+    """What a downgrade would do, worked out before anything is changed.
+
+    Attributes
+    ----------
+    current
+        The revision the database is at; None when it has no schema.
+    target
+        The target as given (``-1``, a revision id, ``base``).
+    result
+        The revision the database would be at afterwards (``base``: no schema).
+    revisions
+        The revisions that would be reverted, newest first, each ``"id (message)"``.
+    tables
+        The tables that would be dropped, with their data.
+    columns
+        The columns that would be dropped, as ``table.column``.
+    """
+
+    current: str | None
+    target: str
+    result: str | None
+    revisions: tuple[str, ...]
+    tables: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    def describe(self, where: str) -> str:
+        """Return the plan as lines for a person, naming the database as ``where``."""
+        if not self.revisions:
+            return f"{where} is at {self.current or 'base (no schema)'}; nothing to downgrade"
+        lines = [f"downgrade {where} from {self.current} to {self.result}, reverting:"]
+        lines += [f"  {rev}" for rev in self.revisions]
+        if self.tables:
+            lines.append(f"drops {len(self.tables)} tables and all their rows:")
+            lines += textwrap.wrap(
+                ", ".join(self.tables), 92, initial_indent="  ", subsequent_indent="  "
+            )
+        if self.columns:
+            lines.append(f"drops {len(self.columns)} columns and their values:")
+            lines += textwrap.wrap(
+                ", ".join(self.columns), 92, initial_indent="  ", subsequent_indent="  "
+            )
+        return "\n".join(lines)
 
 
 def script_location() -> Path:
@@ -81,8 +140,11 @@ def upgrade(db_url: str | None = None, revision: str = "head") -> None:
     _run(command.upgrade, config, revision)
 
 
-def downgrade(db_url: str | None = None, revision: str = "-1") -> None:
-    """Migrate the database down to ``revision`` (default: one step; ``base`` empties it).
+def downgrade(db_url: str | None, revision: str) -> None:
+    """Migrate the database down to ``revision``: ``-1`` (one step), an id, or ``base``.
+
+    There is no default target: ``base`` drops every table. :func:`downgrade_plan` says what
+    a target would drop.
 
     Raises
     ------
@@ -94,9 +156,49 @@ def downgrade(db_url: str | None = None, revision: str = "-1") -> None:
     _run(command.downgrade, config, revision)
 
 
+def downgrade_plan(db_url: str | None, revision: str) -> DowngradePlan:
+    """Return what downgrading to ``revision`` would revert and drop, changing nothing.
+
+    Raises
+    ------
+    ConfigError
+        When the revision is unknown or not below the current one, or the database cannot
+        be reached.
+    """
+    current = current_revision(db_url)
+    if current is None:
+        return DowngradePlan(None, str(revision), None, (), (), ())
+    config = alembic_config(_PREVIEW_URL)
+    config.output_buffer = buffer = io.StringIO()
+    _run(command.downgrade, config, f"{current}:{revision}", sql=True)
+    sql = buffer.getvalue()
+    script = ScriptDirectory.from_config(config)
+    revisions, result = [], current
+    for rev_id in _RUNNING.findall(sql):
+        rev = script.get_revision(rev_id)
+        message = (rev.doc or "").strip().splitlines()[0] if rev is not None and rev.doc else ""
+        revisions.append(f"{rev_id} ({message})" if message else rev_id)
+        down = rev.down_revision if rev is not None else None
+        result = "base" if not down else down if isinstance(down, str) else ",".join(down)
+    return DowngradePlan(
+        current,
+        str(revision),
+        result,
+        tuple(revisions),
+        tuple(_unquote(name) for name in _DROP_TABLE.findall(sql)),
+        tuple(f"{_unquote(t)}.{_unquote(c)}" for t, c in _DROP_COLUMN.findall(sql)),
+    )
+
+
 def current_revision(db_url: str | None = None) -> str | None:
-    """Return the revision the database is at, or None when it was never migrated."""
-    engine = create_engine_from_url(db_url)
+    """Return the revision the database is at, or None when it was never migrated.
+
+    A SQLite database that does not exist has no revision; it is not created.
+    """
+    path = sqlite_file(database_url(db_url))
+    if path is not None and not path.is_file():
+        return None
+    engine = create_engine_from_url(db_url, create=False)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -126,9 +228,13 @@ def schema_diff(connection: Connection) -> list[Any]:
     return list(compare_metadata(context, Base.metadata))
 
 
-def _run(action: Any, config: Config, revision: str) -> None:
+def _unquote(name: str) -> str:
+    return name.strip('"')
+
+
+def _run(action: Any, config: Config, revision: str, **options: Any) -> None:
     try:
-        action(config, str(revision))
+        action(config, str(revision), **options)
     except CommandError as exc:
         raise ConfigError(f"alembic: {exc}; see `serenity db current`") from exc
     except SQLAlchemyError as exc:
