@@ -14,13 +14,21 @@ import datetime as dt
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 import orjson
 
 from serenity.secret import redact
 
-__all__ = ["DEFAULT_LEVEL", "JsonFormatter", "KeyValueFormatter", "configure_logging"]
+__all__ = [
+    "DEFAULT_LEVEL",
+    "JsonFormatter",
+    "KeyValueFormatter",
+    "cli_logging",
+    "configure_logging",
+]
 
 DEFAULT_LEVEL: Final = "WARNING"
 """The CLI's log level unless ``--log-level`` says otherwise: warnings and errors only."""
@@ -130,3 +138,30 @@ def configure_logging(level: str = DEFAULT_LEVEL, *, json: bool = False) -> None
     quiet_libraries = logging.getLevelNamesMapping()[name] > logging.DEBUG
     for chatty in _CHATTY:
         logging.getLogger(chatty).setLevel(logging.WARNING if quiet_libraries else logging.NOTSET)
+
+
+@contextmanager
+def cli_logging(level: str = DEFAULT_LEVEL, *, json: bool = False) -> Iterator[None]:
+    """Configure logging as :func:`configure_logging` does for a block, then put it back.
+
+    The CLI runs each command inside one, so calling :func:`serenity.cli.main` in-process
+    (tests, notebooks) leaves no handler behind.
+
+    Raises
+    ------
+    ConfigError
+        When ``level`` is not a logging level name.
+    """
+    root = logging.getLogger()
+    level_before, handlers_before = root.level, list(root.handlers)
+    chatty_before = {name: logging.getLogger(name).level for name in _CHATTY}
+    configure_logging(level, json=json)
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers_before:
+                root.removeHandler(handler)
+        root.setLevel(level_before)
+        for name, chatty_level in chatty_before.items():
+            logging.getLogger(name).setLevel(chatty_level)

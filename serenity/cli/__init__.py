@@ -167,10 +167,15 @@ def _check_args(path: str, target: Callable[..., Any], args: list[str]) -> None:
 
 
 def _run(options: GlobalOptions, words: list[str]) -> int:
-    from serenity.cli._help import command_help, group_help
-    from serenity.logs import configure_logging
+    from serenity.logs import cli_logging
 
-    configure_logging(options.log_level, json=options.log_json)
+    with cli_logging(options.log_level, json=options.log_json):
+        return _dispatch(options, words)
+
+
+def _dispatch(options: GlobalOptions, words: list[str]) -> int:
+    from serenity.cli._help import command_help, group_help
+
     if options.version:
         print(__version__)
         return 0
