@@ -46,7 +46,7 @@ def redact_url(url: str | sa.URL) -> str:
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return redact(url)
+        return redact(url) if "://" in url else "<not a URL>"
 
 
 def parse_db_url(url: str | sa.URL) -> sa.URL:
@@ -65,9 +65,10 @@ def parse_db_url(url: str | sa.URL) -> sa.URL:
     try:
         parsed = url if isinstance(url, sa.URL) else sa.make_url(str(url).strip())
     except ArgumentError:
-        raise ConfigError(
-            f"database URL {redact(str(url))!r} is not a URL; expected e.g. {_EXAMPLES}"
-        ) from None
+        # Text without scheme:// may be anything (a password pasted in the wrong place):
+        # it is described, never echoed.
+        shown = repr(redact(str(url))) if "://" in str(url) else "(text without scheme://)"
+        raise ConfigError(f"database URL {shown} is not a URL; expected e.g. {_EXAMPLES}") from None
     except ValueError:  # the port: SQLAlchemy converts it with int()
         raise ConfigError(
             f"database URL {redact(str(url))!r} has a port that is not a number; "
@@ -149,8 +150,12 @@ def create_engine_from_url(
         engine = sa.create_engine(parsed, **options)
     except (NoSuchModuleError, ImportError) as exc:
         raise ConfigError(
-            f"database URL {redact_url(parsed)}: driver not available ({exc})"
+            f"database URL {redact_url(parsed)}: driver not available ({redact(str(exc))})"
         ) from exc
+    except (ArgumentError, TypeError, ValueError) as exc:  # e.g. ?port=x in the query
+        raise ConfigError(
+            f"database URL {redact_url(parsed)} is not usable: {redact(str(exc))}"
+        ) from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     log.debug("db.engine", extra={"url": redact_url(parsed)})
