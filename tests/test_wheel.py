@@ -89,13 +89,13 @@ def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_install_migrates_and_runs_the_demo(fresh_venv: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SERENITY_DB_URL", "PYTHONPATH")}
     env |= {"SERENITY_HOME": str(tmp_path / "home"), "TQDM_DISABLE": "1"}
-    where = _run(
-        fresh_venv / "python", "-c", "import serenity; print(serenity.__file__)", cwd=tmp_path
-    )
+    serenity = fresh_venv / "serenity"
+    code = "import serenity; print(serenity.__file__)"
+    where = _run(fresh_venv / "python", "-c", code, cwd=tmp_path, env=env)
     db_url = f"sqlite:///{tmp_path / 'other.db'}"
-    upgraded = _run(fresh_venv / "serenity", "db", "upgrade", "--db-url", db_url, cwd=tmp_path)
-    current = _run(fresh_venv / "serenity", "db", "current", "--db-url", db_url, cwd=tmp_path)
-    demo = _run(fresh_venv / "serenity", "demo", "--events=1000", cwd=tmp_path, env=env)
+    upgraded = _run(serenity, "db", "upgrade", "--db-url", db_url, cwd=tmp_path, env=env)
+    current = _run(serenity, "db", "current", "--db-url", db_url, cwd=tmp_path, env=env)
+    demo = _run(serenity, "demo", "--events=1000", cwd=tmp_path, env=env)
 
     assert Path(where.strip()).is_relative_to(fresh_venv.parent)
     assert "is at revision" in upgraded and "(up to date)" in current
