@@ -89,8 +89,20 @@ def run_demo(
 
 @contextmanager
 def _library_logs(*, shown: bool) -> Iterator[None]:
-    """Hide the library's records below WARNING for the block, unless shown or DEBUG is on."""
-    if shown or logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+    """Hide the library's records below WARNING for the block, unless shown or DEBUG is on.
+
+    Shown (``--verbose``) lowers the root level to INFO for the block if it is above.
+    """
+    root = logging.getLogger()
+    if shown:
+        before = root.level
+        root.setLevel(min(root.getEffectiveLevel(), logging.INFO))
+        try:
+            yield
+        finally:
+            root.setLevel(before)
+        return
+    if root.getEffectiveLevel() <= logging.DEBUG:
         yield
         return
     loggers = [logging.getLogger(name) for name in _QUIETED]
