@@ -8,10 +8,12 @@ failure by :func:`pytest_runtest_makereport`.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import pytest
 
@@ -36,31 +38,103 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     return report
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> str:
-    """Return the URL of an empty PostgreSQL database for this test run."""
-    url = os.environ.get("SERENITY_TEST_PG_URL")
-    if not url:
-        skip_missing_service("PostgreSQL tests need SERENITY_TEST_PG_URL (set by .ci/run)")
-    try:
-        import sqlalchemy as sa
+LOCAL_PG: Final = ("127.0.0.1", 5432, "postgres")
+"""Where PostgreSQL is tried when SERENITY_TEST_PG_URL is unset: host, port, user."""
+LOCAL_AZURITE: Final = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+)
+"""Azurite's documented default account on its default port, tried when
+SERENITY_TEST_AZURE_CONN is unset (the key is the emulator's public one)."""
 
-        engine = sa.create_engine(url)
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _check_pg(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
+    finally:
         engine.dispose()
-    except Exception as exc:  # any failure to reach the server means: no service
-        skip_missing_service(f"PostgreSQL at SERENITY_TEST_PG_URL is unreachable: {exc}")
-    return url
+
+
+@contextmanager
+def _local_pg_database() -> Iterator[str]:
+    """Create a throwaway database on the local server, yield its URL, then drop it."""
+    import psycopg2
+    from psycopg2 import sql
+
+    host, port, user = LOCAL_PG
+    name = f"serenity_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres", connect_timeout=3)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield f"postgresql+psycopg2://{user}@{host}:{port}/{name}"
+        finally:
+            with admin.cursor() as cur:
+                drop = "DROP DATABASE IF EXISTS {} WITH (FORCE)"
+                cur.execute(sql.SQL(drop).format(sql.Identifier(name)))
+    finally:
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """Return the URL of an empty PostgreSQL database for this test run.
+
+    ``SERENITY_TEST_PG_URL`` when set; else a throwaway database created on the server at
+    127.0.0.1:5432 (user ``postgres``) and dropped after the run; else the test skips.
+    """
+    url = os.environ.get("SERENITY_TEST_PG_URL")
+    if url:
+        try:
+            _check_pg(url)
+        except Exception as exc:  # any failure to reach the server means: no service
+            skip_missing_service(f"PostgreSQL at SERENITY_TEST_PG_URL is unreachable: {exc}")
+        yield url
+        return
+    host, port, user = LOCAL_PG
+    if not port_open(host, port):
+        skip_missing_service(
+            f"PostgreSQL tests need SERENITY_TEST_PG_URL or a server on {host}:{port}"
+        )
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(_local_pg_database())
+        except Exception as exc:
+            skip_missing_service(
+                f"PostgreSQL on {host}:{port} (user {user}) could not make a test database: "
+                f"{exc}; set SERENITY_TEST_PG_URL"
+            )
+        yield url
 
 
 @pytest.fixture(scope="session")
 def azure_conn() -> str:
-    """Return a connection string for Azurite (or another Azure Blob endpoint)."""
+    """Return a connection string for Azurite (or another Azure Blob endpoint).
+
+    ``SERENITY_TEST_AZURE_CONN`` when set; else Azurite's default account on 127.0.0.1:10000
+    when something listens there; else the test skips.
+    """
     conn = os.environ.get("SERENITY_TEST_AZURE_CONN")
-    if not conn:
-        skip_missing_service("Azure Blob tests need SERENITY_TEST_AZURE_CONN (set by .ci/run)")
-    return conn
+    if conn:
+        return conn
+    if not port_open("127.0.0.1", 10000):
+        skip_missing_service(
+            "Azure Blob tests need SERENITY_TEST_AZURE_CONN or Azurite on 127.0.0.1:10000"
+        )
+    return LOCAL_AZURITE
 
 
 @pytest.fixture(scope="session")

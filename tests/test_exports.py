@@ -12,8 +12,11 @@ import pytest
 import serenity
 
 ROOT = Path(serenity.__file__).parent
+# serenity.db.migrations.env is Alembic's env.py: it runs migrations when loaded, only by Alembic.
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(serenity.__path__, "serenity.") if "._" not in m.name
+    m.name
+    for m in pkgutil.walk_packages(serenity.__path__, "serenity.")
+    if "._" not in m.name and m.name != "serenity.db.migrations.env"
 )
 
 _TRADING = {"trading", "position", "pnl", "booker"}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,15 +10,13 @@ from typing import Any
 
 import orjson
 
+from serenity.cli._args import optional_instant
 from serenity.errors import InvalidValueError
 from serenity.marketdata import JournalReader, SegmentManifest, StreamKey
 from serenity.marketdata.journal_reader import record_to_dict
 from serenity.tau import format_ns
 
-__all__ = ["JournalCommands", "parse_instant", "parse_name"]
-
-_NS_PER_S = 1_000_000_000
-_INT_RE = re.compile(r"^-?\d+$")
+__all__ = ["JournalCommands", "parse_name"]
 
 
 def parse_name(value: object, *, flag: str) -> str | None:
@@ -39,46 +35,6 @@ def parse_name(value: object, *, flag: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         raise InvalidValueError(f"{flag} needs a non-empty name, was {value!r}")
     return str(value)
-
-
-def parse_instant(value: object, *, flag: str) -> int | None:
-    """Return a time given as int ns since the epoch or as ISO-8601 UTC text, in int ns.
-
-    ISO text needs a ``Z`` or an offset (``2024-01-02T03:00:00Z``); a date alone
-    (``2024-01-02``) means its midnight, UTC.
-
-    Raises
-    ------
-    InvalidValueError
-        For a naive time, a float, a bare flag or text that is not a time.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidValueError(
-            f"{flag} must be int ns since the epoch or an ISO UTC time such as "
-            f"2024-01-02T03:00:00Z, was {value!r}"
-        )
-    if isinstance(value, int):
-        return value
-    text = value.strip()
-    if _INT_RE.match(text):
-        return int(text)
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            stamp = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-        else:
-            stamp = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidValueError(
-            f"{flag} must be int ns since the epoch or an ISO UTC time such as "
-            f"2024-01-02T03:00:00Z, was {value!r}"
-        ) from None
-    if stamp.tzinfo is None:
-        raise InvalidValueError(f"{flag} {value!r} has no time zone; add Z for UTC")
-    delta = stamp - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1000
 
 
 def _journal_dir(value: object) -> Path:
@@ -130,14 +86,18 @@ class JournalCommands:
         symbol
             Only this venue symbol, e.g. ``BTCUSD``.
         start
-            Only records received at or after this time: int ns or ISO UTC
-            (``2024-01-02T03:00:00Z``).
+            Only records received at or after this time: int ns, ISO UTC with up to nine
+            fractional digits (``2024-01-02T03:00:00.123456789Z``) or a UTC day.
         end
             Only records received before this time, as for ``start``.
+
+        Examples
+        --------
+        serenity journal dump ~/.serenity/journal --venue coinbase --symbol BTC-USD | head
         """
         path = _journal_dir(root)
-        lo = parse_instant(start, flag="--start")
-        hi = parse_instant(end, flag="--end")
+        lo = optional_instant(start, flag="--start")
+        hi = optional_instant(end, flag="--end")
         if lo is not None and hi is not None and hi <= lo:
             raise InvalidValueError(f"--end must be after --start, was start={start} end={end}")
         reader = JournalReader(
@@ -170,6 +130,10 @@ class JournalCommands:
         ----------
         root
             The journal folder.
+
+        Examples
+        --------
+        serenity journal stats ~/.serenity/demo/journal
         """
         reader = JournalReader(_journal_dir(root))
         per_stream: dict[StreamKey, list[SegmentManifest]] = {}

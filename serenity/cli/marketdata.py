@@ -83,6 +83,10 @@ class MarketdataCommands:
             Stop after this many seconds.
         stall_timeout
             Seconds without a frame before the connection is reopened.
+
+        Examples
+        --------
+        serenity marketdata record --venue phemex --symbols BTCUSD,ETHUSD --metrics-port 9100
         """
         from serenity.db.settings import serenity_home
         from serenity.marketdata.recorder import RecordConfig

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from serenity.cli._args import optional_text, text
+from serenity.cli._args import optional_text, switch, text
 from serenity.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -45,6 +45,10 @@ class Refdata:
             ``sqlite:///$SERENITY_HOME/serenity.db``.
         timeout_s
             Seconds allowed for each HTTP request.
+
+        Examples
+        --------
+        serenity refdata load --venue binance
         """
         from serenity.db.engine import create_engine_from_url
         from serenity.db.fetch import fetch_catalog, venue_refdata
@@ -53,7 +57,8 @@ class Refdata:
         recipe = venue_refdata(text(venue, flag="--venue"))
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
             raise ConfigError(f"--timeout-s must be a number of seconds > 0, was {timeout_s!r}")
-        engine = create_engine_from_url(optional_text(db_url, flag="--db-url"))
+        # The schema must exist already (`serenity db upgrade`): never leave an empty file.
+        engine = create_engine_from_url(optional_text(db_url, flag="--db-url"), create=False)
         try:
             catalog = asyncio.run(
                 fetch_catalog(
@@ -87,21 +92,29 @@ class Refdata:
         db_url
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
+
+        Examples
+        --------
+        serenity refdata ls --venue coinbase --symbol 'BTC*'
         """
         from serenity.db.engine import create_engine_from_url
+        from serenity.db.fetch import venue_refdata
         from serenity.db.refdata import list_listings
 
-        engine = create_engine_from_url(optional_text(db_url, flag="--db-url"))
+        name = optional_text(venue, flag="--venue")
+        with_history = switch(history, flag="--history")
+        known = None if name is None else venue_refdata(name).venue  # unknown: names the venues
+        engine = create_engine_from_url(optional_text(db_url, flag="--db-url"), create=False)
         try:
             rows = list_listings(
                 engine,
-                venue=optional_text(venue, flag="--venue"),
+                venue=known,
                 symbol=optional_text(symbol, flag="--symbol"),
-                include_history=bool(history),
+                include_history=with_history,
             )
         finally:
             engine.dispose()
-        print(format_listings(rows, history=bool(history)) if rows else "no listings")
+        print(format_listings(rows, history=with_history) if rows else "no listings")
 
 
 def format_listings(rows: Sequence[Listing], *, history: bool = False) -> str:

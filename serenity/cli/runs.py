@@ -47,6 +47,10 @@ class RunsCommands:
         db_url
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
+
+        Examples
+        --------
+        serenity runs ls --strategy bbands1 --kind backtest
         """
         from serenity.analytics.runs import list_runs
         from serenity.db.engine import create_engine_from_url
@@ -81,6 +85,10 @@ class RunsCommands:
         db_url
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
+
+        Examples
+        --------
+        serenity runs show 12
         """
         from serenity.analytics.runs import get_run
         from serenity.db.engine import create_engine_from_url

@@ -75,6 +75,10 @@ class Tax:
         db_url
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
+
+        Examples
+        --------
+        serenity tax import --source coinbase ~/Downloads/coinbase-2024.csv
         """
         from serenity.db.engine import create_engine_from_url
         from serenity.tax.store import import_export
@@ -138,6 +142,10 @@ class Tax:
         db_url
             Database URL; default ``$SERENITY_DB_URL``, else
             ``sqlite:///$SERENITY_HOME/serenity.db``.
+
+        Examples
+        --------
+        serenity tax report --year 2024 --method fifo --format 8949 --out 8949-2024.csv
         """
         from serenity.db.engine import create_engine_from_url
         from serenity.tax import (

@@ -6,8 +6,8 @@ Store URLs are ``file:///path`` or ``azure://container`` (the connection string 
 
 from __future__ import annotations
 
+import difflib
 import json
-import logging
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,11 +16,13 @@ import pandas as pd
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from serenity.cli._args import text
+from serenity.cli._args import day, hide_progress, instant, text
 from serenity.errors import InvalidValueError, StoreError
 from serenity.marketdata.tickstore import (
+    LocalBlobStore,
     VersionInfo,
     list_tables,
+    open_blobstore,
     open_tickstore,
     plan_sync,
     run_sync,
@@ -28,9 +30,8 @@ from serenity.marketdata.tickstore import (
 from serenity.marketdata.tickstore.args import (
     check_symbol,
     check_table,
-    to_day,
-    to_ns,
     unknown_symbol,
+    unknown_table,
 )
 from serenity.tau import format_ns
 
@@ -41,6 +42,27 @@ def _url(value: object, flag: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidValueError(f"{flag} must be a store URL (file:///path or azure://container)")
     return value
+
+
+def _existing_store(value: object, flag: str) -> str:
+    """Return a store URL to read from, refusing a local folder that does not exist."""
+    url = _url(value, flag)
+    blobs = open_blobstore(url)
+    if isinstance(blobs, LocalBlobStore) and not blobs.root.is_dir():
+        raise InvalidValueError(
+            f"{flag} {url}: no tick store at {blobs.root}; check the path "
+            "(`serenity tickstore splay` creates a store)"
+        )
+    return url
+
+
+def _known_table(url: str, table: object) -> str:
+    """Return ``table`` if the store holds it, else raise naming the tables it holds."""
+    name = check_table(table)
+    tables = list_tables(url)
+    if name not in tables:
+        raise unknown_table(name, url, tables)
+    return name
 
 
 def _positive(value: object, flag: str) -> int:
@@ -76,30 +98,15 @@ def _version_row(v: VersionInfo) -> list[object]:
     ]
 
 
-def _help_of(command: Any, name: str) -> str:
-    from fire import helptext, trace
-
-    text: str = helptext.HelpText(command, trace=trace.FireTrace(command, name=name))
-    return text.replace(repr(name), name)
-
-
 _VERSION_HEADER = ["VERSION", "VALID FROM (UTC)", "ROWS", "BYTES", "METADATA"]
 
 
 class TickstoreCommands:
-    """List, inspect and sync tick stores (URLs: file:///path or azure://container).
+    """List, inspect, fill and sync tick stores (URLs: file:///path or azure://container).
 
-    Parameters
-    ----------
-    quiet
-        Hide progress bars.
+    An ``azure://container`` URL takes its connection string from
+    ``AZURE_STORAGE_CONNECTION_STRING``.
     """
-
-    def __init__(self, quiet: bool = False) -> None:
-        self._quiet = bool(quiet)
-        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-            # The Azure SDK logs every HTTP request at INFO; keep that for --log-level=DEBUG.
-            logging.getLogger("azure").setLevel(logging.WARNING)
 
     def ls(self, url: str, table: str | None = None, symbol: str | None = None) -> None:
         """List the tables of a store, the symbols of a table, or the days of a symbol.
@@ -112,8 +119,12 @@ class TickstoreCommands:
             A table such as ``PHEMEX_TRADES``: list its symbols.
         symbol
             With ``--table``: list the symbol's days and their newest versions.
+
+        Examples
+        --------
+        serenity tickstore ls file:///data/ticks --table COINBASE_TRADES
         """
-        store_url = _url(url, "URL")
+        store_url = _existing_store(url, "URL")
         if table is None:
             if symbol is not None:
                 raise InvalidValueError("--symbol needs --table")
@@ -123,7 +134,7 @@ class TickstoreCommands:
                 rows.append([name, len({s for s, _ in parts}), len(parts)])
             print(_table(rows, ["TABLE", "SYMBOLS", "DAYS"]) if rows else "no tables")
             return
-        store = open_tickstore(store_url, check_table(table))
+        store = open_tickstore(store_url, _known_table(store_url, table))
         if symbol is None:
             by_symbol: dict[str, list[Any]] = {}
             for sym, day in store.partitions():
@@ -155,12 +166,19 @@ class TickstoreCommands:
             The symbol, e.g. ``BTCUSD``.
         date
             The UTC day as ``YYYY-MM-DD``.
+
+        Examples
+        --------
+        serenity tickstore versions file:///data/ticks COINBASE_TRADES BTC-USD 2024-01-02
         """
-        store = open_tickstore(_url(url, "URL"), check_table(table))
-        sym, day = check_symbol(symbol), to_day(date, what="DATE")
-        found = store.versions(sym, day)
+        store_url = _existing_store(url, "URL")
+        store = open_tickstore(store_url, _known_table(store_url, table))
+        sym, when = check_symbol(symbol), day(date, flag="DATE")
+        found = store.versions(sym, when)
         if not found:
-            print(f"no versions of {sym} on {day} in {store.table}")
+            if sym not in store.symbols():
+                raise unknown_symbol(sym, store.table, store.symbols())
+            print(f"no versions of {sym} on {when} in {store.table}")
             return
         print(_table([_version_row(v) for v in found], _VERSION_HEADER))
 
@@ -193,11 +211,17 @@ class TickstoreCommands:
             Show the data as it was stored at this time; the newest versions when omitted.
         limit
             Print at most this many rows.
+
+        Examples
+        --------
+        serenity tickstore show file:///data/ticks COINBASE_TRADES BTC-USD \\
+            --start 2024-01-02T12:00:00.5Z --end 2024-01-02T12:01:00Z | head
         """
-        store = open_tickstore(_url(url, "URL"), check_table(table))
+        store_url = _existing_store(url, "URL")
+        store = open_tickstore(store_url, _known_table(store_url, table))
         sym = check_symbol(symbol)
-        start_ns, end_ns = to_ns(start, what="--start"), to_ns(end, what="--end")
-        as_of_ns = None if as_of is None else to_ns(as_of, what="--as-of")
+        start_ns, end_ns = instant(start, flag="--start"), instant(end, flag="--end")
+        as_of_ns = None if as_of is None else instant(as_of, flag="--as-of")
         max_rows = _positive(limit, "--limit")
         used = store.resolve(sym, start_ns, end_ns, as_of_ns)
         frame = store.select(sym, start_ns, end_ns, as_of_ns)
@@ -225,90 +249,112 @@ class TickstoreCommands:
 
         Trades go to ``<VENUE>_TRADES`` and book updates to ``<VENUE>_BOOKS``, partitioned by
         the venue's timestamp; each version keeps the day's data-quality facts (gaps,
-        resyncs, reconnects, crossed books, parse errors, journal defects). Re-running a
-        day whose journal has not changed writes nothing.
+        resyncs, reconnects, crossed books, parse errors, journal defects). Without
+        ``--date`` or ``--days-back`` every market day found in the journal is splayed.
+        Re-running a day whose journal has not changed writes nothing.
 
         Parameters
         ----------
         journal_dir
             The journal folder.
         store
-            The store's URL, ``file:///path`` or ``azure://container``.
+            The store's URL, ``file:///path`` or ``azure://container``; a local folder is
+            created.
         date
-            The UTC day, ``YYYY-MM-DD``.
+            Only this UTC day, ``YYYY-MM-DD``.
         days_back
-            Instead of ``--date``: the N UTC days before today, oldest first.
+            Only the N UTC days before today, oldest first.
         venue
             Splay only this venue.
+
+        Examples
+        --------
+        serenity tickstore splay --journal-dir ~/.serenity/journal --store file:///data/ticks
         """
         import datetime as dt
         from pathlib import Path
 
-        from serenity.marketdata.batch import splay_day
+        from serenity.marketdata.batch import journal_days, splay_day
+        from serenity.marketdata.journal_reader import JournalReader
 
-        if (date is None) == (days_back is None):
-            raise InvalidValueError(
-                "splay needs exactly one of --date YYYY-MM-DD and --days-back N"
-            )
-        if date is not None:
-            days = [to_day(date, what="--date")]
-        else:
-            n = _positive(days_back, "--days-back")
-            today = dt.datetime.now(dt.UTC).date()
-            days = [today - dt.timedelta(days=k) for k in range(n, 0, -1)]
-        folder = Path(text(journal_dir, flag="--journal-dir"))
+        if date is not None and days_back is not None:
+            raise InvalidValueError("splay takes --date or --days-back, not both")
+        folder = Path(text(journal_dir, flag="--journal-dir")).expanduser()
         if not folder.is_dir():
             raise InvalidValueError(f"--journal-dir {folder} is not a folder")
         url = _url(store, "--store")
-        hide = self._quiet or not sys.stderr.isatty()
-        off: dict[str, Any] = {"disable": True} if hide else {}
+        name = None if venue is None else text(venue, flag="--venue").lower()
+        if name is not None:
+            venues = sorted({stream.venue for stream in JournalReader(folder).streams()})
+            if name not in venues:
+                close = difflib.get_close_matches(name, venues, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                held = ", ".join(venues) if venues else "none"
+                raise InvalidValueError(
+                    f"unknown venue {name!r} in journal {folder}; {hint}venues recorded there: "
+                    f"{held}"
+                )
+        if date is not None:
+            days = [day(date, flag="--date")]
+        elif days_back is not None:
+            n = _positive(days_back, "--days-back")
+            today = dt.datetime.now(dt.UTC).date()
+            days = [today - dt.timedelta(days=k) for k in range(n, 0, -1)]
+        else:
+            days = journal_days(folder, venue=name)
+        off: dict[str, Any] = {"disable": True} if hide_progress() else {}
         rows: list[list[object]] = []
         with (
             logging_redirect_tqdm(),
             tqdm(total=len(days), file=sys.stderr, unit="day", desc="splay", **off) as bar,
         ):
-            for day in days:
-                for r in splay_day(folder, url, day, venue=venue, on_stream=bar.set_postfix_str):
+            for when in days:
+                for r in splay_day(folder, url, when, venue=name, on_stream=bar.set_postfix_str):
                     gaps = r.quality.get("gap", 0)
                     state = "new" if r.created else "unchanged"
                     rows.append([r.table, r.symbol, r.day, f"{r.rows:,}", r.version, state, gaps])
                 bar.update(1)
         if rows:
             print(_table(rows, ["table", "symbol", "day", "rows", "version", "", "gaps"]))
-        else:
+        elif days:
             print(f"nothing to splay in {folder} for {', '.join(str(d) for d in days)}")
+        else:
+            print(f"nothing to splay: no trades or books in {folder}")
 
-    def sync(self, table: str | None = None, quiet: bool = False, **endpoints: object) -> None:
-        """Copy the versions one store lacks from another: ``--from URL --to URL``.
+    def sync(self, table: str | None = None, **endpoints: object) -> None:
+        """Copy the versions one store lacks from another.
 
-        ``--from`` names the source store and ``--to`` the destination (``file:///path`` or
-        ``azure://container``). Version numbers and validity times are kept; versions already
-        present are skipped, so running it again copies nothing. Partitions whose histories
-        differ are reported and left alone (exit code 2).
+        Version numbers and validity times are kept; versions already present are skipped,
+        so running it again copies nothing. Partitions whose histories differ are reported
+        and left alone (exit code 2).
 
         Parameters
         ----------
+        from
+            The source store, ``file:///path`` or ``azure://container``.
+        to
+            The destination store; a local folder is created.
         table
             Sync only this table; every table of the source when omitted.
-        quiet
-            Hide the progress bar.
+
+        Examples
+        --------
+        serenity tickstore sync --from file:///data/ticks --to azure://ticks
         """
-        if endpoints.get("help") is True or endpoints.get("h") is True:
-            print(_help_of(self.sync, "serenity tickstore sync"))  # **endpoints hides Fire's
-            return
         unknown = sorted(set(endpoints) - {"from", "to"})
         if unknown:
-            raise InvalidValueError(f"sync takes --from, --to, --table and --quiet, was {unknown}")
+            flags = ", ".join("--" + name for name in unknown)
+            raise InvalidValueError(f"sync takes --from, --to and --table, was {flags}")
         if "from" not in endpoints or "to" not in endpoints:
             raise InvalidValueError("sync needs --from URL and --to URL")
-        src_url, dst_url = _url(endpoints["from"], "--from"), _url(endpoints["to"], "--to")
-        hide = self._quiet or _flag(quiet, "--quiet") or not sys.stderr.isatty()
-        tables = [check_table(table)] if table is not None else list_tables(src_url)
+        src_url = _existing_store(endpoints["from"], "--from")
+        dst_url = _url(endpoints["to"], "--to")
+        tables = [_known_table(src_url, table)] if table is not None else list_tables(src_url)
         plans = [plan_sync(open_tickstore(src_url, t), open_tickstore(dst_url, t)) for t in tables]
         total = sum(p.size_bytes for p in plans)
         conflicts: list[str] = []
         # Pass `disable` only to hide: otherwise tqdm's own TQDM_DISABLE=1 (set by CI) applies.
-        off: dict[str, Any] = {"disable": True} if hide else {}
+        off: dict[str, Any] = {"disable": True} if hide_progress() else {}
         bar_args: dict[str, Any] = {"unit": "B", "unit_scale": True, "desc": "sync", **off}
         with (
             logging_redirect_tqdm(),

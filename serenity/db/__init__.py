@@ -10,7 +10,13 @@ and creates reference data, :func:`fetch_catalog` gets a venue's products over H
 from __future__ import annotations
 
 from serenity.db.cache import InstrumentCache
-from serenity.db.engine import create_engine_from_url, ensure_schema, redact_url, session_factory
+from serenity.db.engine import (
+    create_engine_from_url,
+    ensure_schema,
+    parse_db_url,
+    redact_url,
+    session_factory,
+)
 from serenity.db.fetch import fetch_catalog
 from serenity.db.refdata import Listing, LoadReport, list_listings, load_catalog
 from serenity.db.settings import database_url, serenity_home
@@ -25,6 +31,7 @@ __all__ = [
     "fetch_catalog",
     "list_listings",
     "load_catalog",
+    "parse_db_url",
     "redact_url",
     "serenity_home",
     "session_factory",

@@ -26,11 +26,11 @@ from serenity.marketdata.journal_reader import JournalReader, load_manifest
 from serenity.marketdata.manifest import SegmentManifest
 from serenity.marketdata.quality import DataQualityEvent
 from serenity.marketdata.tickstore import BOOKS_SCHEMA, TRADES_SCHEMA, BlobStore, open_tickstore
-from serenity.marketdata.tickstore.args import NS_PER_DAY, day_start_ns
+from serenity.marketdata.tickstore.args import NS_PER_DAY, day_of, day_start_ns
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import Side
 
-__all__ = ["SplayResult", "splay_day", "table_name"]
+__all__ = ["SplayResult", "journal_days", "splay_day", "table_name"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,33 @@ def splay_day(
             SplayResult(name, stream.symbol, day, table.num_rows, version, created, quality)
         )
     return results
+
+
+def journal_days(journal_dir: str | Path, *, venue: str | None = None) -> list[dt.date]:
+    """Return the UTC market days of a journal's trades and books, by venue time, in order.
+
+    These are the days :func:`splay_day` has rows for: a recording made today of a venue
+    that replays 2024 (the demo, a backfill) holds 2024's days, whatever the segment names.
+
+    Parameters
+    ----------
+    journal_dir
+        The journal folder.
+    venue
+        Only this venue's streams.
+    """
+    days: set[dt.date] = set()
+    reader = JournalReader(journal_dir, venue=venue)
+    for segment in reader.segments():
+        if segment.stream.channel not in _TABLE_SUFFIX:
+            continue
+        manifest = load_manifest(segment)
+        if manifest.first_ts is None or manifest.last_ts is None:
+            continue
+        lo, hi = sorted((manifest.first_ts, manifest.last_ts))
+        first, last = day_of(lo), day_of(hi)
+        days.update(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+    return sorted(days)
 
 
 def _may_hold(manifest: SegmentManifest, start: int, end: int) -> bool:

@@ -101,6 +101,16 @@ class RecordSummary:
         return rows
 
 
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """Return the one error a task group re-wrapped (the handler's, e.g. a refused
+    subscription), so callers see a :class:`~serenity.VenueError`, not a group; a group of
+    several errors is returned as it is."""
+    if len(group.exceptions) == 1:
+        inner = group.exceptions[0]
+        return _sole_error(inner) if isinstance(inner, BaseExceptionGroup) else inner
+    return group
+
+
 class _CountingSink:
     def __init__(self, summary: RecordSummary) -> None:
         self.summary = summary
@@ -194,19 +204,26 @@ class Recorder:
                         "journal": str(config.journal_dir),
                     },
                 )
-                async with asyncio.TaskGroup() as tg:
-                    flusher = tg.create_task(journal.flush_periodically(), name="journal-flush")
-                    timer = (
-                        tg.create_task(self._stop_after(config.duration_s), name="duration")
-                        if config.duration_s is not None
-                        else None
-                    )
-                    try:
-                        await handler.run()
-                    finally:
-                        flusher.cancel()
-                        if timer is not None:
-                            timer.cancel()
+                try:
+                    async with asyncio.TaskGroup() as tg:
+                        flusher = tg.create_task(journal.flush_periodically(), name="journal-flush")
+                        timer = (
+                            tg.create_task(self._stop_after(config.duration_s), name="duration")
+                            if config.duration_s is not None
+                            else None
+                        )
+                        try:
+                            await handler.run()
+                        finally:
+                            flusher.cancel()
+                            if timer is not None:
+                                timer.cancel()
+                except BaseExceptionGroup as group:
+                    error = _sole_error(group)
+                    if error is group:
+                        raise
+                    error.__suppress_context__ = True  # keeps its own __cause__
+                    raise error from error.__cause__
         finally:
             if server is not None:
                 server.shutdown()

@@ -4,7 +4,8 @@
 volume and dollar bars); ``serenity.signal.indicators`` holds the streaming indicators, each
 an O(1)-per-update tau node equal to TA-Lib's function of the same name; and
 ``serenity.signal.vectorized`` holds their NumPy twins over whole arrays, with NaN warm-up
-where TA-Lib puts it.
+where TA-Lib puts it. :func:`collect` gathers signals' values into a pandas DataFrame indexed
+by UTC time, for notebooks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from serenity.signal.bars import (
     TradeLike,
     VolumeBars,
 )
+from serenity.signal.frame import Collector, collect
 from serenity.signal.indicators import (
     ATR,
     DEMA,
@@ -61,6 +63,7 @@ __all__ = [
     "WMA",
     "Bands",
     "BollingerBands",
+    "Collector",
     "ComputeBollingerBands",
     "ComputeOHLC",
     "Donchian",
@@ -76,5 +79,6 @@ __all__ = [
     "TradeLike",
     "VolumeBars",
     "ZScore",
+    "collect",
     "vectorized",
 ]

@@ -72,6 +72,7 @@ def test_upgrade_load_list_then_a_failed_load_changes_nothing(
 def test_commands_on_an_unmigrated_database_say_what_to_do(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (tmp_path / "fresh.db").touch()  # a database without Serenity's schema
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
 
     current = _run(capsys, "db", "current", "--db-url", url)
@@ -90,7 +91,7 @@ def test_downgrade_to_base_removes_the_schema(
     url = f"sqlite:///{tmp_path / 'down.db'}"
     _run(capsys, "db", "upgrade", "--db-url", url)
 
-    down = _run(capsys, "db", "downgrade", "--revision", "base", "--db-url", url)
+    down = _run(capsys, "db", "downgrade", "--revision", "base", "--yes", "--db-url", url)
 
     assert down[0] == 0 and "is at revision base (no schema)" in down[1]
 

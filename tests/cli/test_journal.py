@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from serenity.cli import main
-from serenity.cli.journal import parse_instant, parse_name
+from serenity.cli._args import optional_instant
+from serenity.cli.journal import parse_name
 from serenity.errors import InvalidValueError
 from serenity.marketdata import (
     BookUpdate,
@@ -104,9 +105,9 @@ def test_dump_filters_by_stream_and_time(journal: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--start", "2024-01-02T03:00"], "no time zone"),
-        (["--start", "yesterday"], "--start must be int ns"),
-        (["--end", "1.5"], "--end must be int ns"),
+        (["--start", "2024-01-02T03:00"], "--start must carry a timezone"),
+        (["--start", "yesterday"], "--start must be an ISO-8601 time"),
+        (["--end", "1.5"], "--end must be an aware datetime, int ns"),
         (["--start", "2024-01-03", "--end", "2024-01-02"], "--end must be after --start"),
         (["--venue"], "--venue needs a non-empty name"),
         (["--symbol", "[1,2]"], "--symbol needs a non-empty name"),
@@ -148,13 +149,32 @@ def test_dump_reports_defects_on_stderr(journal: Path, capsys) -> None:
 
 
 def test_argument_parsers() -> None:
-    assert parse_instant(None, flag="--start") is None
-    assert parse_instant(5, flag="--start") == 5
-    assert parse_instant("-7", flag="--start") == -7
-    assert parse_instant("2024-01-02", flag="--start") == T0 - 3 * HOUR
-    assert parse_instant("2024-01-02T04:00:00+01:00", flag="--start") == T0
+    assert optional_instant(None, flag="--start") is None
+    assert optional_instant(5, flag="--start") == 5
+    assert optional_instant("-7", flag="--start") == -7
+    assert optional_instant("2024-01-02", flag="--start") == T0 - 3 * HOUR
+    assert optional_instant("2024-01-02T04:00:00+01:00", flag="--start") == T0
+    assert optional_instant("2024-01-02T03:00:00.123456789Z", flag="--start") == T0 + 123456789
     assert parse_name(1000, flag="--symbol") == "1000"
     with pytest.raises(InvalidValueError, match="--start"):
-        parse_instant(True, flag="--start")
+        optional_instant(True, flag="--start")
     with pytest.raises(InvalidValueError, match="--symbol"):
         parse_name("", flag="--symbol")
+
+
+def test_dump_keeps_nanoseconds_in_its_window(tmp_path: Path, capsys) -> None:
+    root, t = tmp_path / "ns", T0 + 123_456_789
+    with JournalWriter(root) as writer:
+        for i in range(3):  # received 1 ns apart: ...123456789, ...790, ...791
+            writer.append_trade(Trade(BTC, t + i, t + i, str(i), Side.BUY, 1.0, 2.0))
+    window = [
+        "--start",
+        "2024-01-02T03:00:00.123456790Z",
+        "--end",
+        "2024-01-02T03:00:00.123456791Z",
+    ]
+
+    code, out, _ = run(capsys, "journal", "dump", str(root), *window)
+
+    assert code == 0
+    assert [json.loads(line)["trade_id"] for line in out.splitlines()] == ["1"]

@@ -29,7 +29,7 @@ def test_password_in_db_url_is_never_shown(
                 ["refdata", "load", "--venue", "phemex", "--base-url", server.url, "--db-url", url]
             ),
             main(["refdata", "ls", "--db-url", url]),
-            main(["db", "downgrade", "--revision", "base", "--db-url", url]),
+            main(["db", "downgrade", "--revision", "base", "--yes", "--db-url", url]),
             main(["refdata", "ls", "--db-url", url]),  # fails: no schema
         ]
     out, err = capsys.readouterr()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +15,8 @@ from alembic import command
 from serenity.db import create_engine_from_url, migrations
 from serenity.errors import ConfigError
 from serenity.model import Base
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tables(url: str) -> set[str]:
@@ -77,3 +83,27 @@ def test_revision_files_sort_by_date() -> None:
     files = sorted(p.name for p in (migrations.script_location() / "versions").glob("*.py"))
 
     assert files and all(re.match(r"\d{4}_\d{2}_\d{2}_\w+\.py$", name) for name in files)
+
+
+def test_scripts_ship_inside_the_package() -> None:
+    location = migrations.script_location()
+
+    assert location == Path(migrations.__file__).parent
+    assert (location / "env.py").is_file() and (location / "script.py.mako").is_file()
+
+
+def test_alembic_command_from_a_checkout_uses_the_packaged_scripts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'serenity.db'}"
+    migrations.upgrade(url)
+    env = {**os.environ, "SERENITY_DB_URL": url}
+
+    def alembic(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+    heads, check = alembic("heads"), alembic("check")
+
+    assert heads.returncode == 0, heads.stderr
+    assert heads.stdout.split()[0] == migrations.head_revision()
+    assert check.returncode == 0, check.stderr
+    assert "No new upgrade operations detected" in check.stdout + check.stderr

@@ -119,3 +119,15 @@ def test_cli_runs_the_demo_and_checks_its_flags(
 def test_cli_defaults_are_the_library_defaults() -> None:
     assert cli_demo.DEFAULT_EVENTS == DEFAULT_EVENTS
     assert cli_demo.DEFAULT_DAY_TEXT == DEFAULT_DAY.isoformat()
+
+
+def test_cli_demo_shows_library_records_only_when_verbose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quiet = main(["demo", "--events=500", f"--home={tmp_path / 'a'}"])
+    quiet_err = capsys.readouterr().err
+    verbose = main(["demo", "--events=500", f"--home={tmp_path / 'b'}", "--verbose"])
+    verbose_err = capsys.readouterr().err
+
+    assert quiet == verbose == 0
+    assert quiet_err == "" and "db.upgrade" in verbose_err and "record.start" in verbose_err

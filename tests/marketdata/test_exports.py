@@ -30,3 +30,18 @@ def test_every_exported_name_resolves_and_is_public(name: str) -> None:
     for attr in module.__all__:
         assert not attr.startswith("_")
         assert hasattr(module, attr), f"{name}.{attr}"
+
+
+def test_the_historic_service_is_exported_without_loading_the_tick_store_eagerly() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import serenity.marketdata as md; eager = 'pyarrow' in sys.modules; "
+        "from serenity.marketdata import HistoricMarketdataService; "
+        "from serenity.marketdata.historic import HistoricMarketdataService as H; "
+        "print(eager, HistoricMarketdataService is H)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert out.stdout.split() == ["False", "True"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from serenity.errors import UnknownSymbolError
+from serenity.errors import UnknownSymbolError, VenueError
 from serenity.marketdata import JournalReader, Trade
 from serenity.marketdata.recorder import RecordConfig, Recorder
 from tests.marketdata.fh.binance_server import BinanceServer
@@ -111,7 +111,8 @@ async def _start(command: list[str]) -> asyncio.subprocess.Process:
 @pytest.mark.slow
 async def test_cli_records_until_sigterm_and_exits_zero(tmp_path: Path) -> None:
     async with BinanceServer(SYMBOLS, ping_interval_s=0.05) as venue:
-        proc = await _start(_record_command(venue, tmp_path))
+        # lifecycle records are INFO: shown when asked, the flag after the command
+        proc = await _start(_record_command(venue, tmp_path, "--log-level", "INFO"))
         await until(lambda: len(venue.subscribed()) == 4, 30)
         for i in range(20):
             await venue.trade("BTCUSDT", 100 + i, 1.0, is_buyer_maker=False)
@@ -209,3 +210,30 @@ async def test_cli_records_trades_and_full_books_for_each_venue(tmp_path: Path, 
     books = [r for r in records if not isinstance(r, Trade) and hasattr(r, "is_snapshot")]
     assert books and books[0].is_snapshot  # full book first
     assert "trades" in out.decode()
+
+
+async def test_a_refused_subscription_is_a_venue_error_not_a_group(tmp_path: Path) -> None:
+    async with BinanceServer(SYMBOLS) as venue:
+        venue.refuse()
+        recorder = Recorder(
+            RecordConfig(
+                venue="binance",
+                symbols=SYMBOLS,
+                journal_dir=tmp_path,
+                ws_url=venue.ws_url,
+                rest_url=venue.rest_url,
+            )
+        )
+        with pytest.raises(VenueError, match="refused the subscription"):
+            await asyncio.wait_for(recorder.run(), 30)
+
+
+async def test_cli_refused_subscription_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    async with BinanceServer(SYMBOLS) as venue:
+        venue.refuse()
+        proc = await _start(_record_command(venue, tmp_path))
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = err.decode().splitlines()
+    assert proc.returncode == 2, err.decode()
+    assert len(lines) == 1 and lines[0].startswith("serenity: binance refused the subscription")
+    assert b"Traceback" not in err and b"ExceptionGroup" not in err

@@ -99,8 +99,10 @@ def test_cli_splay_prints_partitions_and_refuses_bad_arguments(
     assert "PHEMEX_TRADES" in out and "PHEMEX_BOOKS" in out and "new" in out
     assert main([*args, "--date=2024-01-02"]) == 0
     assert "unchanged" in capsys.readouterr().out
-    assert main(args) == 2
-    assert "exactly one of --date" in capsys.readouterr().err
+    assert main(args) == 0  # no day given: the journal's market days, here 2024-01-02
+    assert "2024-01-02" in (out := capsys.readouterr().out) and "unchanged" in out
+    assert main([*args, "--date=2024-01-02", "--days-back=1"]) == 2
+    assert "--date or --days-back, not both" in capsys.readouterr().err
     assert main([*args, "--date=2024-13-40"]) == 2
     assert main([*args, "--days-back=0"]) == 2
     assert main([*args, "--days-back=2"]) == 0
