@@ -25,7 +25,7 @@ from serenity.marketdata.historic import HistoricMarketdataService
 from serenity.marketdata.service import MarketdataService
 from serenity.marketdata.tickstore import Tickstore
 from serenity.model import InstrumentId, RunKind
-from serenity.tau import HistoricNetworkScheduler, RunStats, format_ns, to_instant_ns
+from serenity.tau import HistoricNetworkScheduler, RunStats, format_ns
 from serenity.tau.event import RepeatingTimer
 
 __all__ = ["BacktestResult", "RUN_FILE", "backtest", "compare_runs", "rerun"]
@@ -306,20 +306,9 @@ def compare_runs(a: str | Path, b: str | Path) -> list[str]:
 
 
 def _instant(value: dt.datetime | int | str, what: str) -> int:
-    if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ConfigError(
-                f"--{what} must be a date or time such as 2024-01-02, was {value!r}"
-            ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return to_instant_ns(parsed, what=what)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return to_instant_ns(dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC), what=what)
-    return to_instant_ns(value, what=what)
+    from serenity.marketdata.tickstore.args import to_ns
+
+    return to_ns(value, what=f"--{what.replace('_', '-')}")
 
 
 def _utc(ns: int) -> dt.datetime:

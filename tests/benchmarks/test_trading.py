@@ -47,7 +47,9 @@ def run(batches: list[pa.RecordBatch], *, orders: bool, batch: bool) -> dict[str
     sched = HistoricNetworkScheduler(T0, end, batch=batch)
     md = TableMarketdataService(sched, trades={INSTRUMENT: iter(batches)})
     placers = OrderPlacerService()
-    sim = ExchangeSimulator(sched, md, [INSTRUMENT], SimulatorConfig(maker_fee_bps=1, taker_fee_bps=5))
+    sim = ExchangeSimulator(
+        sched, md, [INSTRUMENT], SimulatorConfig(maker_fee_bps=1, taker_fee_bps=5)
+    )
     placers.register("simulator:default", sim)
     oms = OrderManagerService(sched, placers)
     PositionService(sched, oms.fills)
@@ -76,8 +78,12 @@ def run(batches: list[pa.RecordBatch], *, orders: bool, batch: bool) -> dict[str
 
 @pytest.mark.parametrize("batch", [True, False], ids=["batch", "per_event"])
 @pytest.mark.parametrize("orders", [False, True], ids=["bare", "simulator"])
-def test_simulator_with_100_resting_orders(benchmark: Any, trades: list[pa.RecordBatch], orders: bool, batch: bool) -> None:
-    out = benchmark.pedantic(run, args=(trades,), kwargs={"orders": orders, "batch": batch}, rounds=3, iterations=1)
+def test_simulator_with_100_resting_orders(
+    benchmark: Any, trades: list[pa.RecordBatch], orders: bool, batch: bool
+) -> None:
+    out = benchmark.pedantic(
+        run, args=(trades,), kwargs={"orders": orders, "batch": batch}, rounds=3, iterations=1
+    )
     benchmark.extra_info["events_per_s"] = N / benchmark.stats["mean"]
     benchmark.extra_info["best_events_per_s"] = N / benchmark.stats["min"]
     benchmark.extra_info["orders"] = out["orders"]
