@@ -26,6 +26,17 @@ LAYERS: dict[str, set[str]] = {
     "db": {"model", "exchange"},
     "signal": {"tau", "model"},
     "marketdata": {"tau", "model", "db", "exchange", "signal"},
+    "booker": {
+        "tau",
+        "model",
+        "db",
+        "exchange",
+        "signal",
+        "marketdata",
+        "trading",
+        "position",
+        "pnl",
+    },
 }
 SHARED = {"errors", "_version", "logs", "secret"}
 

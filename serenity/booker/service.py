@@ -62,7 +62,9 @@ class BookingStats:
     pending
         Records waiting to be booked after the last flush.
     last_error
-        The last failure's reason, None after a success.
+        The reason of the last flush, when it failed; None after a success.
+    last_failure
+        The reason of the last failure, kept after later successes.
     """
 
     records: int = 0
@@ -74,6 +76,7 @@ class BookingStats:
     failures: int = 0
     pending: int = 0
     last_error: str | None = None
+    last_failure: str | None = None
 
 
 class DatabaseTradeBookingService:
@@ -411,7 +414,7 @@ class DatabaseTradeBookingService:
             self._retry_at = 0.0
         else:
             stats.failures += 1
-            stats.last_error = result.error
+            stats.last_error = stats.last_failure = result.error
             self._delay = self.backoff.next_delay()
             self._retry_at = time.monotonic() + self._delay
             log.warning("booker.retry_scheduled", extra={**self._fields(), "delay_s": self._delay})
