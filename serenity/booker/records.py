@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from serenity.errors import DataError
 from serenity.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce
-from serenity.trading import ExecutionReport, Order, Reject
+from serenity.trading import CancelReject, ExecutionReport, Order, Reject
 
 __all__ = [
     "BookingRecord",
@@ -106,17 +106,27 @@ BookingRecord = OrderRecord | PositionRecord | MarkRecord
 
 
 def order_record(
-    event: ExecutionReport | Reject, order: Order | None, *, run_id: int | None = None
+    event: ExecutionReport | Reject | CancelReject,
+    order: Order | None,
+    *,
+    run_id: int | None = None,
 ) -> OrderRecord | None:
-    """Return the record of ``order``'s state after ``event``, or None if nothing is booked.
+    """Return the record of an order's state after ``event``, or None if nothing is booked.
 
-    ``order`` is the order manager's order (for its type, time in force and instructions,
-    which reports do not carry). Every execution report is booked (a fill also as a
-    :class:`FillRecord`); a reject only when the order is known.
+    ``order`` is the order manager's order, for what reports do not carry (type, time in
+    force, instructions). Every execution report is booked, a fill also as a
+    :class:`FillRecord`. A reject is booked when the order is known, with its reason. A
+    cancel reject is booked when the order is known, for the status the order went back to
+    (a cancel that failed leaves the order working, not pending cancel).
     """
-    if isinstance(event, Reject):
+    if isinstance(event, Reject | CancelReject):
         if order is None:
             return None
+        if isinstance(event, Reject):
+            status, reason = OrderStatus.REJECTED, _clip(event.reason)
+        else:
+            status = event.status or order.status
+            reason = _clip(order.reason) if status.is_terminal else None
         return OrderRecord(
             venue=order.instrument.venue,
             symbol=order.instrument.symbol,
@@ -130,11 +140,11 @@ def order_record(
             stop_price=order.stop_price,
             is_post_only=order.post_only,
             is_reduce_only=order.reduce_only,
-            status=OrderStatus.REJECTED,
+            status=status,
             cum_qty=order.cum_qty,
             avg_price=order.avg_px,
             venue_order_id=order.venue_order_id,
-            reason=_clip(event.reason),
+            reason=reason,
             created_ts=order.created_ts or event.ts,
             ts=event.ts,
             run_id=run_id,

@@ -39,7 +39,7 @@ from serenity.pnl import MarkService
 from serenity.position import PositionService
 from serenity.tau import HistoricNetworkScheduler, NetworkScheduler
 from serenity.tau.event import Do
-from serenity.trading import ExecutionReport, OrderManagerService, Reject
+from serenity.trading import CancelReject, ExecutionReport, OrderManagerService, Reject
 from serenity.trading.orders import to_decimal
 
 __all__ = ["BookingStats", "DatabaseTradeBookingService"]
@@ -174,10 +174,11 @@ class DatabaseTradeBookingService:
     def add(self, event: object) -> None:
         """Queue the booking of an order event (the ``order_events`` subscription calls this).
 
-        Execution reports and rejects are booked; cancel rejects and refused reports change
-        no order and are not.
+        Execution reports, rejects and cancel rejects of known orders are booked (see
+        :func:`~serenity.booker.order_record`); reports the order manager refused
+        (:class:`~serenity.trading.OrderError`) changed no order and are not.
         """
-        if not isinstance(event, ExecutionReport | Reject):
+        if not isinstance(event, ExecutionReport | Reject | CancelReject):
             return
         record = order_record(event, self.oms.get(event.order_id), run_id=self.run_id)
         if record is not None:

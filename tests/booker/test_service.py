@@ -239,3 +239,15 @@ def test_fill_amounts_are_exact_decimals(booking_engine: sa.Engine) -> None:
     }
     assert booked_fills(booking_engine)[0].ts.tzinfo is dt.UTC
     assert count(booking_engine, Order) == 6
+
+
+def test_a_refused_amend_books_the_order_back_as_working(booking_engine: sa.Engine) -> None:
+    m = Market([], [BOOK])
+    booker = booker_for(m, booking_engine)
+    order = m.submit_at(1, m.factory.limit(BTC, "BUY", 1, 99, post_only=True))
+    m.at(2, lambda: m.oms.replace(order, price=100.5))  # would take the 100 ask: refused
+    m.run()
+
+    row = booked_orders(booking_engine)["t1"]
+    assert order.status is OrderStatus.NEW and booker.stats.pending == 0
+    assert (row.status, row.price) == (OrderStatus.NEW, D(99))
