@@ -356,9 +356,11 @@ class DatabaseTradeBookingService:
                     break
                 await self._flush_async()
         finally:
-            await self._final_flush()
-            self._running = False
-            log.info("booker.stopped", extra={**self._fields(), "run_id": self.run_id})
+            try:
+                await self._final_flush()
+            finally:
+                self._running = False
+                log.info("booker.stopped", extra={**self._fields(), "run_id": self.run_id})
 
     def stop(self) -> None:
         """Make :meth:`run` flush what is left and return; safe before it starts."""

@@ -53,7 +53,13 @@ from serenity.booker.records import (
 )
 from serenity.db import InstrumentCache, redact_url
 from serenity.db.engine import describe_db_error
-from serenity.errors import BookingError, ConfigError, SerenityError, UnknownSymbolError
+from serenity.errors import (
+    BookingError,
+    ConfigError,
+    DataError,
+    SerenityError,
+    UnknownSymbolError,
+)
 from serenity.model import (
     Currency,
     ExchangeAccount,
@@ -105,7 +111,8 @@ class FlushResult:
         Why booking failed, when it did; the records stay pending.
     is_permanent
         True when retrying cannot help until something changes (reference data missing,
-        a client order id booked for another run, a constraint violated).
+        a client order id booked for another run, a constraint violated, a damaged
+        journal line).
     """
 
     orders: int = 0
@@ -172,7 +179,7 @@ class BookingWriter:
         try:
             self._take(records)
         except SerenityError as exc:  # the journal could not be read or written
-            return self._failed(exc, permanent=False)
+            return self._failed(exc, permanent=isinstance(exc, DataError))
         orders = fills = duplicates = snapshots = 0
         while self._pending:
             chunk = self._pending[: self.max_batch]
@@ -210,14 +217,14 @@ class BookingWriter:
         try:
             self._take(records)
         except SerenityError as exc:
-            return self._failed(exc, permanent=False)
+            return self._failed(exc, permanent=isinstance(exc, DataError))
         return FlushResult(pending=self.pending)
 
     # -- pending records and the journal ------------------------------------------------
 
     def _take(self, records: Sequence[BookingRecord]) -> None:
+        self._unjournaled.extend(records)  # kept even when the journal below fails
         if not self._recovered:
-            self._recovered = True
             if self.journal is not None:
                 backlog = self.journal.load()
                 if backlog:
@@ -225,9 +232,9 @@ class BookingWriter:
                         "booker.journal_recovered",
                         extra={"records": len(backlog), "path": str(self.journal.path)},
                     )
-                self._pending.extend(backlog)
+                self._pending[:0] = backlog
                 self._seq = max((seq for seq, _ in backlog), default=0)
-        self._unjournaled.extend(records)
+            self._recovered = True
         if not self._unjournaled:
             return
         if self.journal is not None:

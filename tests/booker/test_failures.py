@@ -59,10 +59,10 @@ def test_records_left_when_the_database_went_away_are_booked_after_a_restart(
     m.at(2.5, outage.begin)  # gone for good: the run ends with records unbooked
     with pytest.raises(NodeError) as failed:
         m.run()
-    booked_before = count(booking_engine, Fill)
     waiting = BookingJournal(journal).load()
 
     outage.end()
+    booked_before = count(booking_engine, Fill)
     restarted = Market()  # a new process: nothing traded yet, the same journal
     again = booker_for(restarted, outage.engine, journal=journal)
     restarted.run()
@@ -133,7 +133,7 @@ def test_the_booker_retries_when_another_writer_updates_an_order_under_it(
     engine = create_engine_from_url(pg_schema_url)
     load_catalog(engine, ProductCatalog.of("coinbase", [product()]), as_of=T_LOAD)
     m = _market()
-    booker = booker_for(m, engine, batch_size=10_000)
+    booker = booker_for(m, engine, batch_size=10_000, give_up_after_s=10.0)
     m.at(2.5, booker.flush)  # t2 booked as resting
     interfered: list[int] = []
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
 from serenity.booker import (
     BookingJournal,
     BookingRecord,
+    BookingWriter,
     FillRecord,
     MarkRecord,
     OrderRecord,
@@ -22,6 +24,7 @@ from serenity.booker import (
 )
 from serenity.errors import DataError
 from serenity.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from tests.trading.harness import T0
 
 amounts = st.decimals(
     allow_nan=False, allow_infinity=False, places=18, min_value=-(10**19), max_value=10**19
@@ -129,3 +132,20 @@ def test_a_bad_line_inside_the_journal_is_an_error_naming_it(tmp_path: Path) -> 
 
     with pytest.raises(DataError, match=r"booking.journal line 2 is not a journal line"):
         BookingJournal(path).load()
+
+
+def test_a_damaged_journal_stops_booking_without_losing_new_records(
+    booking_engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "booking.journal"
+    path.write_bytes(b"not json\n")
+    writer = BookingWriter(booking_engine, journal=BookingJournal(path))
+    mark = MarkRecord(venue="coinbase", symbol="BTC-USD", source="test", ts=T0, price=D(7))
+
+    refused = writer.write([mark])
+    path.write_bytes(b"")  # someone repaired the file
+    repaired = writer.write([])
+
+    assert refused.is_permanent and "line 1 is not a journal line" in (refused.error or "")
+    assert refused.pending == 1
+    assert repaired.ok and repaired.snapshots == 1
