@@ -107,6 +107,8 @@ def test_alembic_command_from_a_checkout_uses_the_packaged_scripts(tmp_path: Pat
     assert heads.stdout.split()[0] == migrations.head_revision()
     assert check.returncode == 0, check.stderr
     assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+
 def test_order_state_revision_fills_cum_qty_and_avg_price_from_fills(db_url: str) -> None:
     migrations.upgrade(db_url, "0001")
     engine = create_engine_from_url(db_url)
