@@ -12,6 +12,7 @@ from __future__ import annotations
 from serenity._version import __version__
 from serenity.errors import (
     AuthError,
+    BookingError,
     ConfigError,
     DataError,
     InvalidValueError,
@@ -26,6 +27,7 @@ from serenity.secret import Secret
 
 __all__ = [
     "AuthError",
+    "BookingError",
     "ConfigError",
     "DataError",
     "InvalidValueError",

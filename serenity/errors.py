@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "BookingError",
     "ConfigError",
     "DataError",
     "InvalidValueError",
@@ -66,6 +67,10 @@ class AuthError(VenueError):
 
 class StoreError(SerenityError):
     """Tick store, journal or blob I/O failed."""
+
+
+class BookingError(SerenityError):
+    """Orders, fills or snapshots could not be booked to the database (the records are kept)."""
 
 
 class NodeError(SerenityError, RuntimeError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,10 +23,16 @@ __all__ = ["ExchangeTransfer", "Fill", "InstrumentMark", "Order", "Position"]
 
 
 class Order(Base):
-    """An order sent to a venue from one exchange account.
+    """An order sent to a venue from one exchange account, with its latest state.
 
     ``cl_ord_id`` is ours and unique per account; ``venue_order_id`` is the venue's once it
-    acknowledged. ``is_post_only`` is an execution instruction, not a time in force.
+    acknowledged. ``is_post_only`` and ``is_reduce_only`` are execution instructions, not a
+    time in force. ``cum_qty`` and ``avg_price`` are what was filled so far, ``reason`` why
+    the order was rejected, canceled or expired.
+
+    ``version_id`` is the mapper's version counter (``version_id_col``): every UPDATE through
+    the ORM checks it and bumps it, so a writer holding a stale copy of the row gets
+    :class:`~sqlalchemy.orm.exc.StaleDataError` instead of silently overwriting a newer state.
     """
 
     __tablename__ = "order"
@@ -51,10 +59,17 @@ class Order(Base):
     status: Mapped[OrderStatus]
     created_at: Mapped[UtcTime]
     updated_at: Mapped[UtcTime]
+    is_reduce_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    cum_qty: Mapped[Amount] = mapped_column(default=Decimal(0), server_default="0")
+    avg_price: Mapped[Amount | None]
+    reason: Mapped[str | None] = mapped_column(sa.String(256))
+    version_id: Mapped[int] = mapped_column(server_default="1")
 
     exchange_account: Mapped[ExchangeAccount] = relationship()
     instrument: Mapped[Instrument] = relationship()
     fills: Mapped[list[Fill]] = relationship(back_populates="order")
+
+    __mapper_args__ = {"version_id_col": version_id}
 
 
 class Fill(Base):

@@ -107,3 +107,42 @@ def test_alembic_command_from_a_checkout_uses_the_packaged_scripts(tmp_path: Pat
     assert heads.stdout.split()[0] == migrations.head_revision()
     assert check.returncode == 0, check.stderr
     assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+
+def test_order_state_revision_fills_cum_qty_and_avg_price_from_fills(db_url: str) -> None:
+    migrations.upgrade(db_url, "0001")
+    engine = create_engine_from_url(db_url)
+    ts = "2024-01-02 00:00:00+00:00"
+    try:
+        with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO exchange (id, code, name, venue_type)"
+                " VALUES (1, 'x', 'X', 'simulator')",
+                "INSERT INTO exchange_account (id, exchange_id, code) VALUES (1, 1, 'a')",
+                "INSERT INTO instrument (id, code, instrument_type) VALUES (1, 'BTC', 'cash')",
+                'INSERT INTO "order" (id, exchange_account_id, instrument_id, cl_ord_id, side,'
+                " order_type, time_in_force, is_post_only, qty, price, status, created_at,"
+                f" updated_at) VALUES (1, 1, 1, 'c1', 'buy', 'limit', 'gtc', false, 3, 10,"
+                f" 'filled', '{ts}', '{ts}'), (2, 1, 1, 'c2', 'buy', 'limit', 'gtc', false, 1,"
+                f" 10, 'new', '{ts}', '{ts}')",
+                "INSERT INTO fill (order_id, venue_fill_id, side, qty, price, fee, ts) VALUES"
+                f" (1, 'f1', 'buy', 1, 10, 0, '{ts}'), (1, 'f2', 'buy', 2, 13, 0, '{ts}')",
+            ):
+                conn.execute(sa.text(sql))
+        migrations.upgrade(db_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text('SELECT id, cum_qty, avg_price, version_id FROM "order" ORDER BY id')
+            ).all()
+        migrations.downgrade(db_url, "0001")
+        with engine.connect() as conn:
+            kept = conn.execute(sa.text('SELECT count(*) FROM "order"')).scalar()
+            kept_fills = conn.execute(sa.text("SELECT count(*) FROM fill")).scalar()
+    finally:
+        engine.dispose()
+
+    assert [(r[0], float(r[1]), None if r[2] is None else float(r[2]), r[3]) for r in rows] == [
+        (1, 3.0, 12.0, 1),
+        (2, 0.0, None, 1),
+    ]
+    assert (kept, kept_fills) == (2, 2)

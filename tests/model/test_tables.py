@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from serenity.db import create_engine_from_url
 from serenity.errors import InvalidValueError
@@ -114,6 +115,32 @@ def test_order_with_fills_round_trips_amounts_times_and_enums(db_engine: sa.Engi
     assert fill.ts == T0 and fill.ts.tzinfo is dt.UTC
     assert price == Decimal("42000.1") and fee_currency == "USDT" and portfolio == "main"
     assert tuple(raw) == ("buy", "maker")
+
+
+def test_a_stale_writer_of_an_order_gets_stale_data_error(db_engine: sa.Engine) -> None:
+    with Session(db_engine) as session:
+        order_id = _order(session).id
+        session.commit()
+    first, second = Session(db_engine), Session(db_engine)
+    try:
+        mine = first.get(Order, order_id)
+        theirs = second.get(Order, order_id)
+        assert mine is not None and theirs is not None
+        mine.status = OrderStatus.FILLED
+        mine.cum_qty = Decimal("0.5")
+        first.commit()
+        theirs.status = OrderStatus.CANCELED  # from a copy read before the fill was booked
+        with pytest.raises(StaleDataError):
+            second.commit()
+    finally:
+        first.close()
+        second.close()
+
+    with Session(db_engine) as session:
+        stored = session.get(Order, order_id)
+        assert stored is not None
+        state = (stored.status, stored.cum_qty, stored.version_id)
+    assert state == (OrderStatus.FILLED, Decimal("0.5"), 2)
 
 
 def test_positions_marks_and_transfers_are_stored(db_engine: sa.Engine) -> None:

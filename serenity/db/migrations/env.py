@@ -5,10 +5,16 @@ when set by :mod:`serenity.db.migrations` (the ``--db-url`` flag), else ``SERENI
 else the SQLite default. A caller may also hand over an open connection in
 ``config.attributes["connection"]``. Types are compared (``compare_type=True``) and SQLite gets
 batch ALTERs (``render_as_batch=True``).
+
+A batch ALTER on SQLite copies the table and drops the old one, which SQLite refuses while
+other rows reference it and foreign keys are enforced. So on SQLite foreign keys are switched
+off for the migration, and ``PRAGMA foreign_key_check`` must come back empty before it commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 from typing import Any
 
@@ -54,20 +60,42 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+@contextmanager
+def _sqlite_foreign_keys_off(conn: sa.Connection) -> Iterator[None]:
+    """Switch SQLite's foreign keys off around a migration (a no-op inside a transaction)."""
+    if conn.dialect.name != "sqlite" or conn.in_transaction():
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+
+
+def _migrate(conn: sa.Connection) -> None:
+    with _sqlite_foreign_keys_off(conn):
+        context.configure(connection=conn, **_OPTIONS)
+        with context.begin_transaction():
+            context.run_migrations()
+            if conn.dialect.name == "sqlite":
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"migration left rows with dangling foreign keys: {broken}")
+
+
 def run_migrations_online() -> None:
     """Run the migrations on the given connection or on a new engine."""
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, **_OPTIONS)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
         return
     engine = create_engine_from_url(config.attributes.get("db_url") or database_url())
     try:
         with engine.connect() as conn:
-            context.configure(connection=conn, **_OPTIONS)
-            with context.begin_transaction():
-                context.run_migrations()
+            _migrate(conn)
     finally:
         engine.dispose()
 
