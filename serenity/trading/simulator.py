@@ -146,7 +146,6 @@ class ExchangeSimulator:
         self.config = config or SimulatorConfig()
         self._sink: ExecutionSink | None = None
         self._exec_ids = itertools.count(1)
-        self._venue_ids = itertools.count(1)
         self._matchers: dict[InstrumentId, Matcher] = {}
         self._where: dict[int, tuple[Matcher, Working]] = {}
         self._positions: dict[tuple[str, InstrumentId], Decimal] = {}
@@ -211,7 +210,8 @@ class ExchangeSimulator:
         if order.post_only and self._marketable(matcher, w):
             self._report(order, ExecType.REJECTED, text="post-only order would take liquidity")
             return
-        order.venue_order_id = order.venue_order_id or f"sim-{next(self._venue_ids)}"
+        # Derived from the client id, so runs that share an account never collide.
+        order.venue_order_id = order.venue_order_id or f"sim-{order.cl_ord_id}"
         self._report(order, ExecType.NEW)
         self._where[order.order_id] = (matcher, w)
         if w.triggered:
