@@ -336,7 +336,8 @@ def test_a_recorded_backtest_books_its_fills_for_the_tax_report(
     with engine.connect() as conn:
         booked = conn.execute(
             sa.text(
-                'SELECT count(*) FROM fill JOIN "order" o ON o.id = fill.order_id WHERE o.strategy_run_id = :r'
+                'SELECT count(*) FROM fill JOIN "order" o ON o.id = fill.order_id'
+                " WHERE o.strategy_run_id = :r"
             ),
             {"r": result.run_id},
         ).scalar()
