@@ -25,7 +25,7 @@ from serenity.marketdata.historic import HistoricMarketdataService
 from serenity.marketdata.service import MarketdataService
 from serenity.marketdata.tickstore import Tickstore
 from serenity.model import InstrumentId, RunKind
-from serenity.tau import HistoricNetworkScheduler, RunStats, format_ns, to_instant_ns
+from serenity.tau import HistoricNetworkScheduler, RunStats, format_ns
 from serenity.tau.event import RepeatingTimer
 
 __all__ = ["BacktestResult", "RUN_FILE", "backtest", "compare_runs", "rerun"]
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 RUN_FILE: Final = "run.json"
 _COMPARED: Final = ("orders", "fills", "positions", "pnl", "marks")
+# Ids that differ by design between a run and its rerun (each run has its own order prefix).
+_RUN_IDS: Final = ("cl_ord_id", "exec_id")
 
 MarketdataFactory = Callable[[HistoricNetworkScheduler], MarketdataService]
 
@@ -193,9 +195,20 @@ def backtest(
         run_file["run_id"] = run_id
         (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
     try:
-        algo = AlgoEngine(cfg, scheduler, md, mode=Mode.BACKTEST, products=products, writer=writer)
+        prefix = f"r{run_id}-" if run_id is not None else "bt-"
+        algo = AlgoEngine(
+            cfg,
+            scheduler,
+            md,
+            mode=Mode.BACKTEST,
+            products=products,
+            writer=writer,
+            order_prefix=prefix,
+        )
         scheduler.at_start(algo.start)
         scheduler.at_end(algo.stop)
+        if engine_db is not None and run_id is not None:
+            _book(scheduler, algo, engine_db, run_id, products, folder, run_file)
         if progress is not None:
             _progress(scheduler, progress, start_ns, end_ns)
         wall = time.perf_counter()
@@ -290,11 +303,16 @@ def rerun(
 
 
 def compare_runs(a: str | Path, b: str | Path) -> list[str]:
-    """Return how two runs' outputs differ (orders, fills, positions, P&L, marks), or []."""
+    """Return how two runs' outputs differ (orders, fills, positions, P&L, marks), or [].
+
+    Client order ids and exec ids are left out: each recorded run has its own order prefix.
+    """
     left, right = RunOutputs(a), RunOutputs(b)
     out = []
     for table in _COMPARED:
         x, y = left.table(table), right.table(table)
+        x = x.drop(columns=[c for c in _RUN_IDS if c in x.columns])
+        y = y.drop(columns=[c for c in _RUN_IDS if c in y.columns])
         if len(x) != len(y):
             out.append(f"{table}: {len(x)} rows vs {len(y)}")
         elif not x.equals(y):
@@ -306,20 +324,9 @@ def compare_runs(a: str | Path, b: str | Path) -> list[str]:
 
 
 def _instant(value: dt.datetime | int | str, what: str) -> int:
-    if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ConfigError(
-                f"--{what} must be a date or time such as 2024-01-02, was {value!r}"
-            ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return to_instant_ns(parsed, what=what)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return to_instant_ns(dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC), what=what)
-    return to_instant_ns(value, what=what)
+    from serenity.marketdata.tickstore.args import to_ns
+
+    return to_ns(value, what=f"--{what.replace('_', '-')}")
 
 
 def _utc(ns: int) -> dt.datetime:
@@ -406,6 +413,42 @@ def _store_marketdata(
                 by_symbol[inst.symbol] = {v.date.isoformat(): v.version for v in used}
         versions["tables"][store.table] = by_symbol
     return md
+
+
+def _book(
+    scheduler: HistoricNetworkScheduler,
+    algo: AlgoEngine,
+    engine: Any,
+    run_id: int,
+    products: Mapping[InstrumentId, Product],
+    folder: Path,
+    run_file: dict[str, Any],
+) -> None:
+    """Book the run's orders and fills (and a closing snapshot of positions and marks) into
+    the database, when every instrument's listing is there to book against."""
+    from serenity.booker import DatabaseTradeBookingService
+
+    missing = [str(i) for i in algo.config.instruments if i not in products]
+    if missing:
+        log.warning(
+            "backtest.not_booked",
+            extra={
+                "instruments": ",".join(missing),
+                "hint": "load the venue's listings with `serenity refdata load` to book runs",
+            },
+        )
+        run_file["booked"] = False
+        return
+    booker = DatabaseTradeBookingService(
+        scheduler, algo.oms, engine, run_id=run_id, journal=folder / "booking.journal"
+    )
+    scheduler.at_end(
+        lambda: booker.snapshot(
+            algo.positions, algo.marks, source="backtest", instruments=algo.config.instruments
+        )
+    )
+    run_file["booked"] = True
+    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
 
 
 def _progress(

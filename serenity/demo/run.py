@@ -13,7 +13,10 @@ services, saying what it does as it goes (plain lines on ``out``; progress bars 
 4. splays the journal's day into a local tick store;
 5. replays the stored trades with :class:`~serenity.marketdata.historic.HistoricMarketdataService`
    through five-minute :class:`~serenity.signal.TimeBars` and
-   :class:`~serenity.signal.BollingerBands` (20, 2), and prints the last bars.
+   :class:`~serenity.signal.BollingerBands` (20, 2), and prints the last bars;
+6. backtests the example strategy ``bbands1`` (:mod:`serenity.examples.bbands1`) on the day
+   it stored, with :func:`serenity.algo.backtest`, records the run in the database, and
+   prints its statistics and where its report is.
 
 Re-running is safe: the database is reused (already at head, the reference data reloads as
 unchanged), while ``$SERENITY_HOME/demo`` (journal and tick store), which the demo owns and
@@ -40,6 +43,7 @@ from typing import Any, Final, TextIO
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from serenity.algo import BacktestResult
 from serenity.db import migrations
 from serenity.db.engine import create_engine_from_url
 from serenity.db.refdata import Listing, LoadReport, list_listings, load_catalog
@@ -87,7 +91,7 @@ _OPENING: Final = {"BTC-USD": (42_000.0, 0.5, 7), "ETH-USD": (2_350.0, 0.05, 11)
 ``quote_increment``) and the seed."""
 _MARKER: Final = ".serenity-demo"
 _RECORD_TIMEOUT_S: Final = 300.0
-_STEPS: Final = 5
+_STEPS: Final = 6
 
 _Say = Callable[[str], object]
 """Prints one line of the narrative."""
@@ -119,6 +123,8 @@ class DemoResult:
         Per symbol, every replayed bar with its bands.
     replayed_events
         Events the historic scheduler ran.
+    backtest
+        The backtest of the example strategy ``bbands1``.
     seconds
         Wall time of the run.
     """
@@ -134,6 +140,7 @@ class DemoResult:
     stored: list[SplayResult] = field(default_factory=list)
     bars: dict[str, list[BarRow]] = field(default_factory=dict)
     replayed_events: int = 0
+    backtest: BacktestResult | None = None
     seconds: float = 0.0
 
 
@@ -197,6 +204,7 @@ def run_demo(
         result.store_url = (demo_dir / "ticks").resolve().as_uri()
         _splay(result, day, say, hide=hide)
         _replay(result, day, say)
+        _backtest(result, day, demo_dir, say)
     result.seconds = time.monotonic() - started
     say(f"done in {result.seconds:.1f} s. Look around:")
     say(f"      serenity tickstore ls {result.store_url} --table COINBASE_TRADES")
@@ -205,6 +213,9 @@ def run_demo(
         f"--start {day}T12:00:00Z --end {day}T12:01:00Z"
     )
     say(f"      serenity refdata ls --venue coinbase --db-url {result.db_url}")
+    say(f"      serenity runs ls --db-url {result.db_url}")
+    if result.backtest is not None:
+        say(f"      open {result.backtest.folder / 'report.html'}")
     return result
 
 
@@ -355,6 +366,33 @@ def _replay(result: DemoResult, day: dt.date, say: _Say) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _backtest(result: DemoResult, day: dt.date, demo_dir: Path, say: _Say) -> None:
+    from importlib.resources import files
+
+    from serenity.algo import backtest, load_config
+
+    config = load_config(Path(str(files("serenity.examples") / "bbands1.yaml")))
+    params = ", ".join(f"{k}={v}" for k, v in config.strategies[0].params.items())
+    say(f"[6/{_STEPS}] backtest the example strategy bbands1 ({params}) on {day}")
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    run = backtest(
+        config,
+        start=start,
+        end=start + dt.timedelta(days=1),
+        store=result.store_url,
+        out=demo_dir / "runs" / "bbands1",
+        db_url=result.db_url,
+        record=True,
+    )
+    result.backtest = run
+    stats = run.statistics
+    say(
+        f"      {run.ticks:,} ticks in {run.wall_s:.1f} s; {stats.orders} orders, {stats.fills} "
+        f"fills, net P&L {stats.net_pnl:,.2f} {stats.currency} after {stats.fees:,.2f} fees"
+    )
+    say(f"      report {run.folder / 'report.html'} (run {run.run_id} in the database)")
 
 
 def _close(bar: OHLC) -> float:

@@ -58,8 +58,15 @@ class Lambda(Event):
 
     def on_activate(self) -> bool:
         """Call the function; stop propagation when it returns False."""
-        values = [p.get_value() if isinstance(p, Signal) else None for p in self.parameters]
-        return self._fn(*values) is not False
+        params = self.parameters
+        fn = self._fn
+        # Unrolled for the usual one or two inputs: no list is built per call.
+        if len(params) == 1:
+            return fn(getattr(params[0], "_value", None)) is not False
+        if len(params) == 2:
+            a, b = params
+            return fn(getattr(a, "_value", None), getattr(b, "_value", None)) is not False
+        return fn(*[getattr(p, "_value", None) for p in params]) is not False
 
 
 class RepeatingTimer(Signal[int]):

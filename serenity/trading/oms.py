@@ -542,18 +542,26 @@ class OrderManagerService:
     @staticmethod
     def _stamped(order: Order, report: ExecutionReport) -> ExecutionReport:
         """Return ``report`` with the order's state as the order manager now holds it."""
-        return dataclasses.replace(
-            report,
+        return ExecutionReport(
             order_id=order.order_id,
             cl_ord_id=order.cl_ord_id,
+            exec_id=report.exec_id,
+            exec_type=report.exec_type,
+            status=order.status,
             account=order.account,
             instrument=order.instrument,
             side=order.side,
-            status=order.status,
             qty=order.qty,
             price=order.price,
             cum_qty=order.cum_qty,
             leaves_qty=order.leaves_qty,
+            ts=report.ts,
+            last_qty=report.last_qty,
+            last_px=report.last_px,
             avg_px=order.avg_px,
+            fee=report.fee,
+            fee_currency=report.fee_currency,
+            liquidity=report.liquidity,
             venue_order_id=order.venue_order_id,
+            text=report.text,
         )

@@ -27,9 +27,11 @@ class RejectSource(StrEnum):
     VENUE = "venue"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionReport:
-    """A change of an order's state, FIX style.
+    """A change of an order's state, FIX style; immutable by convention (not ``frozen``:
+    reports are built per order event, where a frozen dataclass of this size costs three
+    times as much to construct).
 
     ``last_qty``/``last_px`` are the fill of a ``TRADE`` report (0 and None otherwise);
     ``cum_qty``, ``leaves_qty``, ``avg_px`` and ``status`` are the order's state after the

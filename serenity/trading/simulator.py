@@ -44,16 +44,21 @@ from serenity.exchange.product import Product
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.service import MarketdataService
 from serenity.marketdata.types import Trade
-from serenity.model import ExecType, InstrumentId, Liquidity, OrderStatus, OrderType, Side
+from serenity.model import ExecType, InstrumentId, Liquidity, OrderStatus, Side
 from serenity.model import TimeInForce as Tif
-from serenity.tau import Event, NetworkScheduler, Signal
-from serenity.tau.batch import Batch
+from serenity.tau import NetworkScheduler, Signal
+from serenity.trading._matcher import BOOK, REST, STOP, TAKE, Entry, Matcher, Working
 from serenity.trading.contract import ContractSpec
 from serenity.trading.orders import ZERO, Order, to_decimal
 from serenity.trading.placer import ExecutionSink
 from serenity.trading.reports import CancelReject, ExecutionReport
 
 __all__ = ["ExchangeSimulator", "SimulatorConfig"]
+
+
+def _by_seq(w: Working) -> int:
+    return w.seq
+
 
 log = logging.getLogger(__name__)
 
@@ -105,156 +110,6 @@ class SimulatorConfig:
         return Decimal(repr(float(maker))), Decimal(repr(float(taker)))
 
 
-class _Working:
-    """The simulator's view of one working order."""
-
-    __slots__ = (
-        "is_buy",
-        "kind",
-        "leaves",
-        "limit",
-        "limit_px",
-        "order",
-        "qty",
-        "queue",
-        "stop",
-        "taken",
-        "taking",
-        "triggered",
-    )
-
-    def __init__(self, order: Order, leaves: Decimal) -> None:
-        self.order = order
-        self.qty = order.qty  # the venue's view of the order's size
-        self.is_buy = order.side is Side.BUY
-        self.kind = order.order_type
-        self.leaves = leaves
-        self.limit_px = order.price
-        self.limit = (
-            float(order.price) if order.price is not None else _INF if self.is_buy else -_INF
-        )
-        self.stop = float(order.stop_price) if order.stop_price is not None else None
-        self.triggered = self.stop is None
-        self.queue = 0.0
-        self.taking = False  # without a book: waits to take at the next trade within its limit
-        self.taken: dict[float, float] = {}  # book liquidity already taken, by price
-
-    @property
-    def is_market(self) -> bool:
-        return self.kind in (OrderType.MARKET, OrderType.STOP_MARKET)
-
-
-class _Matcher(Event):
-    """One instrument's working orders; listens to its trades (and book) only while it has
-    orders, with a batch kernel that finds the first trade that matters."""
-
-    __slots__ = (
-        "_books",
-        "_buy_max",
-        "_connected",
-        "_every_trade",
-        "_on_books",
-        "_sell_min",
-        "_trades",
-        "instrument",
-        "last_px",
-        "sim",
-        "spec",
-        "working",
-    )
-
-    def __init__(
-        self,
-        sim: ExchangeSimulator,
-        instrument: InstrumentId,
-        trades: Signal[Trade],
-        books: Signal[OrderBook] | None,
-        spec: ContractSpec,
-    ) -> None:
-        super().__init__(name=f"simulator:{instrument}")
-        self.sim = sim
-        self.instrument = instrument
-        self.spec = spec
-        self._trades = trades
-        self._books = books
-        self.working: list[_Working] = []
-        self.last_px: float | None = None
-        self._connected = False
-        self._on_books = False
-        self._every_trade = False
-        self._buy_max = -_INF
-        self._sell_min = _INF
-        sim.scheduler.network.attach(self)
-
-    # -- market data ---------------------------------------------------------------------
-
-    def book(self) -> OrderBook | None:
-        books = self._books
-        if books is None or not books.is_valid():
-            return None
-        return books.get_value()
-
-    def on_activate(self) -> bool:
-        network = self.sim.scheduler.network
-        if network.has_activated(self._trades):
-            trade = self._trades.get_value()
-            self.last_px = trade.price
-            self.sim._on_trade(self, trade)
-        if self._books is not None and network.has_activated(self._books):
-            self.sim._on_book(self)
-        return False
-
-    def batch_scan(self, batch: Batch, lo: int, hi: int) -> int:
-        """Return the first trade in ``[lo, hi)`` that fills or triggers an order, or ``hi``."""
-        if self._every_trade or not batch.has("price"):
-            return lo
-        px = batch["price"][lo:hi]
-        matters = (px <= self._buy_max) | (px >= self._sell_min)
-        first = int(matters.argmax())
-        return lo + first if matters[first] else hi
-
-    def batch_absorb(self, batch: Batch, lo: int, hi: int) -> None:
-        """Remember the last trade price of a slice that touched no order."""
-        self.last_px = float(batch["price"][hi - 1])
-
-    # -- bookkeeping ---------------------------------------------------------------------
-
-    def refresh(self) -> None:
-        """Recompute what trades matter and (dis)connect from market data to match."""
-        buy_max, sell_min, every, on_books = -_INF, _INF, False, False
-        for w in self.working:
-            if not w.triggered:
-                assert w.stop is not None
-                if w.is_buy:
-                    sell_min = min(sell_min, w.stop)
-                else:
-                    buy_max = max(buy_max, w.stop)
-            elif w.is_market or w.taking:
-                if self._books is not None and w.is_market:
-                    on_books = True
-                else:
-                    every = True
-            elif w.is_buy:
-                buy_max = max(buy_max, w.limit)
-            else:
-                sell_min = min(sell_min, w.limit)
-        self._buy_max, self._sell_min, self._every_trade = buy_max, sell_min, every
-        network = self.sim.scheduler.network
-        want = bool(self.working)
-        if want != self._connected:
-            if want:
-                network.connect(self._trades, self)
-            else:
-                network.disconnect(self._trades, self)
-            self._connected = want
-        if self._books is not None and on_books != self._on_books:
-            if on_books:
-                network.connect(self._books, self)
-            else:
-                network.disconnect(self._books, self)
-            self._on_books = on_books
-
-
 class ExchangeSimulator:
     """An order placer that fills orders from market data, deterministically.
 
@@ -291,9 +146,8 @@ class ExchangeSimulator:
         self.config = config or SimulatorConfig()
         self._sink: ExecutionSink | None = None
         self._exec_ids = itertools.count(1)
-        self._venue_ids = itertools.count(1)
-        self._matchers: dict[InstrumentId, _Matcher] = {}
-        self._where: dict[int, tuple[_Matcher, _Working]] = {}
+        self._matchers: dict[InstrumentId, Matcher] = {}
+        self._where: dict[int, tuple[Matcher, Working]] = {}
         self._positions: dict[tuple[str, InstrumentId], Decimal] = {}
         self._fees: dict[InstrumentId, tuple[Decimal, Decimal]] = {}
         products = products or {}
@@ -306,7 +160,15 @@ class ExchangeSimulator:
             spec = ContractSpec.of(
                 instrument, products.get(instrument), default_currency=self.config.default_currency
             )
-            self._matchers[instrument] = _Matcher(self, instrument, trades, books, spec)
+            self._matchers[instrument] = Matcher(
+                scheduler.network,
+                instrument,
+                trades,
+                books,
+                spec,
+                on_trade=self._on_trade,
+                on_book=self._on_book,
+            )
             self._fees[instrument] = self.config.fee_bps(instrument)
 
     # -- OrderPlacer ---------------------------------------------------------------------
@@ -344,29 +206,35 @@ class ExchangeSimulator:
         if order.reduce_only and not self._reduces(order, order.qty):
             self._report(order, ExecType.REJECTED, text="reduce-only order would not reduce")
             return
-        w = _Working(order, order.qty)
+        w = matcher.new(order)
         if order.post_only and self._marketable(matcher, w):
             self._report(order, ExecType.REJECTED, text="post-only order would take liquidity")
             return
-        order.venue_order_id = order.venue_order_id or f"sim-{next(self._venue_ids)}"
+        # Derived from the client id, so runs that share an account never collide.
+        order.venue_order_id = order.venue_order_id or f"sim-{order.cl_ord_id}"
         self._report(order, ExecType.NEW)
         self._where[order.order_id] = (matcher, w)
-        matcher.working.append(w)
         if w.triggered:
             self._activate(matcher, w)
-        self._arm_expiry(order)
-        matcher.refresh()
+        else:
+            matcher.put(w, STOP)
+        if order.order_id in self._where:
+            self._arm_expiry(order)
+        matcher.sync()
 
-    def _activate(self, matcher: _Matcher, w: _Working) -> None:
+    def _activate(self, matcher: Matcher, w: Working) -> None:
         """Act on an order that is live (arrived, or triggered): take, then rest or wait."""
         book = matcher.book()
         tif = w.order.tif
         quick = tif in (Tif.IOC, Tif.FOK)
         if book is None:
             if w.is_market or self._marketable(matcher, w):
-                w.taking = True  # the next trade decides (for IOC and FOK too)
+                matcher.put(w, TAKE)  # the next trade decides (for IOC and FOK too)
             elif quick:
                 self._expire(matcher, w, f"{tif.name} order cannot fill at once")
+            else:
+                w.queue = 0.0
+                matcher.put(w, REST)
             return
         if tif is Tif.FOK and self._available(book, w) < w.leaves:
             self._expire(matcher, w, "FOK order cannot fill in full")
@@ -375,34 +243,55 @@ class ExchangeSimulator:
         if w.leaves > 0:
             if quick:
                 self._expire(matcher, w, f"{tif.name} remainder")
-            elif not w.is_market:
+            elif w.is_market:
+                matcher.put(w, BOOK)
+            else:
                 w.queue = self._queue_ahead(book, w)
+                matcher.put(w, REST)
 
-    def _on_trade(self, matcher: _Matcher, trade: Trade) -> None:
+    def _on_trade(self, matcher: Matcher, trade: Trade) -> None:
+        """Apply a trade: trigger stops, fill takers, then the resting orders it reaches."""
         px, qty = trade.price, trade.qty
-        for w in list(matcher.working):
-            if w.leaves <= 0:
-                continue
-            if not w.triggered:
-                assert w.stop is not None
-                if (px >= w.stop) if w.is_buy else (px <= w.stop):
-                    w.triggered = True
-                    self._activate(matcher, w)
-                continue
-            if w.taking:
+        triggered = []
+        stops = matcher.buy_stops
+        while stops and stops[0][0] <= px:
+            triggered.append(stops[0][2])
+            matcher.take_out(stops[0][2])
+        stops = matcher.sell_stops
+        while stops and -stops[0][0] >= px:
+            triggered.append(stops[0][2])
+            matcher.take_out(stops[0][2])
+        if matcher.takers:
+            price = to_decimal(px, what="price")
+            for w in list(matcher.takers.values()):
                 if w.is_market or (px <= w.limit if w.is_buy else px >= w.limit):
-                    self._fill(matcher, w, w.leaves, to_decimal(px, what="price"), Liquidity.TAKER)
+                    self._fill(matcher, w, w.leaves, price, Liquidity.TAKER)
+                elif w.order.tif in (Tif.IOC, Tif.FOK):
+                    self._expire(matcher, w, f"{w.order.tif.name} remainder")
                 else:
-                    w.taking = False  # the market moved away: rest as a maker from here
-                    if w.order.tif in (Tif.IOC, Tif.FOK):
-                        self._expire(matcher, w, f"{w.order.tif.name} remainder")
-                continue
-            if w.is_market:
-                continue  # waits for book liquidity
-            through = px < w.limit if w.is_buy else px > w.limit
-            if through:
+                    w.queue = 0.0
+                    matcher.put(w, REST)  # the market moved away: rest as a maker from here
+        self._trade_through(matcher, matcher.bids, px, qty, -1.0)
+        self._trade_through(matcher, matcher.asks, px, qty, 1.0)
+        for w in sorted(triggered, key=_by_seq):
+            w.triggered = True
+            self._activate(matcher, w)
+        matcher.sync()
+
+    def _trade_through(
+        self, matcher: Matcher, side: list[Entry], px: float, qty: float, sign: float
+    ) -> None:
+        """Fill the resting orders of one side that a trade at ``px`` reaches, best first:
+        in full when it prints through them, from the queue when it prints at them."""
+        i = 0
+        while i < len(side):
+            key, _, w = side[i]
+            limit = key * sign
+            if (px < limit) if sign > 0 else (px > limit):
+                return  # sorted best first: no later order is reached either
+            if limit != px:
                 self._fill(matcher, w, w.leaves, w.limit_px or ZERO, Liquidity.MAKER)
-            elif px == w.limit:
+            else:
                 w.queue -= qty
                 if w.queue < 0:
                     excess = to_decimal(-w.queue, what="qty")
@@ -410,16 +299,16 @@ class ExchangeSimulator:
                     self._fill(
                         matcher, w, min(w.leaves, excess), w.limit_px or ZERO, Liquidity.MAKER
                     )
-        matcher.refresh()
+            if w.place is not None:
+                i += 1  # still resting (partly filled, or queued); a filled order left the list
 
-    def _on_book(self, matcher: _Matcher) -> None:
+    def _on_book(self, matcher: Matcher) -> None:
         book = matcher.book()
         if book is None:
             return
-        for w in list(matcher.working):
-            if w.leaves > 0 and w.triggered and w.is_market:
-                self._take(matcher, w, book)
-        matcher.refresh()
+        for w in list(matcher.waiting.values()):
+            self._take(matcher, w, book)
+        matcher.sync()
 
     def _cancel(self, order: Order) -> None:
         where = self._where.get(order.order_id)
@@ -429,7 +318,7 @@ class ExchangeSimulator:
         matcher, w = where
         self._remove(matcher, w)
         self._report(order, ExecType.CANCELED, text="canceled by request")
-        matcher.refresh()
+        matcher.sync()
 
     def _replace(self, order: Order, price: Decimal | None, qty: Decimal | None) -> None:
         where = self._where.get(order.order_id)
@@ -444,22 +333,27 @@ class ExchangeSimulator:
             return
         moved = price is not None and price != w.limit_px
         grew = new_qty > w.qty
-        candidate = _Working(dataclasses.replace(order, price=price or order.price), new_qty - done)
-        if order.post_only and moved and self._marketable(matcher, candidate):
-            self._cancel_reject(order, "post-only amend would take liquidity", True)
-            return
+        if order.post_only and moved and price is not None:
+            candidate = matcher.new(dataclasses.replace(order, price=price))
+            if self._marketable(matcher, candidate):
+                self._cancel_reject(order, "post-only amend would take liquidity", True)
+                return
+        place = w.place
+        matcher.take_out(w)
         w.leaves = new_qty - done
         w.qty = new_qty
         if price is not None:
-            w.limit_px = price
-            w.limit = float(price)
+            w.set_limit(price)
         self._report(order, ExecType.REPLACED, new_price=price, new_qty=new_qty)
-        if moved or grew:
+        if place == REST and (moved or grew):
             book = matcher.book()
-            if w.triggered and book is not None and not w.is_market:
+            if book is not None:
                 self._take(matcher, w, book)
-            w.queue = self._queue_ahead(book, w)
-        matcher.refresh()
+            if w.leaves > 0:
+                w.queue = self._queue_ahead(book, w)
+        if w.leaves > 0 and place is not None:
+            matcher.put(w, place)
+        matcher.sync()
 
     def _arm_expiry(self, order: Order) -> None:
         if order.tif is Tif.DAY:
@@ -476,11 +370,11 @@ class ExchangeSimulator:
         if where is not None:
             matcher, w = where
             self._expire(matcher, w, f"{order.tif.name} order expired")
-            matcher.refresh()
+            matcher.sync()
 
     # -- matching ------------------------------------------------------------------------
 
-    def _marketable(self, matcher: _Matcher, w: _Working) -> bool:
+    def _marketable(self, matcher: Matcher, w: Working) -> bool:
         """Return True when ``w`` would take liquidity now."""
         if w.is_market:
             return True
@@ -491,7 +385,7 @@ class ExchangeSimulator:
         last = matcher.last_px
         return last is not None and (last <= w.limit if w.is_buy else last >= w.limit)
 
-    def _levels(self, book: OrderBook, w: _Working) -> list[tuple[float, float]]:
+    def _levels(self, book: OrderBook, w: Working) -> list[tuple[float, float]]:
         bids, asks = book.depth(book.bid_count() + book.ask_count())
         levels = asks if w.is_buy else bids
         out = []
@@ -503,10 +397,10 @@ class ExchangeSimulator:
                 out.append((price, left))
         return out
 
-    def _available(self, book: OrderBook, w: _Working) -> Decimal:
+    def _available(self, book: OrderBook, w: Working) -> Decimal:
         return sum((to_decimal(q, what="qty") for _, q in self._levels(book, w)), ZERO)
 
-    def _take(self, matcher: _Matcher, w: _Working, book: OrderBook) -> None:
+    def _take(self, matcher: Matcher, w: Working, book: OrderBook) -> None:
         """Fill ``w`` against the book's levels within its limit, one fill per level."""
         for price, qty in self._levels(book, w):
             if w.leaves <= 0:
@@ -516,7 +410,7 @@ class ExchangeSimulator:
             self._fill(matcher, w, size, to_decimal(price, what="price"), Liquidity.TAKER)
 
     @staticmethod
-    def _queue_ahead(book: OrderBook | None, w: _Working) -> float:
+    def _queue_ahead(book: OrderBook | None, w: Working) -> float:
         """Return the quantity visible at ``w``'s price on its side of the book."""
         if book is None:
             return 0.0
@@ -531,7 +425,7 @@ class ExchangeSimulator:
         return pos < 0 if order.side is Side.BUY else pos > 0
 
     def _fill(
-        self, matcher: _Matcher, w: _Working, qty: Decimal, price: Decimal, liquidity: Liquidity
+        self, matcher: Matcher, w: Working, qty: Decimal, price: Decimal, liquidity: Liquidity
     ) -> None:
         order = w.order
         if order.reduce_only:
@@ -560,14 +454,13 @@ class ExchangeSimulator:
         if w.leaves <= 0:
             self._remove(matcher, w)
 
-    def _expire(self, matcher: _Matcher, w: _Working, reason: str) -> None:
+    def _expire(self, matcher: Matcher, w: Working, reason: str) -> None:
         self._remove(matcher, w)
         self._report(w.order, ExecType.EXPIRED, text=reason)
 
-    def _remove(self, matcher: _Matcher, w: _Working) -> None:
+    def _remove(self, matcher: Matcher, w: Working) -> None:
         w.leaves = ZERO
-        if w in matcher.working:
-            matcher.working.remove(w)
+        matcher.take_out(w)
         self._where.pop(w.order.order_id, None)
 
     # -- reports -------------------------------------------------------------------------

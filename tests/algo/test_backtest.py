@@ -304,3 +304,65 @@ instruments: [COINBASE:BTC-USD]
     }
     assert set(result.outputs.channels) == {"a.hello", "b.hello"}
     assert isinstance(result.outputs.capture("a.hello"), pd.DataFrame)
+
+
+def test_a_recorded_backtest_books_its_fills_for_the_tax_report(
+    store_url: str, examples_dir: Path, tmp_path: Path, db_url: str
+) -> None:
+    import json as _json
+    import subprocess
+    import sys
+    from importlib.resources import files
+
+    from serenity.db.refdata import load_catalog
+    from serenity.exchange import coinbase
+
+    upgrade(db_url)
+    engine = create_engine_from_url(db_url)
+    data = files("serenity.demo") / "data"
+    payloads = (
+        _json.loads((data / f"coinbase_{n}.json").read_text()) for n in ("products", "currencies")
+    )
+    load_catalog(engine, coinbase.parse_products(*payloads), name=coinbase.NAME)
+    result = backtest(
+        reference(examples_dir),
+        start=START,
+        end=END,
+        store=store_url,
+        out=tmp_path / "book",
+        db_url=db_url,
+        report=False,
+    )
+    with engine.connect() as conn:
+        booked = conn.execute(
+            sa.text(
+                'SELECT count(*) FROM fill JOIN "order" o ON o.id = fill.order_id'
+                " WHERE o.strategy_run_id = :r"
+            ),
+            {"r": result.run_id},
+        ).scalar()
+        positions = conn.execute(sa.text("SELECT count(*) FROM position")).scalar()
+    engine.dispose()
+    assert booked == result.statistics.fills > 0 and positions >= 1
+    # The booked fills of this run feed the tax report (quote USD: no marks needed).
+    out = tmp_path / "summary.txt"
+    cli = [
+        sys.executable,
+        "-m",
+        "serenity",
+        "tax",
+        "report",
+        "--year",
+        "2024",
+        "--run",
+        str(result.run_id),
+        "--format",
+        "summary",
+        "--out",
+        str(out),
+        "--db-url",
+        db_url,
+    ]
+    done = subprocess.run(cli, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "BTC" in out.read_text()

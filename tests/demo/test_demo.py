@@ -68,8 +68,12 @@ def test_demo_builds_database_journal_tick_store_and_bars(
     ]
     assert all(r.version == 1 and r.created for r in result.stored)
 
-    for step in ("[1/5] database", "[2/5] reference data", "[3/5] recording", "[4/5] splay"):
+    for step in ("[1/6] database", "[2/6] reference data", "[3/6] recording", "[4/6] splay"):
         assert step in out
+    # The last step backtests bbands1 on the stored day and records the run.
+    run = result.backtest
+    assert run is not None and run.run_id is not None and run.ticks > 0
+    assert (run.folder / "report.html").is_file() and f"report {run.folder / 'report.html'}" in out
     assert "five-minute bars and Bollinger bands (20, 2)" in out
     assert "bb lower" in out and "bb upper" in out
     last = result.bars["BTC-USD"][-1].bar
