@@ -7,13 +7,14 @@ import sys
 import fire
 
 from serenity._version import __version__
+from serenity.cli.algo import AlgoCommands
 from serenity.cli.db import Db
 from serenity.cli.demo import DEFAULT_DAY_TEXT, DEFAULT_EVENTS, run_demo
 from serenity.cli.journal import JournalCommands
 from serenity.cli.marketdata import MarketdataCommands
 from serenity.cli.refdata import Refdata
-from serenity.cli.tax import Tax
 from serenity.cli.runs import RunsCommands
+from serenity.cli.tax import Tax
 from serenity.cli.tickstore import TickstoreCommands
 from serenity.errors import SerenityError
 from serenity.logs import configure_logging
@@ -44,6 +45,7 @@ class Serenity:
         self.tickstore = TickstoreCommands(quiet=self._quiet)
         self.tax = Tax()
         self.runs = RunsCommands()
+        self.algo = AlgoCommands()
 
     def version(self) -> None:
         """Print Serenity's version."""
