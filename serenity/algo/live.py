@@ -358,7 +358,7 @@ class LiveRun:
             raise
         finally:
             if server is not None:
-                server.shutdown()
+                await asyncio.to_thread(_close_server, server)
         writer.close()
         wall = time.perf_counter() - wall
         ticks = self.metrics.tick_count
@@ -742,6 +742,12 @@ def _unwrap(exc: BaseException) -> BaseException:
     while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
         leaf = leaf.exceptions[0]
     return leaf if isinstance(leaf, SerenityError) else exc
+
+
+def _close_server(server: Any) -> None:
+    """Stop the metrics server and free its port (``shutdown`` waits for its poll loop)."""
+    server.shutdown()
+    server.server_close()
 
 
 def _utc(ns: int) -> dt.datetime:

@@ -18,7 +18,7 @@ from serenity.algo.placers import unregister_placer
 from serenity.analytics import RunOutputs
 from serenity.db import create_engine_from_url
 from serenity.db.migrations import upgrade
-from serenity.errors import ConfigError
+from serenity.errors import ConfigError, VenueError
 from serenity.marketdata.fh import FeedState
 from serenity.model import OrderStatus, StrategyRun
 from serenity.trading import ExchangeSimulator, OrderPlacer
@@ -313,3 +313,43 @@ async def test_a_live_run_sends_orders_to_the_registered_connector(
     engine.dispose()
     assert (row.kind, row.status, row.statistics["fills"]) == ("live", "completed", 1)
     assert json.loads((result.folder / "run.json").read_text())["placer"] == "coinbase:sandbox"
+
+
+async def test_a_venue_refusing_the_feed_fails_the_run_with_its_error(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'serenity.db'}"
+    upgrade(db)
+    async with BinanceServer(["BTCUSDT"]) as venue:
+        venue.refuse()
+        run = LiveRun(
+            bid_each("BINANCE:BTCUSDT"),
+            paper=True,
+            out=tmp_path / "run",
+            ws_urls={"binance": venue.ws_url},
+            rest_urls={"binance": venue.rest_url},
+            db_url=db,
+            report=False,
+        )
+        with pytest.raises(VenueError, match="binance refused the subscription"):
+            await asyncio.wait_for(run.run(), 30)
+    assert RunOutputs(tmp_path / "run").is_sealed  # what the run wrote stays readable
+    engine = create_engine_from_url(db)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(StrategyRun)).one()
+    engine.dispose()
+    assert row.status == "failed" and "VenueError: binance refused" in row.error
+
+
+async def test_a_run_ends_by_itself_after_its_duration(tmp_path: Path) -> None:
+    async with CoinbaseServer(heartbeat_interval_s=0.1) as venue:
+        run = LiveRun(
+            bid_each(BTC, on_start=False),
+            paper=True,
+            out=tmp_path / "run",
+            duration_s=0.5,
+            ws_urls={"coinbase": venue.ws_url},
+            rest_urls={"coinbase": venue.rest_url},
+            record=False,
+        )
+        result = await asyncio.wait_for(run.run(), 30)
+    assert result.wall_s >= 0.5 and result.statistics.orders == 0
+    assert result.outputs.has_summary and (result.folder / "report.html").is_file()
