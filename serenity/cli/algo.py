@@ -65,6 +65,17 @@ def _seconds(value: object, *, flag: str) -> float | None:
     return seconds
 
 
+def _flag(value: object, *, flag: str) -> bool:
+    """Return a boolean flag given as ``--flag``, ``--noflag`` or ``--flag=true|false``."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    try:
+        return words[str(value).strip().lower()]
+    except KeyError:
+        raise ConfigError(f"{flag} is true or false, was {value!r}") from None
+
+
 class AlgoCommands:
     """Run strategies on live market data: paper trading on simulated fills, or live."""
 
@@ -121,13 +132,11 @@ class AlgoCommands:
         cancel_timeout
             Seconds to wait for cancels to be confirmed when stopping.
         report
-            Write ``report.html`` at the end.
+            Write ``report.html`` at the end (``--noreport`` skips it).
         """
         from serenity.algo import load_config
         from serenity.algo.live import run_live_sync
 
-        if not isinstance(paper, bool):
-            raise ConfigError(f"--paper takes no value, was {paper!r}")
         cfg = load_config(text(config, flag="CONFIG"))
         venues = list(dict.fromkeys(i.venue for i in cfg.instruments))
         port = None
@@ -137,7 +146,7 @@ class AlgoCommands:
             port = metrics_port
         result = run_live_sync(
             cfg,
-            paper=paper,
+            paper=_flag(paper, flag="--paper"),
             out=optional_text(out, flag="--out"),
             duration_s=_seconds(duration, flag="--duration"),
             metrics_port=port,
@@ -147,7 +156,7 @@ class AlgoCommands:
             db_url=optional_text(db_url, flag="--db-url"),
             stall_timeout_s=_seconds(stall_timeout, flag="--stall-timeout") or 30.0,
             cancel_timeout_s=_seconds(cancel_timeout, flag="--cancel-timeout") or 5.0,
-            report=bool(report),
+            report=_flag(report, flag="--report"),
         )
         print("\n".join(_summary(cfg.name, result)))
 
