@@ -133,6 +133,11 @@ class AlgoCommands:
             Seconds to wait for cancels to be confirmed when stopping.
         report
             Write ``report.html`` at the end (``--noreport`` skips it).
+
+        Examples
+        --------
+        serenity algo run examples/strategies/peg.yaml --paper --metrics-port 9108
+        serenity algo run live.yaml --duration 3600 --out runs/live-1
         """
         from serenity.algo import load_config
         from serenity.algo.live import run_live_sync

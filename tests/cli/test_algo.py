@@ -61,7 +61,8 @@ async def test_sigterm_stops_a_paper_run_cancels_its_orders_and_exits_zero(
     async with CoinbaseServer(heartbeat_interval_s=0.2) as venue:
         with log.open("wb") as stderr:
             proc = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "serenity", "algo", "run", str(PEG), "--paper"),
+                *(sys.executable, "-m", "serenity", "--log-level=INFO", "algo", "run"),
+                *(str(PEG), "--paper"),
                 f"--out={out}",
                 f"--ws-url={venue.ws_url}",
                 f"--rest-url={venue.rest_url}",
