@@ -15,22 +15,27 @@ working orders (``cancel_on_stop``), writes the outputs, ``summary.json`` and
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from serenity._version import __version__
+from serenity.algo._runs import RunRecorder, default_run_folder, new_run_key, utc
 from serenity.algo.config import AlgoConfig, load_config
 from serenity.algo.engine import AlgoEngine
 from serenity.algo.feed_gate import FeedGate
+from serenity.algo.live_feeds import (
+    FeedSettings,
+    endpoint_overrides,
+    prepare_feeds,
+    symbols_by_venue,
+)
 from serenity.algo.live_metrics import LiveMetrics
 from serenity.algo.placers import (
     PlacerContext,
@@ -42,8 +47,8 @@ from serenity.algo.placers import (
 from serenity.algo.strategy import Mode
 from serenity.analytics import RunOutputs, RunStatistics, RunWriter, summarize_run
 from serenity.errors import ConfigError, SerenityError
-from serenity.exchange.product import Product, ProductCatalog
-from serenity.marketdata.fh import CHANNELS, FeedConfig, FeedHandler, FeedMetrics
+from serenity.exchange.product import Product
+from serenity.marketdata.fh import CHANNELS, FeedHandler, FeedMetrics
 from serenity.marketdata.live import FeedHandlerMarketdataService
 from serenity.model import InstrumentId, OrderStatus, RunKind
 from serenity.tau import RealtimeNetworkScheduler, format_ns
@@ -193,19 +198,20 @@ class LiveRun:
             raise ConfigError(f"metrics port must be 0..65535, was {metrics_port!r}")
         self.duration_s = duration_s
         self.metrics_host = metrics_host
-        self.environment = environment
         self.db_url = db_url
         self.record = record
-        self.stall_timeout_s = float(stall_timeout_s)
-        self.heartbeat_s = float(heartbeat_s)
         self.cancel_timeout_s = float(cancel_timeout_s)
         self.flush_interval_s = float(flush_interval_s)
         self.report = report
-        self.venues: dict[str, tuple[str, ...]] = {}
-        for inst in cfg.instruments:
-            self.venues[inst.venue] = (*self.venues.get(inst.venue, ()), inst.symbol)
-        self.ws_urls = _by_venue(ws_urls, self.venues, "ws_urls")
-        self.rest_urls = _by_venue(rest_urls, self.venues, "rest_urls")
+        self.venues = symbols_by_venue(cfg.instruments)
+        self.feed_settings = FeedSettings(
+            ws_urls=endpoint_overrides(ws_urls, self.venues, what="ws_urls"),
+            rest_urls=endpoint_overrides(rest_urls, self.venues, what="rest_urls"),
+            environment=environment,
+            channels=("trades",) if cfg.books is False else CHANNELS,
+            stall_timeout_s=float(stall_timeout_s),
+            heartbeat_s=float(heartbeat_s),
+        )
         self.metrics = LiveMetrics()
         self.metrics_port: int | None = None
         self._wanted_port = metrics_port
@@ -260,17 +266,17 @@ class LiveRun:
         placer_uri = self._check_placer() if self.mode is Mode.LIVE else None
         started_ns = time.time_ns()
         wall = time.perf_counter()
-        catalogs = await self._fetch_catalogs()
-        products = _products(catalogs, cfg.instruments)
         scheduler = RealtimeNetworkScheduler()
         self.scheduler = scheduler
-        feed_metrics = FeedMetrics(self.metrics.registry)
-        self.handlers = [
-            self._handler(venue, symbols, catalogs[venue], feed_metrics)
-            for venue, symbols in self.venues.items()
-        ]
-        md = FeedHandlerMarketdataService(scheduler, self.handlers)
-        self.marketdata = md
+        feeds = await prepare_feeds(
+            scheduler,
+            cfg.instruments,
+            self.feed_settings,
+            metrics=FeedMetrics(self.metrics.registry),
+        )
+        self.handlers = list(feeds.handlers)
+        md = self.marketdata = feeds.marketdata
+        products = feeds.products
         placers = None
         if placer_uri is not None:
             placers = self._placers(placer_uri, scheduler, md, products)
@@ -280,9 +286,9 @@ class LiveRun:
             on_live=self._start_strategies,
         )
         self.gate = gate
-        db = await asyncio.to_thread(_open_database, self.db_url, self.record)
-        run_key = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        folder = self.out if self.out is not None else _home() / "runs" / cfg.name / run_key
+        recorder = await RunRecorder.open(self.db_url, self.record)
+        run_key = new_run_key()
+        folder = self.out if self.out is not None else default_run_folder(cfg.name, run_key)
         self.folder = folder
         server = None
         writer: RunWriter | None = None
@@ -296,19 +302,15 @@ class LiveRun:
             )
             run_file = self._run_file(run_key, started_ns, placer_uri)
             (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
-            if db is not None:
-                from serenity.analytics.runs import start_run
-
-                self.run_id = await asyncio.to_thread(
-                    start_run,
-                    db,
-                    kind=RunKind.PAPER if self.mode is Mode.PAPER else RunKind.LIVE,
-                    strategy=cfg.name,
-                    config=cfg.as_dict(),
-                    window_start=_utc(started_ns),
-                    output_uri=str(folder.resolve()),
-                    data_versions={"source": "live", "feeds": run_file["feeds"]},
-                )
+            self.run_id = await recorder.start(
+                kind=RunKind.PAPER if self.mode is Mode.PAPER else RunKind.LIVE,
+                strategy=cfg.name,
+                config=cfg.as_dict(),
+                window_start=utc(started_ns),
+                output_uri=str(folder.resolve()),
+                data_versions={"source": "live", "feeds": run_file["feeds"]},
+            )
+            if self.run_id is not None:
                 run_file["run_id"] = self.run_id
                 (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
             engine = AlgoEngine(
@@ -322,7 +324,7 @@ class LiveRun:
                 checks=[gate],
             )
             self.engine = engine
-            self._watch(engine, md, gate)
+            self.metrics.watch_engine(engine, gate)
             server = self._serve_metrics()
             log.info(
                 "algo.run.start",
@@ -345,14 +347,7 @@ class LiveRun:
                     writer.close()
             except SerenityError:
                 log.exception("algo.run.outputs_failed", extra={"folder": str(folder)})
-            if db is not None:
-                if self.run_id is not None:
-                    from serenity.analytics.runs import fail_run
-
-                    await asyncio.to_thread(
-                        fail_run, db, self.run_id, error=f"{type(error).__name__}: {error}"
-                    )
-                await asyncio.to_thread(db.dispose)
+            await recorder.fail(f"{type(error).__name__}: {error}")
             if error is not exc:
                 raise error from None
             raise
@@ -371,12 +366,7 @@ class LiveRun:
             report=self.report,
             title=f"{cfg.name} {self.mode} run from {format_ns(started_ns)[:19]}",
         )
-        if db is not None:
-            if self.run_id is not None:
-                from serenity.analytics.runs import finish_run
-
-                await asyncio.to_thread(finish_run, db, self.run_id, statistics=statistics)
-            await asyncio.to_thread(db.dispose)
+        await recorder.finish(statistics)
         left = len(engine.oms.working_orders())
         log.info(
             "algo.run.done",
@@ -540,78 +530,14 @@ class LiveRun:
                 scheduler=scheduler,
                 marketdata=md,
                 products=products,
-                rest_url=self.rest_urls.get(venue),
-                ws_url=self.ws_urls.get(venue),
+                rest_url=self.feed_settings.rest_urls.get(venue),
+                ws_url=self.feed_settings.ws_urls.get(venue),
             )
         )
         placers = OrderPlacerService()
         placers.register(uri, self.placer)
         placers.route(self.config.account, uri)
         return placers
-
-    async def _fetch_catalogs(self) -> dict[str, ProductCatalog]:
-        from serenity.db.fetch import fetch_catalog
-
-        venues = list(self.venues)
-        catalogs = await asyncio.gather(
-            *(
-                fetch_catalog(v, base_url=self.rest_urls.get(v), environment=self.environment)
-                for v in venues
-            )
-        )
-        return dict(zip(venues, catalogs, strict=True))
-
-    def _handler(
-        self,
-        venue: str,
-        symbols: tuple[str, ...],
-        catalog: ProductCatalog,
-        metrics: FeedMetrics,
-    ) -> FeedHandler:
-        from serenity.db.fetch import venue_refdata
-        from serenity.exchange.endpoints import resolve_endpoints
-        from serenity.marketdata.fh.registry import handler_class
-
-        recipe = venue_refdata(venue)
-        endpoints = resolve_endpoints(
-            recipe.venue,
-            recipe.endpoints,
-            environment=self.environment,
-            rest_url=self.rest_urls.get(venue),
-        )
-        channels = ("trades",) if self.config.books is False else CHANNELS
-        cls = handler_class(recipe.venue)
-        return cls(
-            FeedConfig(
-                venue=recipe.venue,
-                symbols=symbols,
-                ws_url=self.ws_urls.get(venue) or endpoints.ws,
-                rest_url=endpoints.rest,
-                channels=channels,
-                stall_timeout_s=self.stall_timeout_s,
-                heartbeat_s=self.heartbeat_s,
-            ),
-            catalog=catalog,
-            metrics=metrics,
-        )
-
-    def _watch(self, engine: AlgoEngine, md: FeedHandlerMarketdataService, gate: FeedGate) -> None:
-        metrics = self.metrics
-        network = engine.scheduler.network
-        metrics.watch_marketdata(network, md, self.config.instruments)
-        metrics.watch_orders(network, engine.oms)
-        positions = engine.positions.positions
-        Do(
-            network,
-            positions,
-            lambda: metrics.observe_position(positions.get_value()),
-            name="metrics:positions",
-        )
-        pnl = engine.pnl.pnl
-        Do(network, pnl, lambda: metrics.observe_pnl(pnl.get_value()), name="metrics:pnl")
-        gate.add_listener(lambda is_open: metrics.order_entry_open.set(1 if is_open else 0))
-        metrics.order_entry_open.set(0)
-        metrics.strategies_started.set(0)
 
     def _serve_metrics(self) -> Any:
         if self._wanted_port is None:
@@ -645,7 +571,7 @@ class LiveRun:
             "strategy": self.config.name,
             "start": format_ns(started_ns),
             "start_ns": started_ns,
-            "environment": self.environment,
+            "environment": self.feed_settings.environment,
             "feeds": feeds,
             "placer": placer if placer is not None else "simulator:default",
             "cancel_on_stop": self.config.cancel_on_stop,
@@ -706,31 +632,6 @@ def _on_signal(run: LiveRun, sig: signal.Signals) -> None:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _by_venue(
-    urls: Mapping[str, str] | None, venues: Mapping[str, object], what: str
-) -> dict[str, str]:
-    out = {str(k).lower(): str(v) for k, v in (urls or {}).items()}
-    unknown = sorted(set(out) - set(venues))
-    if unknown:
-        raise ConfigError(
-            f"{what} names venues the run does not use: {', '.join(unknown)}; "
-            f"its venues: {', '.join(venues)}"
-        )
-    return out
-
-
-def _products(
-    catalogs: Mapping[str, ProductCatalog], instruments: tuple[InstrumentId, ...]
-) -> dict[InstrumentId, Product]:
-    wanted = set(instruments)
-    return {
-        inst: product
-        for catalog in catalogs.values()
-        for product in catalog.products
-        if (inst := InstrumentId(product.venue, product.symbol)) in wanted
-    }
-
-
 def _unwrap(exc: BaseException) -> BaseException:
     """Return the one Serenity error a task group's failure holds, else ``exc``."""
     if not isinstance(exc, BaseExceptionGroup):
@@ -748,37 +649,3 @@ def _close_server(server: Any) -> None:
     """Stop the metrics server and free its port (``shutdown`` waits for its poll loop)."""
     server.shutdown()
     server.server_close()
-
-
-def _utc(ns: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ns / 10**9, tz=dt.UTC)
-
-
-def _home() -> Path:
-    from serenity.db.settings import serenity_home
-
-    return serenity_home()
-
-
-def _open_database(db_url: str | None, record: bool | None) -> Any:
-    """Return an engine of the migrated database to record the run in, or None."""
-    if record is False:
-        return None
-    from serenity.db.engine import create_engine_from_url, ensure_schema
-    from serenity.db.settings import database_url
-
-    url = database_url(db_url)
-    if record is None and url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///")).expanduser()
-        if not path.is_file():
-            return None  # no database yet: don't create one just to record a run
-    engine = create_engine_from_url(url)
-    try:
-        ensure_schema(engine)
-    except ConfigError:
-        engine.dispose()
-        if record:
-            raise
-        log.info("algo.run.no_database", extra={"reason": "not migrated; the run is not recorded"})
-        return None
-    return engine

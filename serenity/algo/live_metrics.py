@@ -8,6 +8,8 @@ from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from serenity.algo.engine import AlgoEngine
+from serenity.algo.feed_gate import FeedGate
 from serenity.marketdata.service import MarketdataService
 from serenity.model import ExecType, InstrumentId
 from serenity.pnl import PnLSnapshot
@@ -90,6 +92,25 @@ class LiveMetrics:
         self._reject_counters = {
             source: self.rejects.labels(source=str(source)) for source in RejectSource
         }
+
+    def watch_engine(self, engine: AlgoEngine, gate: FeedGate) -> None:
+        """Follow a run: its instruments' market data, orders, positions, P&L, and whether
+        order entry is open."""
+        network = engine.scheduler.network
+        self.watch_marketdata(network, engine.marketdata, engine.config.instruments)
+        self.watch_orders(network, engine.oms)
+        positions = engine.positions.positions
+        Do(
+            network,
+            positions,
+            lambda: self.observe_position(positions.get_value()),
+            name="metrics:positions",
+        )
+        pnl = engine.pnl.pnl
+        Do(network, pnl, lambda: self.observe_pnl(pnl.get_value()), name="metrics:pnl")
+        gate.add_listener(lambda is_open: self.order_entry_open.set(1 if is_open else 0))
+        self.order_entry_open.set(1 if gate.is_open else 0)
+        self.strategies_started.set(1 if engine.started else 0)
 
     def watch_marketdata(
         self, network: Network, marketdata: MarketdataService, instruments: Iterable[InstrumentId]
