@@ -91,7 +91,8 @@ class LiveResult:
         Orders still working when the run ended (``cancel_on_stop: false``, or cancels not
         confirmed in time).
     node_errors
-        Exceptions raised by graph nodes (logged; each abandoned its cycle).
+        Exceptions raised by graph nodes (logged; each abandoned its cycle) and by the
+        strategies' ``stop``.
     """
 
     folder: Path
@@ -227,6 +228,7 @@ class LiveRun:
         self._stop: asyncio.Event | None = None
         self._wound_down = False
         self._cancelled = 0
+        self._stop_errors = 0
 
     # -- control ---------------------------------------------------------------------------
 
@@ -357,15 +359,19 @@ class LiveRun:
         writer.close()
         wall = time.perf_counter() - wall
         ticks = self.metrics.tick_count
-        statistics = await asyncio.to_thread(
-            summarize_run,
-            folder,
-            ticks=ticks,
-            wall_seconds=wall,
-            ticks_per_second=ticks / wall if wall > 0 else None,
-            report=self.report,
-            title=f"{cfg.name} {self.mode} run from {format_ns(started_ns)[:19]}",
-        )
+        try:
+            statistics = await asyncio.to_thread(
+                summarize_run,
+                folder,
+                ticks=ticks,
+                wall_seconds=wall,
+                ticks_per_second=ticks / wall if wall > 0 else None,
+                report=self.report,
+                title=f"{cfg.name} {self.mode} run from {format_ns(started_ns)[:19]}",
+            )
+        except BaseException as exc:
+            await recorder.fail(f"{type(exc).__name__}: {exc}")
+            raise
         await recorder.finish(statistics)
         left = len(engine.oms.working_orders())
         log.info(
@@ -391,7 +397,7 @@ class LiveRun:
             pauses=gate.pauses,
             cancelled=self._cancelled,
             left_working=left,
-            node_errors=scheduler.error_count,
+            node_errors=scheduler.error_count + self._stop_errors,
         )
 
     async def _run_until_stopped(
@@ -419,7 +425,10 @@ class LiveRun:
                 await self._wind_down(engine, writer)
             finally:
                 if not self._wound_down:
-                    self._stop_strategies(engine)  # failing: still send the cancels
+                    try:
+                        self._stop_strategies(engine)  # failing: still send the cancels
+                    except Exception:
+                        log.exception("algo.stop_failed", extra={"strategy": self.config.name})
                 gate.close()
                 for chore in chores:
                     chore.cancel()
@@ -438,16 +447,25 @@ class LiveRun:
         engine.start()
 
     def _stop_strategies(self, engine: AlgoEngine) -> None:
-        if engine.started:
-            engine.stop()
-        else:
-            engine.pnl.stop()
+        try:
+            if engine.started:
+                engine.stop()
+            else:
+                engine.pnl.stop()
+        finally:
+            if self.config.cancel_on_stop:
+                engine.oms.cancel_all()  # also when a strategy's stop raised
 
     async def _wind_down(self, engine: AlgoEngine, writer: RunWriter) -> None:
         """Stop the strategies, wait for the cancels of working orders, write the outputs."""
         oms = engine.oms
         working = [o.order_id for o in oms.working_orders()]
-        self._stop_strategies(engine)
+        try:
+            self._stop_strategies(engine)
+        except Exception:
+            # A strategy's stop() failed: the cancels went out all the same; finish the run.
+            self._stop_errors += 1
+            log.exception("algo.stop_failed", extra={"strategy": self.config.name})
         if self.config.cancel_on_stop and oms.working_orders():
             await self._until_no_working_orders(engine)
         self._cancelled = sum(

@@ -26,6 +26,7 @@ class BidEach(Strategy):
         qty: float = 0.1
         offset: float = 1.0
         on_start: bool = True
+        fail_on_stop: bool = False
 
     def init(self, ctx: StrategyContext) -> None:
         self.ctx = ctx
@@ -53,6 +54,8 @@ class BidEach(Strategy):
 
     def stop(self) -> None:
         self.stopped = True
+        if self.ctx.params.fail_on_stop:
+            raise RuntimeError("bid_each: stop failed on purpose")
 
     @property
     def qty(self) -> Decimal:

@@ -353,3 +353,23 @@ async def test_a_run_ends_by_itself_after_its_duration(tmp_path: Path) -> None:
         result = await asyncio.wait_for(run.run(), 30)
     assert result.wall_s >= 0.5 and result.statistics.orders == 0
     assert result.outputs.has_summary and (result.folder / "report.html").is_file()
+
+
+async def test_a_failing_stop_still_cancels_the_working_orders(tmp_path: Path) -> None:
+    async with CoinbaseServer(heartbeat_interval_s=0.2) as venue:
+        run = LiveRun(
+            bid_each(BTC, fail_on_stop=True),
+            paper=True,
+            out=tmp_path / "run",
+            ws_urls={"coinbase": venue.ws_url},
+            rest_urls={"coinbase": venue.rest_url},
+            record=False,
+            report=False,
+        )
+        task = asyncio.create_task(run.run())
+        try:
+            await until(lambda: len(orders_with(run, OrderStatus.NEW)) == 1)
+        finally:
+            result = await stop(run, task)
+    assert strategy_of(run).stopped and result.node_errors == 1
+    assert result.cancelled == 1 and result.left_working == 0
