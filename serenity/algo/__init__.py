@@ -6,6 +6,8 @@ extra output channels) and runs unchanged in every :class:`Mode`. :func:`load_co
 YAML run configuration; :func:`backtest` replays the tick store through the exchange
 simulator, the order manager, positions and P&L and writes the run's outputs (Parquet,
 ``summary.json``, ``report.html``); :func:`rerun` reproduces a run on the data as it was.
+:func:`run_live` runs a config on the venues' live feeds, on simulated fills (paper) or
+through a venue's order connector (live, registered with :func:`register_placer`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ from serenity.algo.backtest import BacktestResult, backtest, compare_runs, rerun
 from serenity.algo.config import AlgoConfig, StrategySpec, load_config, parse_instrument
 from serenity.algo.context import StrategyContext
 from serenity.algo.engine import AlgoEngine
+from serenity.algo.live import LiveResult, LiveRun, run_live, run_live_sync
 from serenity.algo.loader import load_strategy_class
+from serenity.algo.placers import PlacerContext, register_placer
 from serenity.algo.strategy import Mode, Strategy
 
 __all__ = [
     "AlgoConfig",
     "AlgoEngine",
     "BacktestResult",
+    "LiveResult",
+    "LiveRun",
     "Mode",
+    "PlacerContext",
     "Strategy",
     "StrategyContext",
     "StrategySpec",
@@ -30,5 +37,8 @@ __all__ = [
     "load_config",
     "load_strategy_class",
     "parse_instrument",
+    "register_placer",
     "rerun",
+    "run_live",
+    "run_live_sync",
 ]

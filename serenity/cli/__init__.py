@@ -30,6 +30,7 @@ __all__ = ["COMMANDS", "main", "version"]
 
 COMMANDS: Final[dict[str, str]] = {
     # name: "module:attribute" -- a class is a command group, a function a root command.
+    "algo": "serenity.cli.algo:AlgoCommands",
     "backtest": "serenity.cli.backtest:BacktestCommands",
     "db": "serenity.cli.db:Db",
     "demo": "serenity.cli.demo:demo",

@@ -179,6 +179,7 @@ class WebsocketConnection:
                         break
                     now = time.time_ns()
                     self.session.on_disconnected(now, reason)
+                    self._set_state(FeedState.CONNECTING)  # not live while backing off
                     if self.metrics is not None:
                         self.metrics.reconnects.labels(venue=venue).inc()
                     if time.monotonic() - opened >= self.config.backoff_reset_s:

@@ -139,6 +139,32 @@ async def test_dropped_connection_reconnects_and_resubscribes() -> None:
     assert registry.get_sample_value("serenity_fh_messages_total", {"venue": "test"}) == 5
 
 
+async def test_a_dropped_connection_is_not_live_while_it_backs_off() -> None:
+    server = ScriptedServer(serve(1, "close"), serve(1, "stay"))
+    await server.server.start_server()
+    session = RecordingSession()
+    states: list[FeedState] = []
+    connection = WebsocketConnection(
+        ConnectionConfig(venue="test", url=server.url),
+        session,
+        backoff=Backoff(initial_s=30.0, max_s=30.0, jitter=0.0),
+        on_state=states.append,
+    )
+    try:
+        # stopped during the 30 s backoff: the state left LIVE when the connection dropped
+        await run_until(connection, lambda: bool(session.disconnects))
+    finally:
+        await server.server.close()
+    assert connection.connects == 1
+    assert states == [
+        FeedState.CONNECTING,
+        FeedState.SYNCING,
+        FeedState.LIVE,
+        FeedState.CONNECTING,
+        FeedState.STOPPED,
+    ]
+
+
 async def test_stalled_connection_is_closed_and_reopened() -> None:
     server = ScriptedServer(serve(1, "stay"))
     await server.server.start_server()

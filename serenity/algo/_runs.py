@@ -1,0 +1,109 @@
+"""Helpers of every kind of run: its key and folder, and the database it is recorded in."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from serenity.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def new_run_key() -> str:
+    """Return a new run's key: its UTC start to the second and a random suffix."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def default_run_folder(strategy: str, run_key: str) -> Path:
+    """Return ``$SERENITY_HOME/runs/<strategy>/<run key>``."""
+    from serenity.db.settings import serenity_home
+
+    return serenity_home() / "runs" / strategy / run_key
+
+
+def utc(ns: int) -> dt.datetime:
+    """Return int ns since the epoch as an aware UTC datetime (microseconds)."""
+    return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).replace(
+        microsecond=(ns % 10**9) // 1000
+    )
+
+
+def open_run_database(db_url: str | None, record: bool | None) -> Any:
+    """Return an engine of the migrated database to record a run in, or None.
+
+    ``record`` True requires the database (raising :class:`~serenity.errors.ConfigError`
+    when it is not migrated), False skips it, None uses it when it exists and is migrated
+    (a missing SQLite file is not created just to record a run). Blocking: call it from a
+    worker thread in async code.
+    """
+    if record is False:
+        return None
+    from serenity.db.engine import create_engine_from_url, ensure_schema
+    from serenity.db.settings import database_url
+
+    url = database_url(db_url)
+    if record is None and url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if not path.is_file():
+            return None
+    engine = create_engine_from_url(url)
+    try:
+        ensure_schema(engine)
+    except ConfigError:
+        engine.dispose()
+        if record:
+            raise
+        log.info("run.no_database", extra={"reason": "not migrated; the run is not recorded"})
+        return None
+    return engine
+
+
+class RunRecorder:
+    """Record one run in ``strategy_run`` from async code, off the event loop.
+
+    Every method does nothing when there is no database (``engine`` None).
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.run_id: int | None = None
+
+    @classmethod
+    async def open(cls, db_url: str | None, record: bool | None) -> RunRecorder:
+        """Return a recorder on the database :func:`open_run_database` chooses."""
+        return cls(await asyncio.to_thread(open_run_database, db_url, record))
+
+    async def start(self, **fields: Any) -> int | None:
+        """Record the run as running (see :func:`~serenity.analytics.runs.start_run`)."""
+        if self.engine is not None:
+            from serenity.analytics.runs import start_run
+
+            self.run_id = await asyncio.to_thread(start_run, self.engine, **fields)
+        return self.run_id
+
+    async def finish(self, statistics: Any) -> None:
+        """Record the run as completed with its statistics, and close the database."""
+        if self.engine is not None and self.run_id is not None:
+            from serenity.analytics.runs import finish_run
+
+            await asyncio.to_thread(finish_run, self.engine, self.run_id, statistics=statistics)
+        await self.close()
+
+    async def fail(self, error: str) -> None:
+        """Record the run as failed with ``error``, and close the database."""
+        if self.engine is not None and self.run_id is not None:
+            from serenity.analytics.runs import fail_run
+
+            await asyncio.to_thread(fail_run, self.engine, self.run_id, error=error)
+        await self.close()
+
+    async def close(self) -> None:
+        """Release the database's connections."""
+        if self.engine is not None:
+            await asyncio.to_thread(self.engine.dispose)
+            self.engine = None
