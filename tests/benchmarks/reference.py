@@ -12,7 +12,8 @@ round trips and P&L:
   ``reference_bbands`` strategy and config, writing every output (orders, fills, positions,
   P&L sampled each minute, marks) to Parquet as it goes;
 - :func:`run_object_loop`: a plain Python loop over ``Trade`` objects;
-- :func:`run_array_loop`: a lean loop over NumPy arrays (vectorised bars, a loop over bars).
+- :func:`run_vectorised`: bars computed with NumPy per batch, a Python loop over bars;
+- :func:`run_array_loop`: a plain Python loop over the arrays' values, no objects.
 
 ``python tests/benchmarks/reference.py MODE N`` runs one of them in a fresh process and prints
 its figures, peak RSS included, as JSON.
@@ -244,6 +245,56 @@ def run_object_loop(batches: Iterator[pa.RecordBatch]) -> Result:
 
 
 def run_array_loop(batches: Iterator[pa.RecordBatch]) -> Result:
+    """Run the reference strategy as a plain Python loop over arrays: each batch's columns as
+    lists, one iteration per trade keeping the bar's open, high, low, close, volume,
+    notional and count, as the engine's bars do (no objects per trade)."""
+    rule = _Rule()
+    long = False
+    pending = 0
+    bar_end = 0
+    close = high = low = opened = volume = notional = 0.0
+    count = 0
+    fees = pnl = 0.0
+    entry = 0.0
+    fills = ticks = 0
+    fee_rate = FEE_BPS / 10_000
+    for rb in batches:
+        ts_list = rb.column("ts").to_pylist()
+        px_list = rb.column("price").to_pylist()
+        qty_list = rb.column("qty").to_pylist()
+        ticks += len(ts_list)
+        for t, px, q in zip(ts_list, px_list, qty_list, strict=True):
+            if t >= bar_end:
+                if bar_end:
+                    action = rule.update(close, long)
+                    if action:
+                        pending = action
+                bar_end = t - t % BAR_NS + BAR_NS
+                opened = high = low = px
+                volume = notional = 0.0
+                count = 0
+            if pending:
+                fees += px * fee_rate
+                fills += 1
+                if pending > 0:
+                    entry, long = px, True
+                else:
+                    pnl += px - entry
+                    long = False
+                pending = 0
+            if px > high:
+                high = px
+            elif px < low:
+                low = px
+            close = px
+            volume += q
+            notional += px * q
+            count += 1
+    del opened
+    return Result(fills, pnl - fees, fees, ticks)
+
+
+def run_vectorised(batches: Iterator[pa.RecordBatch]) -> Result:
     """Run the reference strategy over arrays: each batch's bars computed with NumPy (open,
     high, low, close, volume, notional and trade count, as the engine's bars carry), then a
     Python loop over the bars for the rule and the fills."""
@@ -349,6 +400,8 @@ def main(argv: list[str]) -> None:
             result = run_object_loop(data)
         elif mode == "arrays":
             result = run_array_loop(data)
+        elif mode == "vectorised":
+            result = run_vectorised(data)
         else:
             raise SystemExit(f"unknown mode {mode!r}")
         wall = time.perf_counter() - start
