@@ -122,7 +122,7 @@ def backtest(
     report
         Write ``report.html``.
     progress
-        Called as ``progress(simulated_ns_done, simulated_ns_total)`` a few hundred times.
+        Called as ``progress(simulated_ns_done, events_so_far)`` a few hundred times.
 
     Raises
     ------
@@ -355,13 +355,26 @@ def _database(db_url: str | None, record: bool | None) -> Any:
     engine = create_engine_from_url(url)
     try:
         ensure_schema(engine)
-    except ConfigError:
+        _check_head(url)
+    except ConfigError as exc:
         engine.dispose()
         if record:
             raise
-        log.info("backtest.no_database", extra={"reason": "not migrated; the run is not recorded"})
+        log.warning("backtest.not_recorded", extra={"reason": str(exc)})
         return None
     return engine
+
+
+def _check_head(url: str) -> None:
+    from serenity.db import migrations
+    from serenity.db.engine import redact_url
+
+    current, head = migrations.current_revision(url), migrations.head_revision()
+    if current != head:
+        raise ConfigError(
+            f"database {redact_url(url)} is at revision {current}, Serenity needs {head}; "
+            "run `serenity db upgrade` to record runs in it"
+        )
 
 
 def _products(engine: Any, instruments: tuple[InstrumentId, ...]) -> dict[InstrumentId, Product]:
@@ -458,13 +471,13 @@ def _progress(
     step = max(total // 200, 60 * 10**9)
 
     def tick() -> None:
-        report(min(scheduler.get_time() - start, total), total)
+        report(min(scheduler.get_time() - start, total), scheduler.events)
 
     timer = RepeatingTimer(scheduler, step, start=start + step, name="progress")
     from serenity.tau.event import Do
 
     Do(scheduler.network, timer, tick, name="progress:report")
-    scheduler.at_end(lambda: report(total, total))
+    scheduler.at_end(lambda: report(total, scheduler.events))
 
 
 def _run_folder(run: str | Path | int, db_url: str | None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from serenity.cli._args import hide_progress, instant, optional_instant, optional_text, switch, text
@@ -72,8 +73,13 @@ class BacktestCommands:
             tqdm(total=total_min, file=sys.stderr, unit="min", desc="backtest", **off) as bar,
         ):
 
-            def advance(done_ns: int, _total_ns: int) -> None:
+            clock = time.perf_counter()
+
+            def advance(done_ns: int, events: int) -> None:
                 bar.n = min(done_ns // (60 * 10**9), total_min)
+                elapsed = time.perf_counter() - clock
+                if elapsed > 0:
+                    bar.set_postfix_str(f"{events / elapsed:,.0f} ticks/s", refresh=False)
                 bar.refresh()
 
             result = backtest(

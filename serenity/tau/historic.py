@@ -165,6 +165,11 @@ class HistoricNetworkScheduler(NetworkScheduler):
         """Return the virtual time in ns since the epoch, UTC."""
         return self._now
 
+    @property
+    def events(self) -> int:
+        """Return the events run so far (source rows and timer actions)."""
+        return self._events
+
     def schedule_at(self, action: Callable[[], object], t: Instant) -> TimerHandle:
         """Run ``action`` at virtual instant ``t``.
 
@@ -530,8 +535,9 @@ class HistoricNetworkScheduler(NetworkScheduler):
         except (NodeError, DataError):
             raise
         except Exception as exc:
+            label = what if isinstance(what, str) else getattr(what, "__qualname__", repr(what))
             raise NodeError(
-                f"{what!r} raised {type(exc).__name__}: {exc}", node=what, time_ns=self._now
+                f"{label} raised {type(exc).__name__}: {exc}", node=what, time_ns=self._now
             ) from exc
 
 

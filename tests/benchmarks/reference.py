@@ -12,7 +12,8 @@ round trips and P&L:
   ``reference_bbands`` strategy and config, writing every output (orders, fills, positions,
   P&L sampled each minute, marks) to Parquet as it goes;
 - :func:`run_object_loop`: a plain Python loop over ``Trade`` objects;
-- :func:`run_array_loop`: a lean loop over NumPy arrays (vectorised bars, a loop over bars).
+- :func:`run_vectorised`: bars computed with NumPy per batch, a Python loop over bars;
+- :func:`run_array_loop`: a plain Python loop over the arrays' values, no objects.
 
 ``python tests/benchmarks/reference.py MODE N`` runs one of them in a fresh process and prints
 its figures, peak RSS included, as JSON.
@@ -22,10 +23,9 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Final
@@ -218,19 +218,10 @@ def run_object_loop(batches: Iterator[pa.RecordBatch]) -> Result:
     fills = ticks = 0
     fee_rate = FEE_BPS / 10_000
     for rb in batches:
-        cols = [
-            rb.column(c).to_pylist() for c in ("ts", "ts_recv", "trade_id", "side", "price", "qty")
-        ]
-        for t in map(
-            Trade,
-            repeat(INSTRUMENT),
-            cols[0],
-            cols[1],
-            cols[2],
-            map(sides, cols[3]),
-            cols[4],
-            cols[5],
-        ):
+        ts = rb.column("ts").to_pylist()
+        side = map(sides, rb.column("side").to_pylist())
+        price, qty = rb.column("price").to_pylist(), rb.column("qty").to_pylist()
+        for t in map(Trade, repeat(INSTRUMENT), ts, ts, repeat(""), side, price, qty):
             ticks += 1
             if t.ts >= bar_end and bar_end:
                 # the bar closed at bar_end (before this trade): decide on its close
@@ -254,7 +245,59 @@ def run_object_loop(batches: Iterator[pa.RecordBatch]) -> Result:
 
 
 def run_array_loop(batches: Iterator[pa.RecordBatch]) -> Result:
-    """Run the reference strategy over arrays: vectorised bars, a Python loop over bars."""
+    """Run the reference strategy as a plain Python loop over arrays: each batch's columns as
+    lists, one iteration per trade keeping the bar's open, high, low, close, volume,
+    notional and count, as the engine's bars do (no objects per trade)."""
+    rule = _Rule()
+    long = False
+    pending = 0
+    bar_end = 0
+    close = high = low = opened = volume = notional = 0.0
+    count = 0
+    fees = pnl = 0.0
+    entry = 0.0
+    fills = ticks = 0
+    fee_rate = FEE_BPS / 10_000
+    for rb in batches:
+        ts_list = rb.column("ts").to_pylist()
+        px_list = rb.column("price").to_pylist()
+        qty_list = rb.column("qty").to_pylist()
+        ticks += len(ts_list)
+        for t, px, q in zip(ts_list, px_list, qty_list, strict=True):
+            if t >= bar_end:
+                if bar_end:
+                    action = rule.update(close, long)
+                    if action:
+                        pending = action
+                bar_end = t - t % BAR_NS + BAR_NS
+                opened = high = low = px
+                volume = notional = 0.0
+                count = 0
+            if pending:
+                fees += px * fee_rate
+                fills += 1
+                if pending > 0:
+                    entry, long = px, True
+                else:
+                    pnl += px - entry
+                    long = False
+                pending = 0
+            if px > high:
+                high = px
+            elif px < low:
+                low = px
+            close = px
+            volume += q
+            notional += px * q
+            count += 1
+    del opened
+    return Result(fills, pnl - fees, fees, ticks)
+
+
+def run_vectorised(batches: Iterator[pa.RecordBatch]) -> Result:
+    """Run the reference strategy over arrays: each batch's bars computed with NumPy (open,
+    high, low, close, volume, notional and trade count, as the engine's bars carry), then a
+    Python loop over the bars for the rule and the fills."""
     rule = _Rule()
     long = False
     fees = pnl = 0.0
@@ -264,14 +307,23 @@ def run_array_loop(batches: Iterator[pa.RecordBatch]) -> Result:
     pending = 0
     open_bar = -1
     open_close = 0.0
+    # The bar in progress across batches: high, low, volume, notional, count.
+    agg = [-np.inf, np.inf, 0.0, 0.0, 0]
     for rb in batches:
         ts = rb.column("ts").to_numpy()
         px = rb.column("price").to_numpy()
+        qty = rb.column("qty").to_numpy()
         ticks += len(ts)
         bar = ts // BAR_NS
         starts = np.flatnonzero(np.diff(bar)) + 1  # first trade of each later bar
         firsts = np.concatenate(([0], starts))
-        closes = px[np.concatenate((starts - 1, [len(px) - 1]))]
+        lasts = np.concatenate((starts - 1, [len(px) - 1]))
+        highs = np.maximum.reduceat(px, firsts)
+        lows = np.minimum.reduceat(px, firsts)
+        volumes = np.add.reduceat(qty, firsts)
+        notionals = np.add.reduceat(px * qty, firsts)
+        counts = np.diff(np.concatenate((firsts, [len(px)])))
+        closes = px[lasts]
         for j, first in enumerate(firsts.tolist()):
             b = int(bar[first])
             if b != open_bar:
@@ -280,6 +332,12 @@ def run_array_loop(batches: Iterator[pa.RecordBatch]) -> Result:
                     if action:
                         pending = action
                 open_bar = b
+                agg = [-np.inf, np.inf, 0.0, 0.0, 0]
+            agg[0] = max(agg[0], highs[j])
+            agg[1] = min(agg[1], lows[j])
+            agg[2] += volumes[j]
+            agg[3] += notionals[j]
+            agg[4] += counts[j]
             if pending:
                 p = float(px[first])
                 fees += p * fee_rate
@@ -294,26 +352,59 @@ def run_array_loop(batches: Iterator[pa.RecordBatch]) -> Result:
     return Result(fills, pnl - fees, fees, ticks)
 
 
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MB (VmHWM: unlike ``ru_maxrss`` on
+    Linux, it does not carry the parent's peak across ``exec``)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stored(n: int, folder: str) -> Callable[[], Iterator[pa.RecordBatch]]:
+    """Write ``n`` generated trades to a Parquet file once; return a reader of its batches
+    (streamed, so memory stays flat in ``n``)."""
+    import pyarrow.parquet as pq
+
+    path = f"{folder}/trades-{n}.parquet"
+    batches = market(n)
+    first = next(batches)
+    with pq.ParquetWriter(path, first.schema, compression="zstd") as writer:
+        writer.write_batch(first)
+        for rb in batches:
+            writer.write_batch(rb)
+
+    def read() -> Iterator[pa.RecordBatch]:
+        return pq.ParquetFile(path).iter_batches(batch_size=BATCH)
+
+    return read
+
+
 def main(argv: list[str]) -> None:
+    import tempfile
+
     mode, n = argv[0], int(argv[1])
-    start = time.perf_counter()
-    data = market(n)
-    if mode == "batch":
-        result = run_engine(data, batch=True)
-    elif mode == "per_event":
-        result = run_engine(data, batch=False)
-    elif mode == "backtest":
-        result = run_backtest(data, n=n)
-    elif mode == "backtest_per_event":
-        result = run_backtest(data, n=n, batch=False)
-    elif mode == "objects":
-        result = run_object_loop(data)
-    elif mode == "arrays":
-        result = run_array_loop(data)
-    else:
-        raise SystemExit(f"unknown mode {mode!r}")
-    wall = time.perf_counter() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as folder:
+        data = stored(n, folder)()  # generated and written before the clock starts
+        start = time.perf_counter()
+        if mode == "batch":
+            result = run_engine(data, batch=True)
+        elif mode == "per_event":
+            result = run_engine(data, batch=False)
+        elif mode == "backtest":
+            result = run_backtest(data, n=n)
+        elif mode == "backtest_per_event":
+            result = run_backtest(data, n=n, batch=False)
+        elif mode == "objects":
+            result = run_object_loop(data)
+        elif mode == "arrays":
+            result = run_array_loop(data)
+        elif mode == "vectorised":
+            result = run_vectorised(data)
+        else:
+            raise SystemExit(f"unknown mode {mode!r}")
+        wall = time.perf_counter() - start
     print(
         json.dumps(
             {
@@ -321,7 +412,7 @@ def main(argv: list[str]) -> None:
                 "ticks": n,
                 "wall_s": round(wall, 3),
                 "ticks_per_s": round(n / wall),
-                "peak_rss_mb": round(rss_mb, 1),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
                 "fills": result.fills,
                 "pnl": result.pnl,
             }

@@ -1,8 +1,9 @@
-"""The reference strategy four ways, over 1M and 10M generated trades.
+"""The reference strategy several ways, over 1M and 10M generated trades.
 
 In-process benchmarks time each way on the same 1M trades: the full engine in batch
 (columnar) and per-event mode, the algo engine's backtest writing every output, a plain
-Python loop over ``Trade`` objects and a lean loop over NumPy arrays. The subprocess report
+Python loop over ``Trade`` objects, a plain Python loop over the arrays' values, and bars
+vectorised with NumPy (a loop over bars only). The subprocess report
 runs each way in a fresh process at 1M and 10M trades (generated lazily, batch by batch) for
 its wall time, rate and peak RSS, and records the ratios in ``extra_info``.
 
@@ -28,12 +29,14 @@ from tests.benchmarks.reference import (
     run_backtest,
     run_engine,
     run_object_loop,
+    run_vectorised,
 )
 
 N = 1_000_000
 ROOT = Path(__file__).resolve().parents[2]
 
 WAYS: dict[str, Callable[[Any], Result]] = {
+    "vectorised": run_vectorised,
     "arrays": run_array_loop,
     "objects": run_object_loop,
     "engine_batch": lambda d: run_engine(d, batch=True),
@@ -83,7 +86,7 @@ def test_reference_strategy_report(benchmark: Any) -> None:
     def report() -> dict[str, Any]:
         rows: dict[str, Any] = {}
         for n in (N, 10 * N):
-            for mode in ("arrays", "objects", "batch", "per_event", "backtest"):
+            for mode in ("vectorised", "arrays", "objects", "batch", "per_event", "backtest"):
                 if mode == "per_event" and n > N:
                     continue  # minutes at 10M; its rate is known from 1M
                 rows[f"{mode}@{n}"] = _fresh(mode, n)
