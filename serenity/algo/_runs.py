@@ -37,9 +37,9 @@ def open_run_database(db_url: str | None, record: bool | None) -> Any:
     """Return an engine of the migrated database to record a run in, or None.
 
     ``record`` True requires the database (raising :class:`~serenity.errors.ConfigError`
-    when it is not migrated), False skips it, None uses it when it exists and is migrated
-    (a missing SQLite file is not created just to record a run). Blocking: call it from a
-    worker thread in async code.
+    when it is not migrated to the newest revision), False skips it, None uses it when it
+    exists and is migrated (a missing SQLite file is not created just to record a run).
+    Blocking: call it from a worker thread in async code.
     """
     if record is False:
         return None
@@ -54,13 +54,27 @@ def open_run_database(db_url: str | None, record: bool | None) -> Any:
     engine = create_engine_from_url(url)
     try:
         ensure_schema(engine)
-    except ConfigError:
+        _check_head(url)
+    except ConfigError as exc:
         engine.dispose()
         if record:
             raise
-        log.info("run.no_database", extra={"reason": "not migrated; the run is not recorded"})
+        log.warning("run.not_recorded", extra={"reason": str(exc)})
         return None
     return engine
+
+
+def _check_head(url: str) -> None:
+    """Refuse a database behind the newest schema: booking and run records need it."""
+    from serenity.db import migrations
+    from serenity.db.engine import redact_url
+
+    current, head = migrations.current_revision(url), migrations.head_revision()
+    if current != head:
+        raise ConfigError(
+            f"database {redact_url(url)} is at revision {current}, Serenity needs {head}; "
+            "run `serenity db upgrade` to record runs in it"
+        )
 
 
 class RunRecorder:

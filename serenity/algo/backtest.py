@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from serenity._version import __version__
+from serenity.algo._runs import default_run_folder, new_run_key, open_run_database, utc
 from serenity.algo.config import AlgoConfig, load_config
 from serenity.algo.engine import AlgoEngine
 from serenity.algo.strategy import Mode
@@ -141,11 +142,11 @@ def backtest(
     if (store is None) == (marketdata is None):
         raise ConfigError("give a tick store URL (--store) or a market-data factory, one of them")
     as_of_ns = _instant(as_of, "as_of") if as_of is not None else time.time_ns()
-    engine_db = _database(db_url, record)
+    engine_db = open_run_database(db_url, record)
     if products is None:
         products = _products(engine_db, cfg.instruments)
-    run_key = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    folder = Path(out) if out is not None else _home() / "runs" / cfg.name / run_key
+    run_key = new_run_key()
+    folder = Path(out) if out is not None else default_run_folder(cfg.name, run_key)
     # The scheduler ends just before ``end``: the window is half-open, like tick-store reads.
     scheduler = HistoricNetworkScheduler(start_ns, end_ns - 1, batch=batch)
     versions: dict[str, Any] = {"as_of": format_ns(as_of_ns), "tables": {}}
@@ -187,8 +188,8 @@ def backtest(
             kind=RunKind.BACKTEST,
             strategy=cfg.name,
             config=cfg.as_dict(),
-            window_start=_utc(start_ns),
-            window_end=_utc(end_ns),
+            window_start=utc(start_ns),
+            window_end=utc(end_ns),
             output_uri=str(folder.resolve()),
             data_versions=versions,
         )
@@ -327,54 +328,6 @@ def _instant(value: dt.datetime | int | str, what: str) -> int:
     from serenity.marketdata.tickstore.args import to_ns
 
     return to_ns(value, what=f"--{what.replace('_', '-')}")
-
-
-def _utc(ns: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).replace(
-        microsecond=(ns % 10**9) // 1000
-    )
-
-
-def _home() -> Path:
-    from serenity.db.settings import serenity_home
-
-    return serenity_home()
-
-
-def _database(db_url: str | None, record: bool | None) -> Any:
-    if record is False:
-        return None
-    from serenity.db.engine import create_engine_from_url, ensure_schema
-    from serenity.db.settings import database_url
-
-    url = database_url(db_url)
-    if record is None and url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///")).expanduser()
-        if not path.is_file():
-            return None  # no database yet: don't create one just to record a run
-    engine = create_engine_from_url(url)
-    try:
-        ensure_schema(engine)
-        _check_head(url)
-    except ConfigError as exc:
-        engine.dispose()
-        if record:
-            raise
-        log.warning("backtest.not_recorded", extra={"reason": str(exc)})
-        return None
-    return engine
-
-
-def _check_head(url: str) -> None:
-    from serenity.db import migrations
-    from serenity.db.engine import redact_url
-
-    current, head = migrations.current_revision(url), migrations.head_revision()
-    if current != head:
-        raise ConfigError(
-            f"database {redact_url(url)} is at revision {current}, Serenity needs {head}; "
-            "run `serenity db upgrade` to record runs in it"
-        )
 
 
 def _products(engine: Any, instruments: tuple[InstrumentId, ...]) -> dict[InstrumentId, Product]:

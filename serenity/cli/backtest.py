@@ -72,7 +72,6 @@ class BacktestCommands:
             logging_redirect_tqdm(),
             tqdm(total=total_min, file=sys.stderr, unit="min", desc="backtest", **off) as bar,
         ):
-
             clock = time.perf_counter()
 
             def advance(done_ns: int, events: int) -> None:

@@ -7,7 +7,7 @@ import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from serenity.errors import InvalidValueError, SerenityError
 from serenity.exchange.product import Product
@@ -518,50 +518,52 @@ class OrderManagerService:
         )
 
     def _publish_state(self, order: Order, kind: ExecType) -> None:
-        now = self.scheduler.get_time()
         self.order_events.emit(
-            ExecutionReport(
-                order_id=order.order_id,
-                cl_ord_id=order.cl_ord_id,
+            self._stamped(
+                order,
                 exec_id=f"oms-{next(self._exec_seq)}",
                 exec_type=kind,
-                status=order.status,
-                account=order.account,
-                instrument=order.instrument,
-                side=order.side,
-                qty=order.qty,
-                price=order.price,
-                cum_qty=order.cum_qty,
-                leaves_qty=order.leaves_qty,
-                avg_px=order.avg_px,
-                ts=now,
-                venue_order_id=order.venue_order_id,
+                ts=self.scheduler.get_time(),
             )
         )
 
     @staticmethod
-    def _stamped(order: Order, report: ExecutionReport) -> ExecutionReport:
-        """Return ``report`` with the order's state as the order manager now holds it."""
+    def _stamped(
+        order: Order,
+        report: ExecutionReport | None = None,
+        *,
+        exec_id: str = "",
+        exec_type: ExecType = ExecType.ORDER_STATUS,
+        ts: int = 0,
+    ) -> ExecutionReport:
+        """Return a report with the order's state as the order manager now holds it: the
+        placer's ``report`` (its exec id, type, time and fill) or, without one, a state
+        change of the order manager's own."""
+        state: dict[str, Any] = {
+            "order_id": order.order_id,
+            "cl_ord_id": order.cl_ord_id,
+            "status": order.status,
+            "account": order.account,
+            "instrument": order.instrument,
+            "side": order.side,
+            "qty": order.qty,
+            "price": order.price,
+            "cum_qty": order.cum_qty,
+            "leaves_qty": order.leaves_qty,
+            "avg_px": order.avg_px,
+            "venue_order_id": order.venue_order_id,
+        }
+        if report is None:
+            return ExecutionReport(exec_id=exec_id, exec_type=exec_type, ts=ts, **state)
         return ExecutionReport(
-            order_id=order.order_id,
-            cl_ord_id=order.cl_ord_id,
             exec_id=report.exec_id,
             exec_type=report.exec_type,
-            status=order.status,
-            account=order.account,
-            instrument=order.instrument,
-            side=order.side,
-            qty=order.qty,
-            price=order.price,
-            cum_qty=order.cum_qty,
-            leaves_qty=order.leaves_qty,
             ts=report.ts,
             last_qty=report.last_qty,
             last_px=report.last_px,
-            avg_px=order.avg_px,
             fee=report.fee,
             fee_currency=report.fee_currency,
             liquidity=report.liquidity,
-            venue_order_id=order.venue_order_id,
             text=report.text,
+            **state,
         )
