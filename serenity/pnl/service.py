@@ -11,7 +11,7 @@ from typing import Final
 from serenity.model import InstrumentId
 from serenity.pnl.marks import MarkService
 from serenity.position import Position, PositionService
-from serenity.tau import Emitter, NetworkScheduler
+from serenity.tau import Emitter, NetworkScheduler, to_duration_ns
 from serenity.tau.event import Do, RepeatingTimer
 from serenity.trading.orders import to_decimal
 
@@ -157,9 +157,5 @@ def _totals(rows: Iterable[PnL], ts: int) -> tuple[PnL, ...]:
 
 
 def _next_boundary(now: int, interval: dt.timedelta | int) -> int:
-    step = (
-        interval
-        if isinstance(interval, int)
-        else int(interval / dt.timedelta(microseconds=1)) * 1000
-    )
+    step = to_duration_ns(interval, what="interval")
     return now - now % step + step

@@ -9,6 +9,7 @@ results. A node declares a kernel by implementing :class:`BatchKernel`'s two met
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -21,16 +22,14 @@ from serenity.errors import InvalidValueError
 __all__ = ["Batch", "BatchKernel", "ColumnRows", "RowFactory", "TupleRows", "accumulate"]
 
 Int64Array = npt.NDArray[np.int64]
-_LARGE_STRING: Any = None
-_STRING_TYPES: tuple[Any, ...] = ()
 
 
-def _string_types() -> None:
-    global _LARGE_STRING, _STRING_TYPES
+@functools.cache
+def _string_types() -> tuple[Any, Any]:
+    """Return Arrow's string and large-string types (pyarrow imported on first use)."""
     import pyarrow as pa
 
-    _LARGE_STRING = pa.large_string()
-    _STRING_TYPES = (pa.string(), pa.large_string())
+    return pa.string(), pa.large_string()
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -87,8 +86,6 @@ class Batch:
         self._arrays: dict[str, Any] = {}
         self._lists: dict[str, list[Any]] = {}
         self._rows: Sequence[Any] | None = None
-        if not _STRING_TYPES:
-            _string_types()
 
     @property
     def names(self) -> list[str]:
@@ -118,12 +115,13 @@ class Batch:
         """Return row ``i`` of string column ``name``, read from the Arrow buffers (a few
         hundred ns, where a scalar's ``as_py()`` takes microseconds)."""
         col = self.table.column(name)
-        if col.null_count or col.type not in _STRING_TYPES:
+        string, large = _string_types()
+        if col.null_count or (col.type != string and col.type != large):
             value: str | None = col[i].as_py()
             return value
         offsets = self._arrays.get("\0offsets:" + name)
         if offsets is None:
-            width = np.int64 if col.type == _LARGE_STRING else np.int32
+            width = np.int64 if col.type == large else np.int32
             offsets = np.frombuffer(col.buffers()[1], dtype=width)[col.offset :]
             self._arrays["\0offsets:" + name] = offsets
             self._arrays["\0data:" + name] = memoryview(col.buffers()[2])
