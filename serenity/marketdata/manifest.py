@@ -42,6 +42,8 @@ _DQ_FIELDS: Final = {
     DataQualityKind.RECONNECT: "reconnects",
     DataQualityKind.CROSSED_BOOK: "crossed_books",
     DataQualityKind.PARSE_ERROR: "parse_errors",
+    DataQualityKind.STUCK: "stuck",
+    DataQualityKind.VENUE_ERROR: "venue_errors",
 }
 
 
@@ -75,7 +77,7 @@ class SegmentManifest:
         Venue timestamps of the first and last trade or book record (None without any).
     first_ts_recv, last_ts_recv
         Journal times of the first and last record (None without any).
-    gaps, resyncs, reconnects, crossed_books, parse_errors
+    gaps, resyncs, reconnects, crossed_books, parse_errors, stuck, venue_errors
         Data-quality events by kind.
     events
         The first :data:`MANIFEST_EVENTS_MAX` data-quality events, as
@@ -102,6 +104,8 @@ class SegmentManifest:
     reconnects: int = 0
     crossed_books: int = 0
     parse_errors: int = 0
+    stuck: int = 0
+    venue_errors: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     defect: dict[str, Any] | None = None
 
