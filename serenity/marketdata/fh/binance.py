@@ -170,7 +170,7 @@ class BinanceFeedHandler(FeedHandler):
         payload = msg.get("data")
         if payload is None:
             if "e" not in msg:
-                self._on_reply(msg)
+                self._on_reply(msg, ts_recv)
                 return
             payload = msg  # a raw stream (/ws) sends payloads unwrapped
         elif type(payload) is not dict:
@@ -276,17 +276,19 @@ class BinanceFeedHandler(FeedHandler):
 
     def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
         """Feed an update through its book's synchroniser; wake the fetcher on a gap."""
-        super().publish_book(update, first_seq=first_seq)
-        sync = self.books[update.instrument.symbol]
-        if sync.needs_snapshot:
-            self._is_all_live = False
-            self._wake.set()
-        elif not self._is_all_live:
-            self._is_all_live = all(s.is_live for s in self.books.values())
+        try:
+            super().publish_book(update, first_seq=first_seq)
+        finally:
+            sync = self.books[update.instrument.symbol]
+            if sync.needs_snapshot:
+                self._is_all_live = False
+                self._wake.set()
+            elif not self._is_all_live:
+                self._is_all_live = all(s.is_live for s in self.books.values())
 
     def is_synced(self) -> bool:
-        """Return True when every book is in sync (always, for a trades-only feed)."""
-        return self._is_all_live
+        """Return True when the feed delivers and every book is in sync."""
+        return self._is_all_live and self._delivering
 
     def _refuse(self, event: object, symbol: str, channel: str) -> NoReturn:
         self.instrument(symbol)  # an unsubscribed symbol is the better message
@@ -301,25 +303,33 @@ class BinanceFeedHandler(FeedHandler):
         else:
             raise DataError(f"{self.venue}: unknown event type {event!r} on stream {stream!r}")
 
-    def _on_reply(self, msg: dict[str, Any]) -> None:
+    def _on_reply(self, msg: dict[str, Any], ts_recv: int) -> None:
         reply = binance.parse_reply(msg)
         self.replies += 1
-        if reply.request_id == _KEEPALIVE_ID:
+        rid = reply.request_id
+        if rid == _KEEPALIVE_ID:
             if reply.is_error:
                 log.warning(
                     "fh.keepalive_refused",
                     extra={"venue": self.venue, "code": reply.code, "text": reply.msg},
                 )
             return
-        streams = self._pending.pop(reply.request_id, None)
+        pending = self._pending
+        streams = pending.pop(rid, None) if type(rid) is int else None
         if not reply.is_error:
-            log.info(
-                "fh.subscription_ack",
-                extra={"venue": self.venue, "request": reply.request_id, "streams": streams},
-            )
+            if streams is not None:
+                log.info(
+                    "fh.subscription_ack",
+                    extra={"venue": self.venue, "request": rid, "streams": streams},
+                )
             return
-        if streams is None:  # e.g. {"code": 3, "msg": "Invalid JSON..."} names no request
-            streams = [s for chunk in self._pending.values() for s in chunk]
+        if streams is None:
+            if rid is not None or not pending:
+                # not a reply to a request of ours that is waiting: nothing was refused
+                self.venue_error(ts_recv, reply.code, reply.msg, request=rid)
+                return
+            # {"code": 3, "msg": "Invalid JSON..."} names no request: ours, while subscribing
+            streams = [s for chunk in pending.values() for s in chunk]
         shown = ", ".join(streams[:_STREAMS_SHOWN]) or "a request"
         more = f" and {len(streams) - _STREAMS_SHOWN} more" if len(streams) > _STREAMS_SHOWN else ""
         raise VenueError(

@@ -10,7 +10,13 @@ Sequencing, as the venue allows it:
 
 - **Trades** carry ``trade_id``, consecutive per product. A jump is a GAP event on the
   ``trades`` stream (expected and seen ids); an id at or below the last one is a duplicate
-  (the ``last_match`` re-sent after a reconnect) and is dropped.
+  (the ``last_match`` re-sent after a reconnect) and is dropped. Ids are input, not truth:
+  one of 2**62 or more, or more than ``max_seq_jump`` ahead, is implausible (journalled raw,
+  never remembered). The venue's own word re-anchors the tracker: a ``last_match`` below the
+  last id seen, or a ``heartbeat`` whose ``last_trade_id`` is far below it, means the
+  tracker ran ahead of the venue, so it restarts (a ``resync`` event on the ``trades``
+  stream). And ``stuck_after`` matches dropped in a row as duplicates mean the same: a
+  ``stuck`` event, the tracker restarts and the held matches are published.
 - **Books** carry no sequence number. Each product's updates are numbered here (``seq``
   strictly increasing over the handler's life); every (re)subscription starts with a
   ``snapshot``, so each reconnect resyncs every book. A loss inside a connection cannot be
@@ -55,6 +61,10 @@ _CHANNELS: Final = {TRADES: coinbase.TRADES_CHANNEL, BOOK: coinbase.BOOK_CHANNEL
 """Serenity's channel -> the Coinbase channel that carries it."""
 _STALE: Final = SequenceCheck.STALE
 _GAP: Final = SequenceCheck.GAP
+_IMPLAUSIBLE: Final = SequenceCheck.IMPLAUSIBLE
+HEARTBEAT_MARGIN: Final = 1_000
+"""How far our last trade id may be ahead of a heartbeat's ``last_trade_id`` (the heartbeat
+may be a moment older than the matches before it) before the tracker is taken to be wrong."""
 
 
 def subscribe_frame(product_ids: Iterable[str], channels: Iterable[str]) -> str:
@@ -161,10 +171,16 @@ class CoinbaseFeedHandler(FeedHandler):
         recorded = [_CHANNELS[c] for c in config.channels]
         self.venue_channels = (*recorded, coinbase.HEARTBEAT_CHANNEL)
         self.trade_ids = (
-            {s: SequenceTracker(f"{s} trades") for s in self.instruments}
+            {
+                s: SequenceTracker(
+                    f"{s} trades", max_jump=config.max_seq_jump, stuck_after=config.stuck_after
+                )
+                for s in self.instruments
+            }
             if TRADES in config.channels
             else {}
         )
+        self._held: dict[str, list[Trade]] = {s: [] for s in self.trade_ids}
         self.heartbeats = 0
         self.duplicate_trades = 0
         self.ignored = 0
@@ -179,7 +195,7 @@ class CoinbaseFeedHandler(FeedHandler):
         self._dispatch: dict[str, Callable[[Any, int], None]] = {
             "match": self._on_match,
             "l2update": self._on_l2update,
-            "last_match": self._on_match,
+            "last_match": self._on_last_match,
             "snapshot": self._on_snapshot,
             "heartbeat": self._on_heartbeat,
             "subscriptions": self._on_subscriptions,
@@ -225,6 +241,8 @@ class CoinbaseFeedHandler(FeedHandler):
 
         The connection asks after every frame, so this is on the per-message path.
         """
+        if not self._delivering:
+            return False
         for stream in self._stream_list:
             if not stream.sync.is_live:
                 return False
@@ -271,22 +289,16 @@ class CoinbaseFeedHandler(FeedHandler):
             subscribe_frame(symbols, [coinbase.BOOK_CHANNEL]),
         ]
 
-    def _lost_updates(self, symbol: str, seq: int, ts_recv: int) -> None:
-        """Record that a delta crossed the book (updates were lost) and ask for a snapshot."""
-        self.publish_quality(
-            DataQualityEvent(
-                venue=self.venue,
-                channel=BOOK,
-                symbol=symbol,
-                ts=ts_recv,
-                kind=DataQualityKind.GAP,
-                details={"seq": seq, "reason": "a delta crossed the book: updates were lost"},
-            )
-        )
-        log.warning("fh.gap", extra={"venue": self.venue, "symbol": symbol, "seq": seq})
-        self.books[symbol].request_resync("crossed book")
+    def resync_book(self, symbol: str, ts_recv: int, details: dict[str, object]) -> None:
+        """Record a GAP, drop the book and resubscribe the product for a fresh snapshot."""
+        super().resync_book(symbol, ts_recv, details)
         self._resubscribe[symbol] = None
         self._wake.set()
+
+    def _lost_updates(self, symbol: str, seq: int, ts_recv: int) -> None:
+        """Record that a delta crossed the book (updates were lost) and ask for a snapshot."""
+        details = {"seq": seq, "reason": "a delta crossed the book: updates were lost"}
+        self.resync_book(symbol, ts_recv, details)
 
     # -- messages --------------------------------------------------------------------------
 
@@ -295,19 +307,77 @@ class CoinbaseFeedHandler(FeedHandler):
         tracker = self.trade_ids.get(symbol)
         if tracker is None:
             raise DataError(f"{self.venue}: match for {symbol!r}, whose trades are not recorded")
+        self.check_trade(symbol, price, qty, ts_recv)
+        trade = Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
         last = tracker.last
-        if last is None or trade_id == last + 1:
+        if last is not None and trade_id == last + 1:
             tracker.last = trade_id  # the usual case, as tracker.check would record it
+            tracker.run = 0
+            self.deliver_trade(trade)
         else:
-            check = tracker.check(trade_id)
+            self._sequence_trade(tracker, trade_id, trade)
+
+    def _sequence_trade(self, tracker: SequenceTracker, trade_id: int, trade: Trade) -> None:
+        """Check a trade id that does not simply follow the last one; deliver or drop it."""
+        last = tracker.last
+        symbol, ts_recv = trade.instrument.symbol, trade.ts_recv
+        check = tracker.check(trade_id)
+        if check is _STALE or check is _IMPLAUSIBLE:
+            held = self._held[symbol]
+            if tracker.run == 1:
+                held.clear()  # a new run of rejections
             if check is _STALE:
                 self.duplicate_trades += 1
-                return
-            if check is _GAP:
-                self._trade_gap(symbol, last, trade_id, ts_recv)
-        self.publish_trade(
-            Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
+                held.append(trade)
+            if tracker.is_stuck:
+                self._unstick(tracker, symbol, ts_recv)
+            if check is _IMPLAUSIBLE:
+                raise DataError(
+                    f"{self.venue}: implausible trade id {trade_id} of {symbol} after "
+                    f"{last} (at most {tracker.max_jump} ahead, below 2**62)"
+                )
+            return
+        if check is _GAP:
+            self._trade_gap(symbol, last, trade_id, ts_recv)
+        self.deliver_trade(trade)
+
+    def _unstick(self, tracker: SequenceTracker, symbol: str, ts_recv: int) -> None:
+        """Restart a trade-id tracker that rejected everything; publish the trades it held."""
+        held = self._held[symbol]
+        details = {"dropped": tracker.run, "last": tracker.last, "republished": len(held)}
+        self._stuck(TRADES, symbol, ts_recv, details)
+        tracker.reset()
+        replay, self._held[symbol] = held, []
+        for trade in replay:
+            self._sequence_trade(tracker, int(trade.trade_id), trade)
+
+    def _restart_trade_ids(self, symbol: str, ts_recv: int, details: dict[str, object]) -> None:
+        """Restart a trade-id tracker the venue showed to be ahead of it (a RESYNC event)."""
+        tracker = self.trade_ids[symbol]
+        details = {"last": tracker.last, **details}
+        log.warning("fh.trade_ids_resync", extra={"venue": self.venue, "symbol": symbol, **details})
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=TRADES,
+                symbol=symbol,
+                ts=ts_recv,
+                kind=DataQualityKind.RESYNC,
+                details=details,
+            )
         )
+        tracker.reset()
+        self._held[symbol].clear()
+
+    def _on_last_match(self, msg: Any, ts_recv: int) -> None:
+        """Take the ``last_match`` sent after subscribing: the venue's latest trade."""
+        symbol, trade_id = msg.get("product_id"), msg.get("trade_id")
+        tracker = self.trade_ids.get(symbol) if type(symbol) is str else None
+        if tracker is not None and type(trade_id) is int and tracker.last is not None:
+            if trade_id < tracker.last:
+                reason = "last_match is below the last trade id seen"
+                self._restart_trade_ids(symbol, ts_recv, {"seen": trade_id, "reason": reason})
+        self._on_match(msg, ts_recv)
 
     def _trade_gap(self, symbol: str, last: int | None, trade_id: int, ts_recv: int) -> None:
         expected = (last or 0) + 1
@@ -348,15 +418,26 @@ class CoinbaseFeedHandler(FeedHandler):
             raise DataError(f"{self.venue}: snapshot for {symbol!r}, whose book is not recorded")
         stream.seq += 1
         when = ts_recv if ts is None else ts
-        self.publish_book(
-            BookUpdate(stream.instrument, when, ts_recv, stream.seq, bids, asks, True)
-        )
+        try:
+            self.publish_book(
+                BookUpdate(stream.instrument, when, ts_recv, stream.seq, bids, asks, True)
+            )
+        except DataError:  # an implausible snapshot: ask for another
+            self._resubscribe[symbol] = None
+            self._wake.set()
+            raise
         stream.crossed = stream.sync.book.is_crossed()
 
     def _on_heartbeat(self, msg: Any, ts_recv: int) -> None:
-        symbol, _sequence, _last_trade_id, _ts = coinbase.parse_heartbeat(msg)
+        symbol, _sequence, last_trade_id, _ts = coinbase.parse_heartbeat(msg)
         self.instrument(symbol)  # refuses a product we did not subscribe to
         self.heartbeats += 1
+        self._delivering = True  # the venue speaks for the product
+        tracker = self.trade_ids.get(symbol)
+        if tracker is not None and tracker.last is not None:
+            if tracker.last > last_trade_id + HEARTBEAT_MARGIN:
+                reason = "heartbeat last_trade_id is far below the last trade id seen"
+                self._restart_trade_ids(symbol, ts_recv, {"seen": last_trade_id, "reason": reason})
 
     def _on_subscriptions(self, msg: Any, ts_recv: int) -> None:
         channels = coinbase.parse_subscriptions(msg)

@@ -8,6 +8,13 @@ The base owns the rest: one :class:`BookSynchroniser` per symbol, fan-out to
 :class:`FeedSink` s (the journal, a live market-data service), metrics, a reconnect record
 in every stream, and the policy that a malformed frame is journalled raw, counted, logged
 and skipped, never fatal.
+
+What a venue sends is input, not truth. Before a trade or a book update is published its
+prices and sizes pass the symbol's :class:`~serenity.marketdata.fh.plausibility.PriceGuard`
+(finite, positive, on the catalog's tick grid, trades within ``price_band`` of the market);
+one that fails is a malformed frame, and a book that loses an update that way resyncs.
+The feed is LIVE only once it delivers: after each (re)connect it stays SYNCING until the
+first trade, applied book update or venue heartbeat, and while any book waits for a snapshot.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import asyncio
 import difflib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Protocol
 
@@ -27,6 +34,8 @@ from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
 from serenity.marketdata.fh.connection import ConnectionConfig, WebsocketConnection
 from serenity.marketdata.fh.metrics import FeedMetrics
+from serenity.marketdata.fh.plausibility import BOOK_REFERENCE_EVERY, DEFAULT_PRICE_BAND, PriceGuard
+from serenity.marketdata.fh.sequence import DEFAULT_MAX_JUMP, DEFAULT_STUCK_AFTER
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.journal import BOOK, TRADES, JournalWriter
 from serenity.marketdata.quality import DataQualityEvent, DataQualityKind, RawFrame
@@ -113,11 +122,25 @@ class FeedConfig:
         Any of ``trades`` and ``book``.
     heartbeat_s, stall_timeout_s, connect_timeout_s
         See :class:`~serenity.marketdata.fh.ConnectionConfig`.
+    backoff_initial_s, backoff_max_s
+        The first reconnect delay and the cap of the delays (see
+        :class:`~serenity.marketdata.fh.Backoff`); the delays restart from the first once a
+        new connection delivers data.
+    max_seq_jump
+        The largest forward jump of a sequence number or trade id that is taken as a gap;
+        larger jumps (and numbers from 2**62 up) are implausible, never new state.
+    stuck_after
+        Valid-looking messages dropped in a row (stale, duplicate or implausible) after
+        which a stream is taken to be stuck: a ``stuck`` event is recorded and it resyncs.
+    price_band
+        How many times above or below the market (the last trade, or the book's mid) a
+        trade's price may be; None for no band. Prices must also be finite, positive and,
+        with a catalog, on the tick grid.
 
     Raises
     ------
     ConfigError
-        For no symbols, an unknown channel or a bad URL or timeout.
+        For no symbols, an unknown channel, a bad URL or timeout, or a bound out of range.
     """
 
     venue: str
@@ -128,6 +151,11 @@ class FeedConfig:
     heartbeat_s: float = 10.0
     stall_timeout_s: float = 30.0
     connect_timeout_s: float = 10.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    max_seq_jump: int = DEFAULT_MAX_JUMP
+    stuck_after: int = DEFAULT_STUCK_AFTER
+    price_band: float | None = DEFAULT_PRICE_BAND
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -140,6 +168,15 @@ class FeedConfig:
                 f"{self.venue}: channels must be among {list(CHANNELS)}, was {list(self.channels)}"
             )
         self.connection_config()  # validates the URL and the timeouts
+        self.backoff()  # validates the delays
+        for name in ("max_seq_jump", "stuck_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{self.venue}: {name} must be an integer >= 1, was {value!r}")
+        if self.price_band is not None and not 1.0 < self.price_band < float("inf"):
+            raise ConfigError(
+                f"{self.venue}: price_band must be a factor > 1 (or None), was {self.price_band!r}"
+            )
 
     def connection_config(self) -> ConnectionConfig:
         """Return the websocket settings of this feed."""
@@ -150,6 +187,19 @@ class FeedConfig:
             stall_timeout_s=self.stall_timeout_s,
             connect_timeout_s=self.connect_timeout_s,
         )
+
+    def backoff(self) -> Backoff:
+        """Return a fresh :class:`~serenity.marketdata.fh.Backoff` with this feed's delays.
+
+        Raises
+        ------
+        ConfigError
+            When the delays are out of range.
+        """
+        try:
+            return Backoff(initial_s=self.backoff_initial_s, max_s=self.backoff_max_s)
+        except ConfigError as exc:
+            raise ConfigError(f"{self.venue}: {exc}") from None
 
 
 class FeedHandler(ABC):
@@ -168,9 +218,16 @@ class FeedHandler(ABC):
     metrics
         Prometheus metrics shared by the process's feedhandlers.
     backoff
-        Reconnect delays.
+        Reconnect delays; ``config.backoff()`` when omitted.
     on_state
         Called with each new :class:`FeedState`.
+
+    Attributes
+    ----------
+    parse_errors
+        Frames journalled raw: malformed, or holding implausible values.
+    implausible
+        Of those, trades and book updates refused for an implausible price or size.
 
     Raises
     ------
@@ -181,6 +238,8 @@ class FeedHandler(ABC):
     """
 
     venue: ClassVar[str]
+    bounded_seq_jumps: ClassVar[bool] = True
+    """Whether the venue's book sequence numbers advance by at most ``max_seq_jump``."""
 
     def __init__(
         self,
@@ -203,12 +262,29 @@ class FeedHandler(ABC):
         self.sinks = list(sinks)
         self.metrics = metrics
         self.instruments = {s: InstrumentId(self.venue, s) for s in config.symbols}
+        max_jump = config.max_seq_jump if self.bounded_seq_jumps else None
         self.books = (
-            {s: BookSynchroniser(i, channel=BOOK) for s, i in self.instruments.items()}
+            {
+                s: BookSynchroniser(
+                    i, channel=BOOK, max_jump=max_jump, stuck_after=config.stuck_after
+                )
+                for s, i in self.instruments.items()
+            }
             if BOOK in config.channels
             else {}
         )
+        self.guards: dict[str, PriceGuard] = {}
+        for symbol in config.symbols:
+            product = catalog.get(symbol) if catalog is not None else None
+            self.guards[symbol] = PriceGuard(
+                tick_size=product.tick_size if product is not None else None,
+                lot_size=product.lot_size if product is not None else None,
+                band=config.price_band,
+                stuck_after=config.stuck_after,
+            )
         self.parse_errors = 0
+        self.implausible = 0
+        self._delivering = False
         self.trades = 0
         self.book_updates = 0
         # Prometheus children looked up once: a labels() call per message costs more than
@@ -223,7 +299,11 @@ class FeedHandler(ABC):
                 self._book_counters[symbol] = metrics.book_updates.labels(**labels)
             self._lag = metrics.receive_lag.labels(venue=self.venue)
         self.connection = WebsocketConnection(
-            config.connection_config(), self, backoff=backoff, metrics=metrics, on_state=on_state
+            config.connection_config(),
+            self,
+            backoff=backoff if backoff is not None else config.backoff(),
+            metrics=metrics,
+            on_state=on_state,
         )
 
     # -- the venue's part ------------------------------------------------------------------
@@ -253,7 +333,8 @@ class FeedHandler(ABC):
     # -- FeedSession -----------------------------------------------------------------------
 
     def on_connected(self, ts: int) -> None:
-        """Note a new connection."""
+        """Note a new connection; the feed is not LIVE until it delivers."""
+        self._delivering = False
         log.info(
             "fh.subscribed", extra={"venue": self.venue, "symbols": ",".join(self.instruments)}
         )
@@ -264,11 +345,12 @@ class FeedHandler(ABC):
             self.handle(data, ts_recv)
         except VenueError:
             raise
-        except (DataError, ValueError, KeyError, TypeError, IndexError) as exc:
+        except (DataError, ValueError, KeyError, TypeError, IndexError, ArithmeticError) as exc:
             self.parse_error(data, ts_recv, exc)
 
     def on_disconnected(self, ts: int, reason: str) -> None:
         """Record a reconnect in every stream and drop the books until they resync."""
+        self._delivering = False
         for symbol in self.instruments:
             for channel in self.config.channels:
                 self.publish_quality(
@@ -285,10 +367,12 @@ class FeedHandler(ABC):
             sync.request_resync("reconnect")
 
     def is_synced(self) -> bool:
-        """Return True when every book is in sync (always, for a trades-only feed).
+        """Return True when the feed delivers and every book is in sync.
 
         The connection asks after every frame, so this stays a plain loop.
         """
+        if not self._delivering:
+            return False
         for sync in self.books.values():
             if not sync.is_live:
                 return False
@@ -341,8 +425,42 @@ class FeedHandler(ABC):
         except KeyError:
             raise DataError(f"{self.venue}: frame for unsubscribed symbol {symbol!r}") from None
 
+    def check_trade(self, symbol: str, price: float, qty: float, ts_recv: int) -> None:
+        """Refuse a trade whose price or size cannot be true (see ``FeedConfig.price_band``).
+
+        An accepted price becomes the symbol's reference. When ``stuck_after`` trades in a
+        row were refused by the band but agree with one another, the reference moves to
+        them and a ``stuck`` event is recorded.
+
+        Raises
+        ------
+        DataError
+            Naming the symbol and what is implausible; the frame is then journalled raw.
+        """
+        guard = self.guards[symbol]
+        error = guard.trade_error(price, qty)
+        if error is None:
+            return
+        self.implausible += 1
+        if guard.is_stuck():
+            details = {"reason": "prices outside the band", "reference": guard.reference}
+            self._stuck(TRADES, symbol, ts_recv, details)
+        raise DataError(f"{self.venue}: implausible trade of {symbol}: {error}")
+
     def publish_trade(self, trade: Trade) -> None:
-        """Deliver a trade to every sink."""
+        """Check a trade (:meth:`check_trade`) and deliver it to every sink.
+
+        Raises
+        ------
+        DataError
+            When its price or size is implausible; nothing is delivered.
+        """
+        self.check_trade(trade.instrument.symbol, trade.price, trade.qty, trade.ts_recv)
+        self.deliver_trade(trade)
+
+    def deliver_trade(self, trade: Trade) -> None:
+        """Deliver a trade already checked by :meth:`check_trade` to every sink."""
+        self._delivering = True
         self.trades += 1
         if self._lag is not None:
             self._trade_counters[trade.instrument.symbol].inc()
@@ -362,19 +480,97 @@ class FeedHandler(ABC):
         """
         symbol = update.instrument.symbol
         sync = self.books[symbol]
+        guard = self.guards[symbol]
+        error = guard.levels_error(update.bids) or guard.levels_error(update.asks)
+        if error is not None:
+            self._implausible_book(sync, update, error)
         if update.is_snapshot:
             applied = sync.on_snapshot(update)
+            mid = sync.book.mid() if applied else None
+            if mid is not None:
+                guard.set_reference(mid)
         else:
             applied = [update] if sync.on_delta(update, first_seq) else []
         book = sync.book
+        if applied:
+            self._delivering = True
         for u in applied:
             self.book_updates += 1
+            if not self.book_updates % BOOK_REFERENCE_EVERY:
+                mid = book.mid()
+                if mid is not None:
+                    guard.set_reference(mid)
             if self._lag is not None:
                 self._book_counters[symbol].inc()
             for sink in self.sinks:
                 sink.on_book(u, book)
         for event in sync.drain_events():
             self.publish_quality(event)
+
+    def resync_book(self, symbol: str, ts_recv: int, details: dict[str, object]) -> None:
+        """Record a GAP on a symbol's book and drop it until a snapshot resyncs it.
+
+        Venues whose snapshots must be asked for (a resubscription) extend this.
+        """
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=BOOK,
+                symbol=symbol,
+                ts=ts_recv,
+                kind=DataQualityKind.GAP,
+                details=details,
+            )
+        )
+        log.warning("fh.gap", extra={"venue": self.venue, "symbol": symbol, **details})
+        self.books[symbol].request_resync(str(details.get("reason", "gap")))
+
+    def venue_error(self, ts_recv: int, code: object, text: str, *, request: object = None) -> None:
+        """Record an error the venue sent that refused nothing of ours; never raise.
+
+        Only an error answering one of our own pending requests refuses a subscription;
+        anything else (a reply to a request id we never sent, or already answered) is a
+        ``venue_error`` data-quality event on the ``raw`` stream, and the feed carries on.
+        """
+        details = {"code": _jsonable(code), "text": str(text)[:500], "request": _jsonable(request)}
+        log.warning("fh.venue_error", extra={"venue": self.venue, **details})
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=RAW_CHANNEL,
+                symbol="*",
+                ts=ts_recv,
+                kind=DataQualityKind.VENUE_ERROR,
+                details=details,
+            )
+        )
+
+    def _implausible_book(self, sync: BookSynchroniser, update: BookUpdate, error: str) -> None:
+        """Refuse a book update with an implausible level; a live book has lost it: resync."""
+        self.implausible += 1
+        symbol = update.instrument.symbol
+        if sync.is_live:
+            self.resync_book(
+                symbol, update.ts_recv, {"seq": update.seq, "reason": "implausible book update"}
+            )
+        kind = "snapshot" if update.is_snapshot else "update"
+        raise DataError(f"{self.venue}: implausible book {kind} of {symbol}: {error}")
+
+    def _stuck(self, channel: str, symbol: str, ts: int, details: Mapping[str, object]) -> None:
+        """Record that a stream was stuck (dropping every message) and has been resynced."""
+        log.warning(
+            "fh.stuck", extra={"venue": self.venue, "channel": channel, "symbol": symbol, **details}
+        )
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=channel,
+                symbol=symbol,
+                ts=ts,
+                kind=DataQualityKind.STUCK,
+                details=dict(details),
+            )
+        )
 
     def publish_quality(self, event: DataQualityEvent) -> None:
         """Deliver a data-quality event to every sink and count it."""
@@ -425,6 +621,13 @@ def _sole(group: BaseExceptionGroup[Any], kind: type[VenueError]) -> VenueError 
     while isinstance(leaf, BaseExceptionGroup):
         leaf = leaf.exceptions[0]
     return leaf if isinstance(leaf, kind) else None
+
+
+def _jsonable(value: object) -> object:
+    """Return ``value`` if it is a JSON scalar, else its (shortened) repr."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value if not isinstance(value, str) else value[:100]
+    return repr(value)[:100]
 
 
 def check_symbols(venue: str, symbols: Collection[str], known: Collection[str]) -> None:
