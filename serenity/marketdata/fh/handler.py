@@ -25,7 +25,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final, NoReturn, Protocol
 
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
 from serenity.exchange.product import ProductCatalog
@@ -34,7 +34,7 @@ from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
 from serenity.marketdata.fh.connection import ConnectionConfig, WebsocketConnection
 from serenity.marketdata.fh.metrics import FeedMetrics
-from serenity.marketdata.fh.plausibility import BOOK_REFERENCE_EVERY, DEFAULT_PRICE_BAND, PriceGuard
+from serenity.marketdata.fh.plausibility import DEFAULT_PRICE_BAND, PriceGuard
 from serenity.marketdata.fh.sequence import DEFAULT_MAX_JUMP, DEFAULT_STUCK_AFTER
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.journal import BOOK, TRADES, JournalWriter
@@ -437,10 +437,12 @@ class FeedHandler(ABC):
         DataError
             Naming the symbol and what is implausible; the frame is then journalled raw.
         """
+        error = self.guards[symbol].check_trade(price, qty)
+        if error is not None:
+            self._refuse_trade(symbol, error, ts_recv)
+
+    def _refuse_trade(self, symbol: str, error: str, ts_recv: int) -> NoReturn:
         guard = self.guards[symbol]
-        error = guard.trade_error(price, qty)
-        if error is None:
-            return
         self.implausible += 1
         if guard.is_stuck():
             details = {"reason": "prices outside the band", "reference": guard.reference}
@@ -455,8 +457,17 @@ class FeedHandler(ABC):
         DataError
             When its price or size is implausible; nothing is delivered.
         """
-        self.check_trade(trade.instrument.symbol, trade.price, trade.qty, trade.ts_recv)
-        self.deliver_trade(trade)
+        error = self.guards[trade.instrument.symbol].check_trade(trade.price, trade.qty)
+        if error is not None:
+            self._refuse_trade(trade.instrument.symbol, error, trade.ts_recv)
+        # deliver_trade, inline: this is every trade's path
+        self._delivering = True
+        self.trades += 1
+        if self._lag is not None:
+            self._trade_counters[trade.instrument.symbol].inc()
+            self._lag.observe((trade.ts_recv - trade.ts) / 1e9)
+        for sink in self.sinks:
+            sink.on_trade(trade)
 
     def deliver_trade(self, trade: Trade) -> None:
         """Deliver a trade already checked by :meth:`check_trade` to every sink."""
@@ -481,7 +492,7 @@ class FeedHandler(ABC):
         symbol = update.instrument.symbol
         sync = self.books[symbol]
         guard = self.guards[symbol]
-        error = guard.levels_error(update.bids) or guard.levels_error(update.asks)
+        error = guard.check_levels(update.bids, update.asks)
         if error is not None:
             self._implausible_book(sync, update, error)
         if update.is_snapshot:
@@ -496,10 +507,6 @@ class FeedHandler(ABC):
             self._delivering = True
         for u in applied:
             self.book_updates += 1
-            if not self.book_updates % BOOK_REFERENCE_EVERY:
-                mid = book.mid()
-                if mid is not None:
-                    guard.set_reference(mid)
             if self._lag is not None:
                 self._book_counters[symbol].inc()
             for sink in self.sinks:
@@ -545,7 +552,7 @@ class FeedHandler(ABC):
             )
         )
 
-    def _implausible_book(self, sync: BookSynchroniser, update: BookUpdate, error: str) -> None:
+    def _implausible_book(self, sync: BookSynchroniser, update: BookUpdate, error: str) -> NoReturn:
         """Refuse a book update with an implausible level; a live book has lost it: resync."""
         self.implausible += 1
         symbol = update.instrument.symbol

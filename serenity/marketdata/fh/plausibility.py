@@ -7,10 +7,18 @@ prices and sizes must satisfy before a feedhandler records them:
   a catalog these are the tick and lot sizes times 2**52 (past that a float cannot tell
   the grid apart); without one, :data:`MAX_PRICE` and no size bound.
 - **on the tick grid** when the catalog gives the tick size (in real units, so venues that
-  send scaled integers, such as Phemex, are checked after unscaling).
+  send scaled integers, such as Phemex, are checked after unscaling). The grid checked is
+  :data:`GRID_FINER` times finer than the catalog's tick: orders placed before a venue
+  coarsened a tick stay on its book at the old prices, and trade there (the 2021 Binance
+  capture has 34 NKNUSDT levels at a tenth of its 0.0001 tick), and a venue may refine a
+  tick while the recorder runs on its catalog. Prices of 2**31 fine ticks or more (BTC
+  above 2 million with a 0.01 tick) are not grid-checked: a float's rounding is too coarse
+  there to tell.
 - **trades within a band around the market**: at most ``band`` times above or below the
-  reference price, which follows every accepted trade and the book's mid (at each snapshot
-  and every :data:`BOOK_REFERENCE_EVERY` deltas). Before any reference there is no band.
+  reference price. The reference follows the market: it moves to an accepted trade's price
+  once that is twice or half of it (so the band around the last trade is between ``band / 2``
+  and ``band * 2``, and an accepted trade costs two comparisons, not a division), and to the
+  book's mid at each snapshot. Before any reference there is no band.
 - **book levels within** :data:`LEVEL_BAND` **of the reference**: much wider than the trade
   band, because real books rest orders far from the market (the 2021 Coinbase capture has
   bids at a 600,000th of the mid and an ask at 270 million times it).
@@ -30,8 +38,8 @@ from typing import Final
 from serenity.marketdata.types import BookLevel
 
 __all__ = [
-    "BOOK_REFERENCE_EVERY",
     "DEFAULT_PRICE_BAND",
+    "GRID_FINER",
     "LEVEL_BAND",
     "MAX_PRICE",
     "PriceGuard",
@@ -48,13 +56,17 @@ MAX_PRICE: Final = 1e15
 """Prices at or above this are implausible when the catalog gives no tick size (the dearest
 real quotes, such as BTC in Vietnamese dong, are near 3e9)."""
 
-BOOK_REFERENCE_EVERY: Final = 1024
-"""Applied book deltas between refreshes of the reference price from the book's mid."""
+GRID_FINER: Final = 100
+"""How many times finer than the catalog's tick the grid a price must lie on is."""
 
 _GRID_SPAN: Final = 2.0**52
 """Ticks (or lots) a float still counts exactly; larger prices or sizes are implausible."""
-_GRID_ABS_TOL: Final = 1e-9
-_GRID_REL_TOL: Final = 4e-15  # a few ulps of price / tick
+_GRID_CHECKED: Final = 2.0**31
+"""Prices of fewer fine ticks than this are grid-checked (float error < 1e-6 fine tick)."""
+_TOL: Final = 1e-6
+_ONE_MINUS_TOL: Final = 1.0 - 1e-6
+_RECENTRE: Final = 2.0
+"""The reference moves to an accepted trade's price once that is this many times off it."""
 
 
 class PriceGuard:
@@ -78,7 +90,7 @@ class PriceGuard:
     lo, hi
         The open interval a trade's price must lie in.
     rejected
-        Trades refused for lying outside the band since the last one accepted.
+        Prices of the trades refused for lying outside the band since the last accepted.
     """
 
     __slots__ = (
@@ -92,6 +104,8 @@ class PriceGuard:
         "max_qty",
         "reference",
         "rejected",
+        "rhi",
+        "rlo",
         "stuck_after",
     )
 
@@ -105,16 +119,15 @@ class PriceGuard:
     ) -> None:
         tick = float(tick_size) if tick_size else 0.0
         lot = float(lot_size) if lot_size else 0.0
-        self.inv_tick = 1.0 / tick if tick > 0 else 0.0
+        self.inv_tick = GRID_FINER / tick if tick > 0 else 0.0
         self.max_price = tick * _GRID_SPAN if tick > 0 else MAX_PRICE
         self.max_qty = lot * _GRID_SPAN if lot > 0 else float("inf")
         self.band = band
         self.stuck_after = stuck_after
         self.reference: float | None = None
-        self.lo = 0.0
-        self.hi = self.max_price
-        self.level_lo = 0.0
-        self.level_hi = self.max_price
+        self.lo = self.level_lo = 0.0
+        self.hi = self.level_hi = self.max_price
+        self.rlo = self.rhi = 0.0  # empty: the first accepted price becomes the reference
         self.rejected: list[float] = []
 
     def set_reference(self, price: float) -> None:
@@ -126,40 +139,50 @@ class PriceGuard:
         if band is not None:
             self.lo = price / band
             self.hi = min(price * band, self.max_price)
+        self.rlo = price / _RECENTRE
+        self.rhi = price * _RECENTRE
         self.level_lo = price / LEVEL_BAND
         self.level_hi = min(price * LEVEL_BAND, self.max_price)
         if self.rejected:
             self.rejected.clear()
 
-    def trade_error(self, price: float, qty: float) -> str | None:
+    def check_trade(self, price: float, qty: float) -> str | None:
         """Return why a trade at ``price`` for ``qty`` cannot be true, or None when it can.
 
-        An accepted trade moves the reference to its price.
+        An accepted trade may move the reference; one refused for the band is remembered
+        (see :meth:`is_stuck`). This is on every trade's path, so it is kept to comparisons
+        (``inv_tick`` is 0 without a tick size, which puts every price on the grid).
         """
-        if not self.lo < price < self.hi:
-            return self._out_of_band(price)
-        if not qty < self.max_qty:
-            return f"size {qty!r} exceeds what the lot size can express"
-        inv_tick = self.inv_tick
-        if inv_tick:
-            x = price * inv_tick
-            if abs(x - round(x)) > _GRID_ABS_TOL + x * _GRID_REL_TOL:
-                return f"price {price!r} is not on the tick grid ({1.0 / inv_tick!r})"
-        self.set_reference(price)
-        return None
+        if (
+            self.lo < price < self.hi
+            and qty < self.max_qty
+            and not (
+                _TOL < (x := price * self.inv_tick) % 1.0 < _ONE_MINUS_TOL and x < _GRID_CHECKED
+            )
+        ):
+            if not self.rlo < price < self.rhi:
+                self.set_reference(price)
+            elif self.rejected:
+                self.rejected.clear()
+            return None
+        return self._trade_refusal(price, qty)
 
-    def levels_error(self, levels: Sequence[BookLevel]) -> str | None:
-        """Return why one of ``levels`` cannot be true, or None when all can."""
-        lo, hi, max_qty, inv_tick = self.level_lo, self.level_hi, self.max_qty, self.inv_tick
-        for price, qty in levels:
-            if not (lo < price < hi and qty < max_qty):
-                if not lo < price < hi:
-                    return f"level price {price!r} is outside ({lo!r}, {hi!r})"
-                return f"level size {qty!r} exceeds what the lot size can express"
-            if inv_tick:
-                x = price * inv_tick
-                if abs(x - round(x)) > _GRID_ABS_TOL + x * _GRID_REL_TOL:
-                    return f"level price {price!r} is not on the tick grid ({1.0 / inv_tick!r})"
+    def check_levels(self, bids: Sequence[BookLevel], asks: Sequence[BookLevel]) -> str | None:
+        """Return why one of a book update's levels cannot be true, or None when all can."""
+        lo, hi, max_qty, inv = self.level_lo, self.level_hi, self.max_qty, self.inv_tick
+        # two plain loops, each level a few comparisons: this is every book update's path
+        for price, qty in bids:
+            if (
+                not (lo < price < hi and qty < max_qty)
+                or _TOL < (price * inv) % 1.0 < _ONE_MINUS_TOL
+            ) and (error := self._level_refusal(price, qty)) is not None:
+                return error
+        for price, qty in asks:
+            if (
+                not (lo < price < hi and qty < max_qty)
+                or _TOL < (price * inv) % 1.0 < _ONE_MINUS_TOL
+            ) and (error := self._level_refusal(price, qty)) is not None:
+                return error
         return None
 
     def is_stuck(self) -> bool:
@@ -176,17 +199,33 @@ class PriceGuard:
         median = ordered[len(ordered) // 2]
         band = self.band if self.band is not None else 1.0
         if not (median / band < ordered[0] and ordered[-1] < median * band):
-            del rejected[0]  # they disagree: keep watching the latest ones
-            return False
+            return False  # they disagree: keep watching the latest ones
         rejected.clear()
         self.set_reference(median)
         return True
 
-    def _out_of_band(self, price: float) -> str:
+    def _level_refusal(self, price: float, qty: float) -> str | None:
+        lo, hi = self.level_lo, self.level_hi
+        if not lo < price < hi:
+            return f"level price {price!r} is outside ({lo!r}, {hi!r})"
+        if not qty < self.max_qty:
+            return f"level size {qty!r} exceeds what the lot size can express"
+        if price * self.inv_tick >= _GRID_CHECKED:
+            return None  # too many ticks for a float to tell: taken as on the grid
+        return f"level price {price!r} is not on the tick grid ({self._grid()})"
+
+    def _grid(self) -> str:
+        return f"{GRID_FINER / self.inv_tick!r}, to a {GRID_FINER}th"
+
+    def _trade_refusal(self, price: float, qty: float) -> str:
         if not 0.0 < price < self.max_price:
             return f"price {price!r} is outside (0, {self.max_price!r})"
-        self.rejected.append(price)
-        return (
-            f"price {price!r} is outside the band ({self.lo!r}, {self.hi!r}) around "
-            f"{self.reference!r}"
-        )
+        if not self.lo < price < self.hi:
+            self.rejected.append(price)
+            return (
+                f"price {price!r} is outside the band ({self.lo!r}, {self.hi!r}) around "
+                f"{self.reference!r}"
+            )
+        if not qty < self.max_qty:
+            return f"size {qty!r} exceeds what the lot size can express"
+        return f"price {price!r} is not on the tick grid ({self._grid()})"

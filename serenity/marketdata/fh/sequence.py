@@ -76,7 +76,18 @@ class SequenceTracker:
         Messages rejected in a row (stale or implausible) after which :attr:`is_stuck` holds.
     """
 
-    __slots__ = ("gaps", "implausible", "last", "max_jump", "name", "run", "stale", "stuck_after")
+    __slots__ = (
+        "_jump",
+        "gaps",
+        "implausible",
+        "last",
+        "max_jump",
+        "name",
+        "run",
+        "stale",
+        "stuck_after",
+    )
+    _limit: Final = SEQ_LIMIT
 
     def __init__(
         self,
@@ -88,6 +99,7 @@ class SequenceTracker:
         self.name = name
         self.last: int | None = None
         self.max_jump = max_jump
+        self._jump = max_jump if max_jump is not None else SEQ_LIMIT  # no bound below the limit
         self.stuck_after = stuck_after
         self.gaps = 0
         self.stale = 0
@@ -107,10 +119,8 @@ class SequenceTracker:
 
     def is_plausible_jump(self, number: int) -> bool:
         """Return True when ``number`` may follow the last number seen (or start a sequence)."""
-        if number >= SEQ_LIMIT:
-            return False
-        prev, bound = self.last, self.max_jump
-        return prev is None or bound is None or number - prev <= bound
+        prev = self.last
+        return number < SEQ_LIMIT and (prev is None or number - prev <= self._jump)
 
     def check(self, first: int, last: int | None = None) -> SequenceCheck:
         """Classify a message numbered ``first`` (to ``last``) and remember it if accepted.
@@ -124,24 +134,29 @@ class SequenceTracker:
         """
         end = first if last is None else last
         prev = self.last
-        if prev is not None and end <= prev:
+        if prev is None:
+            if end >= self._limit:
+                return self._implausible()
+            self.last = end
+            self.run = 0
+            return SequenceCheck.FIRST
+        if end <= prev:
             self.stale += 1
             self.run += 1
             return SequenceCheck.STALE
-        if end >= SEQ_LIMIT or (
-            prev is not None and self.max_jump is not None and end - prev > self.max_jump
-        ):
-            self.implausible += 1
-            self.run += 1
-            return SequenceCheck.IMPLAUSIBLE
+        if end - prev > self._jump or end >= self._limit:
+            return self._implausible()
         self.last = end
         self.run = 0
-        if prev is None:
-            return SequenceCheck.FIRST
         if first <= prev + 1:
             return SequenceCheck.NEXT
         self.gaps += 1
         return SequenceCheck.GAP
+
+    def _implausible(self) -> SequenceCheck:
+        self.implausible += 1
+        self.run += 1
+        return SequenceCheck.IMPLAUSIBLE
 
     def reset(self, last: int | None = None) -> None:
         """Forget the sequence, or restart it after ``last`` (e.g. a snapshot's number)."""

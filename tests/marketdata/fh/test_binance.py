@@ -30,7 +30,7 @@ from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.polling import until
-from tests.venues import payload
+from tests.venues import payload, read_capture
 
 from .binance_server import BinanceServer, random_change
 
@@ -461,8 +461,11 @@ def test_the_2021_capture_replays_into_uncrossed_books(captures_dir: Path) -> No
     events.sort(key=lambda e: e[0])
     sink = ListSink()
     symbols = ("NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR")
-    handler = BinanceFeedHandler(
-        FeedConfig(venue="binance", symbols=symbols, ws_url=binance.PROD.ws), sinks=[sink]
+    catalog = binance.parse_exchange_info(read_capture(captures_dir, "BINANCE.0"))
+    handler = BinanceFeedHandler(  # with the catalog: every real price passes the tick grid
+        FeedConfig(venue="binance", symbols=symbols, ws_url=binance.PROD.ws),
+        sinks=[sink],
+        catalog=catalog,
     )
 
     for ts, symbol, body in events:
@@ -472,6 +475,7 @@ def test_the_2021_capture_replays_into_uncrossed_books(captures_dir: Path) -> No
             assert handler.on_snapshot(symbol, body, int(ts * 1e9))
 
     assert handler.parse_errors == 0 and sink.quality == [] and sink.crossed == 0
+    assert handler.implausible == 0
     assert (handler.trades, handler.book_updates, handler.ignored) == (2, 176, 86)
     assert handler.is_synced()
     for sync in handler.books.values():
@@ -574,7 +578,7 @@ def test_prices_that_cannot_be_true_are_journalled_raw_not_recorded() -> None:
     sink = ListSink()
     handler = with_catalog(sink)
     handler.on_frame(trade("42000.00"), 1)
-    absurd = ["1e308", "0.0001", "42000.005", "4200000.00", "0.02", "42000.00000001"]
+    absurd = ["1e308", "0.0001", "42000.00001", "4200000.00", "0.02", "42000.00000001"]
     for price in absurd:
         handler.on_frame(trade(price), 2)
     handler.on_frame(trade("42000.01", qty="1e300"), 3)  # no lot of 0.00001 is that large
@@ -592,7 +596,7 @@ def test_a_level_off_the_tick_grid_resyncs_the_book_and_is_kept_raw() -> None:
     good = {"lastUpdateId": 10, "bids": [["41999.99", "1"]], "asks": [["42000.01", "1"]]}
     assert handler.on_snapshot("BTCUSDT", good, 1)
     bad = {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": 11, "u": 11}
-    bad |= {"b": [["0.0001", "5"]], "a": []}
+    bad |= {"b": [["41999.00001", "5"]], "a": []}
     handler.on_frame(json.dumps({"stream": "btcusdt@depth@100ms", "data": bad}), 2)
 
     assert sink.kinds() == [DataQualityKind.GAP, DataQualityKind.PARSE_ERROR]

@@ -30,6 +30,7 @@ from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.polling import until
+from tests.venues import read_capture
 
 from .coinbase_server import DATA as COINBASE_DATA
 from .coinbase_server import CoinbaseServer
@@ -423,14 +424,15 @@ def test_2021_capture_replays_through_the_handler(captures_dir: Path) -> None:
     sent = next(json.loads(line.split(": ", 1)[1]) for line in lines if " <- " in line)
     sink = ListSink()
     config = FeedConfig(venue="coinbase", symbols=tuple(sent["product_ids"]), ws_url="wss://x")
-    handler = CoinbaseFeedHandler(config, sinks=[sink])
+    catalog = coinbase.parse_products(read_capture(captures_dir, "COINBASE.0"))
+    handler = CoinbaseFeedHandler(config, sinks=[sink], catalog=catalog)  # checks every price
     handler.on_connected(0)
     for line in lines:
         head, sep, body = line.partition(": ")
         if sep and " " not in head:
             handler.on_frame(body, int(float(head) * 1e9))
 
-    assert handler.parse_errors == 0 and sink.raw == []
+    assert handler.parse_errors == 0 and sink.raw == [] and handler.implausible == 0
     assert handler.trades == 107 and handler.book_updates == 10 + 9719
     assert handler.ignored == 107 + 3  # tickers and acknowledgements
     assert handler.is_synced()
