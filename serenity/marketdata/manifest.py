@@ -2,10 +2,11 @@
 
 A manifest says what a segment holds (record counts per kind, first and last timestamps) and
 where the recording is incomplete (gaps, resyncs, reconnects, crossed books, parse errors,
-and a torn or corrupt tail). The writer writes it when it seals a segment. After a crash the
-manifest is missing or stale (its ``segment_bytes`` differ from the segment's size); readers then
-rebuild it from the segment itself, so a manifest can always be trusted to describe the
-bytes it names.
+and a torn or corrupt tail). The writer writes it when it seals a segment, with the segment's
+size, modification time and CRC-32. After a crash the manifest is missing or stale (its
+``segment_bytes`` differ from the segment's size), and a segment changed in place after it was
+sealed (a flipped byte) no longer matches its CRC-32; readers then rebuild the manifest from
+the segment itself, so a manifest can always be trusted to describe the bytes it names.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ class SegmentManifest:
         or ``ts`` for data-quality events) lies in ``[hour, hour + 1 h)``.
     segment_bytes
         Size of the segment file this manifest describes.
+    segment_crc32
+        ``zlib.crc32`` of the whole segment file (None in manifests written before it).
+    segment_mtime_ns
+        The segment file's modification time when sealed, int ns (None when rebuilt).
     sealed
         True when the writer closed the segment cleanly; False for a manifest rebuilt from a
         segment that was still open or whose writer died.
@@ -92,6 +97,8 @@ class SegmentManifest:
     segment: str
     hour: int
     segment_bytes: int = 0
+    segment_crc32: int | None = None
+    segment_mtime_ns: int | None = None
     sealed: bool = False
     records: int = 0
     counts: dict[str, int] = field(default_factory=_zero_counts)
