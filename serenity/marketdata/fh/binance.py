@@ -13,6 +13,13 @@ Anything else drops the book, records a gap and fetches a new snapshot.
 A trade's ``m`` says whether the buyer was the maker; the aggressor is then the seller, so
 trades are published with ``side`` SELL when ``m`` is true and BUY when it is false.
 
+Trade ids (``t``) are input, not truth: a trade whose id is at or below the last one recorded
+for its symbol is a duplicate and dropped (``duplicate_trades``), and one of 2**62 or more, or
+more than ``max_seq_jump`` ahead, is journalled raw as implausible. ``stuck_after`` duplicates
+in a row mean the tracker ran ahead of the venue: it restarts (a ``stuck`` event) and
+publishes the trades it held. Skips in the ids are not reported as gaps: ``trade`` ids are
+consecutive per symbol, but nothing in the stream says when a skip is a loss.
+
 Binance pings with websocket ping frames, which aiohttp answers; those never reach the
 application, so a connection whose symbols are quiet would look stalled. Every heartbeat the
 handler therefore sends a ``GET_PROPERTY`` request, whose immediate reply is a frame.
@@ -37,7 +44,9 @@ from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
+from serenity.marketdata.fh.sequence import SEQ_LIMIT
 from serenity.marketdata.fh.state import FeedState
+from serenity.marketdata.fh.trade_ids import TradeIdSequencer
 from serenity.marketdata.journal import BOOK, TRADES
 from serenity.marketdata.types import BookUpdate, Trade
 
@@ -50,6 +59,7 @@ _parse_trade: Final = binance.parse_trade
 _parse_depth_update: Final = binance.parse_depth_update
 _TRADE: Final = binance.TRADE
 _DEPTH_UPDATE: Final = binance.DEPTH_UPDATE
+_SEQ_LIMIT: Final = SEQ_LIMIT
 _KEEPALIVE_ID: Final = 0
 """Request id of the keepalive ``GET_PROPERTY``; subscriptions count up from 1."""
 _STREAMS_SHOWN: Final = 4
@@ -78,6 +88,8 @@ class BinanceFeedHandler(FeedHandler):
     snapshots, snapshot_errors, replies, ignored
         Snapshots applied, snapshot fetches that failed, replies to our requests, and
         events of streams not recorded (klines, tickers) that were skipped.
+    sequencer
+        The trade ids of each symbol (see the module docstring).
     """
 
     venue: ClassVar[str] = binance.VENUE
@@ -108,6 +120,17 @@ class BinanceFeedHandler(FeedHandler):
         )
         self._is_recording_trades = TRADES in self.config.channels
         self._trade_instruments = self.instruments if self._is_recording_trades else {}
+        self.sequencer = TradeIdSequencer(
+            self.venue,
+            self._trade_instruments,
+            deliver=self.deliver_trade,
+            publish_quality=self.publish_quality,
+            max_jump=self.config.max_seq_jump,
+            stuck_after=self.config.stuck_after,
+            report_gaps=False,  # see the module docstring
+        )
+        self._trackers = self.sequencer.trackers
+        self._max_jump = self.config.max_seq_jump
         self._is_all_live = not self.books
         self._streams = [
             stream
@@ -181,7 +204,17 @@ class BinanceFeedHandler(FeedHandler):
             instrument = self._trade_instruments.get(symbol)
             if instrument is None:
                 self._refuse(event, symbol, TRADES)
-            self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
+            trade = Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
+            tid = payload["t"]
+            tracker = self._trackers[symbol]
+            last = tracker.last
+            if last is not None and last < tid < _SEQ_LIMIT and tid - last <= self._max_jump:
+                tracker.last = tid  # the usual case: a later, plausible id (gaps are normal)
+                tracker.run = 0
+                self.publish_trade(trade)
+            else:
+                self.check_trade(symbol, price, qty, ts_recv)
+                self.sequencer.take(tid, trade)
         elif event == _DEPTH_UPDATE:
             symbol, ts, first, last, bids, asks = _parse_depth_update(payload)
             sync = self.books.get(symbol)
@@ -194,7 +227,9 @@ class BinanceFeedHandler(FeedHandler):
             instrument = self._trade_instruments.get(symbol)
             if instrument is None:
                 self._refuse(event, symbol, TRADES)
-            self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
+            self.check_trade(symbol, price, qty, ts_recv)
+            trade = Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
+            self.sequencer.take(payload["a"], trade)
         else:
             self._on_other(event, msg.get("stream", ""))
 
@@ -285,6 +320,11 @@ class BinanceFeedHandler(FeedHandler):
                 self._wake.set()
             elif not self._is_all_live:
                 self._is_all_live = all(s.is_live for s in self.books.values())
+
+    @property
+    def duplicate_trades(self) -> int:
+        """Return how many trades were dropped because their id was already seen."""
+        return self.sequencer.duplicates
 
     def is_synced(self) -> bool:
         """Return True when the feed delivers and every book is in sync."""

@@ -46,10 +46,9 @@ from serenity.marketdata.fh.book_sync import BookSynchroniser
 from serenity.marketdata.fh.connection import WebsocketConnection
 from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
-from serenity.marketdata.fh.sequence import SequenceCheck, SequenceTracker
 from serenity.marketdata.fh.state import FeedState
+from serenity.marketdata.fh.trade_ids import TradeIdSequencer
 from serenity.marketdata.journal import BOOK, TRADES
-from serenity.marketdata.quality import DataQualityEvent, DataQualityKind
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import InstrumentId
 
@@ -59,9 +58,6 @@ log = logging.getLogger(__name__)
 
 _CHANNELS: Final = {TRADES: coinbase.TRADES_CHANNEL, BOOK: coinbase.BOOK_CHANNEL}
 """Serenity's channel -> the Coinbase channel that carries it."""
-_STALE: Final = SequenceCheck.STALE
-_GAP: Final = SequenceCheck.GAP
-_IMPLAUSIBLE: Final = SequenceCheck.IMPLAUSIBLE
 HEARTBEAT_MARGIN: Final = 1_000
 """How far our last trade id may be ahead of a heartbeat's ``last_trade_id`` (the heartbeat
 may be a moment older than the matches before it) before the tracker is taken to be wrong."""
@@ -170,19 +166,16 @@ class CoinbaseFeedHandler(FeedHandler):
         self.connection = self._connection
         recorded = [_CHANNELS[c] for c in config.channels]
         self.venue_channels = (*recorded, coinbase.HEARTBEAT_CHANNEL)
-        self.trade_ids = (
-            {
-                s: SequenceTracker(
-                    f"{s} trades", max_jump=config.max_seq_jump, stuck_after=config.stuck_after
-                )
-                for s in self.instruments
-            }
-            if TRADES in config.channels
-            else {}
+        self.sequencer = TradeIdSequencer(
+            self.venue,
+            self.instruments if TRADES in config.channels else (),
+            deliver=self.deliver_trade,
+            publish_quality=self.publish_quality,
+            max_jump=config.max_seq_jump,
+            stuck_after=config.stuck_after,
         )
-        self._held: dict[str, list[Trade]] = {s: [] for s in self.trade_ids}
+        self.trade_ids = self.sequencer.trackers
         self.heartbeats = 0
-        self.duplicate_trades = 0
         self.ignored = 0
         self._streams = {
             s: _BookStream(self.instruments[s], sync) for s, sync in self.books.items()
@@ -302,72 +295,18 @@ class CoinbaseFeedHandler(FeedHandler):
 
     # -- messages --------------------------------------------------------------------------
 
+    @property
+    def duplicate_trades(self) -> int:
+        """Return how many matches were dropped because their ``trade_id`` was seen."""
+        return self.sequencer.duplicates
+
     def _on_match(self, msg: Any, ts_recv: int) -> None:
         symbol, trade_id, ts, side, price, qty = coinbase.parse_match(msg)
-        tracker = self.trade_ids.get(symbol)
-        if tracker is None:
+        if symbol not in self.trade_ids:
             raise DataError(f"{self.venue}: match for {symbol!r}, whose trades are not recorded")
         self.check_trade(symbol, price, qty, ts_recv)
         trade = Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
-        last = tracker.last
-        if last is not None and trade_id == last + 1:
-            tracker.last = trade_id  # the usual case, as tracker.check would record it
-            tracker.run = 0
-            self.deliver_trade(trade)
-        else:
-            self._sequence_trade(tracker, trade_id, trade)
-
-    def _sequence_trade(self, tracker: SequenceTracker, trade_id: int, trade: Trade) -> None:
-        """Check a trade id that does not simply follow the last one; deliver or drop it."""
-        last = tracker.last
-        symbol, ts_recv = trade.instrument.symbol, trade.ts_recv
-        check = tracker.check(trade_id)
-        if check is _STALE or check is _IMPLAUSIBLE:
-            held = self._held[symbol]
-            if tracker.run == 1:
-                held.clear()  # a new run of rejections
-            if check is _STALE:
-                self.duplicate_trades += 1
-                held.append(trade)
-            if tracker.is_stuck:
-                self._unstick(tracker, symbol, ts_recv)
-            if check is _IMPLAUSIBLE:
-                raise DataError(
-                    f"{self.venue}: implausible trade id {trade_id} of {symbol} after "
-                    f"{last} (at most {tracker.max_jump} ahead, below 2**62)"
-                )
-            return
-        if check is _GAP:
-            self._trade_gap(symbol, last, trade_id, ts_recv)
-        self.deliver_trade(trade)
-
-    def _unstick(self, tracker: SequenceTracker, symbol: str, ts_recv: int) -> None:
-        """Restart a trade-id tracker that rejected everything; publish the trades it held."""
-        held = self._held[symbol]
-        details = {"dropped": tracker.run, "last": tracker.last, "republished": len(held)}
-        self._stuck(TRADES, symbol, ts_recv, details)
-        tracker.reset()
-        replay, self._held[symbol] = held, []
-        for trade in replay:
-            self._sequence_trade(tracker, int(trade.trade_id), trade)
-
-    def _restart_trade_ids(self, symbol: str, ts_recv: int, details: dict[str, object]) -> None:
-        """Restart a trade-id tracker the venue showed to be ahead of it (a RESYNC event)."""
-        tracker = self.trade_ids[symbol]
-        details = {"last": tracker.last, **details}
-        log.warning("fh.trade_ids_resync", extra={"venue": self.venue, "symbol": symbol, **details})
-        self.publish_quality(
-            DataQualityEvent(
-                venue=self.venue,
-                channel=TRADES,
-                symbol=symbol,
-                ts=ts_recv,
-                kind=DataQualityKind.RESYNC,
-                details=details,
-            )
-        )
-        tracker.reset()
-        self._held[symbol].clear()
+        self.sequencer.take(trade_id, trade)
 
     def _on_last_match(self, msg: Any, ts_recv: int) -> None:
         """Take the ``last_match`` sent after subscribing: the venue's latest trade."""
@@ -376,25 +315,8 @@ class CoinbaseFeedHandler(FeedHandler):
         if tracker is not None and type(trade_id) is int and tracker.last is not None:
             if trade_id < tracker.last:
                 reason = "last_match is below the last trade id seen"
-                self._restart_trade_ids(symbol, ts_recv, {"seen": trade_id, "reason": reason})
+                self.sequencer.restart(symbol, ts_recv, {"seen": trade_id, "reason": reason})
         self._on_match(msg, ts_recv)
-
-    def _trade_gap(self, symbol: str, last: int | None, trade_id: int, ts_recv: int) -> None:
-        expected = (last or 0) + 1
-        self.publish_quality(
-            DataQualityEvent(
-                venue=self.venue,
-                channel=TRADES,
-                symbol=symbol,
-                ts=ts_recv,
-                kind=DataQualityKind.GAP,
-                details={"expected": expected, "seen": trade_id, "missing": trade_id - expected},
-            )
-        )
-        log.warning(
-            "fh.gap",
-            extra={"venue": self.venue, "symbol": symbol, "expected": expected, "seen": trade_id},
-        )
 
     def _on_l2update(self, msg: Any, ts_recv: int) -> None:
         symbol, ts, bids, asks = coinbase.parse_l2update(msg)
@@ -437,7 +359,7 @@ class CoinbaseFeedHandler(FeedHandler):
         if tracker is not None and tracker.last is not None:
             if tracker.last > last_trade_id + HEARTBEAT_MARGIN:
                 reason = "heartbeat last_trade_id is far below the last trade id seen"
-                self._restart_trade_ids(symbol, ts_recv, {"seen": last_trade_id, "reason": reason})
+                self.sequencer.restart(symbol, ts_recv, {"seen": last_trade_id, "reason": reason})
 
     def _on_subscriptions(self, msg: Any, ts_recv: int) -> None:
         channels = coinbase.parse_subscriptions(msg)

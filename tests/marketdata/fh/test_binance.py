@@ -577,16 +577,19 @@ def test_prices_that_cannot_be_true_are_journalled_raw_not_recorded() -> None:
     # defect 7: 1e308 and 0.0001 on a BTC book were recorded as trades
     sink = ListSink()
     handler = with_catalog(sink)
-    handler.on_frame(trade("42000.00"), 1)
+    handler.on_frame(trade("42000.00", tid=1), 1)
     absurd = ["1e308", "0.0001", "42000.00001", "4200000.00", "0.02", "42000.00000001"]
-    for price in absurd:
-        handler.on_frame(trade(price), 2)
-    handler.on_frame(trade("42000.01", qty="1e300"), 3)  # no lot of 0.00001 is that large
-    handler.on_frame(trade("42100.50"), 4)
+    for tid, price in enumerate(absurd, start=2):
+        handler.on_frame(trade(price, tid=tid), 2)
+    handler.on_frame(trade("42000.01", qty="1e300", tid=8), 3)  # no lot of 0.00001 is so large
+    handler.on_frame(trade("42100.50", tid=9), 4)
 
     assert [t.price for t in sink.trades] == [42000.0, 42100.5]
     assert handler.parse_errors == handler.implausible == len(absurd) + 1
-    assert [r.data for r in sink.raw][:2] == [trade("1e308").encode(), trade("0.0001").encode()]
+    assert [r.data for r in sink.raw][:2] == [
+        trade("1e308", tid=2).encode(),
+        trade("0.0001", tid=3).encode(),
+    ]
     assert all(k is DataQualityKind.PARSE_ERROR for k in sink.kinds())
 
 
@@ -610,7 +613,7 @@ def test_a_level_off_the_tick_grid_resyncs_the_book_and_is_kept_raw() -> None:
 def test_a_market_that_moved_past_the_band_is_followed_after_stuck_after_trades() -> None:
     sink = ListSink()
     handler = with_catalog(sink, stuck_after=5, price_band=10.0)
-    handler.on_frame(trade("100.00"), 1)
+    handler.on_frame(trade("100.00", tid=1), 1)
     for i in range(5):  # the reference was an outlier, or the market jumped while away
         handler.on_frame(trade(f"{5000 + i}.00", tid=2 + i), 2)
     handler.on_frame(trade("5010.00", tid=9), 3)
@@ -618,3 +621,27 @@ def test_a_market_that_moved_past_the_band_is_followed_after_stuck_after_trades(
     assert [t.price for t in sink.trades] == [100.0, 5010.0]
     assert sink.kinds().count(DataQualityKind.STUCK) == 1
     assert sink.raw and len(sink.raw) == 5  # the five refused trades are kept raw
+
+
+def test_trade_ids_are_input_duplicates_are_dropped_and_absurd_ids_kept_raw() -> None:
+    sink = ListSink()
+    handler = with_catalog(sink, stuck_after=3)
+    for tid in (100, 101, 101, 2**63 - 1, 250, 120):  # a skip is normal; going back is not
+        handler.on_frame(trade("42000.00", tid=tid), 1)
+    handler.on_frame(trade("42000.00", tid=50_000_250), 2)  # plausible, but ahead of the venue
+    for tid in (251, 252, 253):  # the venue's next trades: "duplicates", then stuck
+        handler.on_frame(trade("42000.00", tid=tid), 3)
+
+    assert [t.trade_id for t in sink.trades] == [
+        "100",
+        "101",
+        "250",
+        "50000250",
+        "251",
+        "252",
+        "253",
+    ]
+    assert handler.duplicate_trades == 2 + 3 and handler.parse_errors == 1
+    assert [k for k in sink.kinds() if k is not DataQualityKind.PARSE_ERROR] == [
+        DataQualityKind.STUCK
+    ]
