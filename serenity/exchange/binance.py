@@ -165,8 +165,8 @@ _REST_FOR_WS_HOST: Final[Mapping[str, str]] = {
 _AGGRESSOR_SIDES: Final[Mapping[bool, Side]] = {True: Side.SELL, False: Side.BUY}
 """``m`` ("is the buyer the market maker?") to the taker's side: a maker buyer met a seller."""
 _NS_PER_MS: Final = 1_000_000
-_MAX_ID: Final = 2**63  # ids and ns times are journalled as 64-bit integers
-_MAX_MS: Final = _MAX_ID // _NS_PER_MS
+_MAX_ID: Final = 2**63  # ids are journalled as 64-bit integers
+_MAX_MS: Final = f.MAX_TIME_NS // _NS_PER_MS  # times from 2100 on are implausible
 _INF: Final = math.inf
 
 Levels: TypeAlias = list[tuple[float, float]]
@@ -282,11 +282,14 @@ def _trade(
 ) -> tuple[str, int, str, Side, float, float]:
     try:
         symbol, trade_id, t = data["s"], data[id_key], data["T"]
-        price = float(data["p"])
-        qty = float(data["q"])
+        raw_price, raw_qty = data["p"], data["q"]
+        price = float(raw_price)
+        qty = float(raw_qty)
         side = _AGGRESSOR_SIDES[data["m"]]
         if (
-            type(symbol) is str
+            type(raw_price) is str  # decimal strings, as documented: a JSON number is wrong
+            and type(raw_qty) is str
+            and type(symbol) is str
             and type(trade_id) is int
             and type(t) is int
             and 0 <= t < _MAX_MS
@@ -428,7 +431,11 @@ def _levels(raw: Any) -> Levels:
         price, qty = level
         p = float(price)
         q = float(qty)
-        if not (0.0 < p < _INF and 0.0 <= q < _INF):
+        if (
+            type(price) is not str
+            or type(qty) is not str
+            or not (0.0 < p < _INF and 0.0 <= q < _INF)
+        ):
             raise ValueError("level out of range")
         append((p, q))
     return out
@@ -451,14 +458,14 @@ def _bad_levels(raw: Any) -> str | None:
 
 def _is_positive(value: Any) -> bool:
     try:
-        return type(value) is not bool and 0.0 < float(value) < _INF
+        return type(value) is str and 0.0 < float(value) < _INF
     except (TypeError, ValueError):
         return False
 
 
 _Check: TypeAlias = tuple[str, Callable[[Any], bool], str]
 _INT: Final = (lambda v: type(v) is int and 0 <= v < _MAX_ID), "an integer in [0, 2**63)"
-_MS: Final = (lambda v: type(v) is int and 0 <= v < _MAX_MS), "an integer time in ms"
+_MS: Final = (lambda v: type(v) is int and 0 <= v < _MAX_MS), "an integer time in ms before 2100"
 _TRADE_CHECKS: Final[tuple[_Check, ...]] = (
     ("s", lambda v: type(v) is str and bool(v), "a symbol"),
     ("t", lambda v: type(v) is int, "an integer"),

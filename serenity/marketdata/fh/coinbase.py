@@ -313,7 +313,7 @@ class CoinbaseFeedHandler(FeedHandler):
         symbol, trade_id = msg.get("product_id"), msg.get("trade_id")
         tracker = self.trade_ids.get(symbol) if type(symbol) is str else None
         if tracker is not None and type(trade_id) is int and tracker.last is not None:
-            if trade_id < tracker.last:
+            if 0 <= trade_id < tracker.last:
                 reason = "last_match is below the last trade id seen"
                 self.sequencer.restart(symbol, ts_recv, {"seen": trade_id, "reason": reason})
         self._on_match(msg, ts_recv)
@@ -356,7 +356,7 @@ class CoinbaseFeedHandler(FeedHandler):
         self.heartbeats += 1
         self._delivering = True  # the venue speaks for the product
         tracker = self.trade_ids.get(symbol)
-        if tracker is not None and tracker.last is not None:
+        if tracker is not None and tracker.last is not None and last_trade_id >= 0:
             if tracker.last > last_trade_id + HEARTBEAT_MARGIN:
                 reason = "heartbeat last_trade_id is far below the last trade id seen"
                 self.sequencer.restart(symbol, ts_recv, {"seen": last_trade_id, "reason": reason})

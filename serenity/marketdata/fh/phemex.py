@@ -19,10 +19,11 @@ thousands in the 2021 capture), so no lost update can be seen in it. The rules h
   arrives for a live book, the book's levels (the top ``depth`` of them) must equal it, or
   updates were lost: a GAP is recorded and the snapshot resyncs the book (RESYNC);
 * after a reconnect every book resyncs from the snapshot that follows the subscription;
-* a sequence of 2**62 or more is implausible (a corrupt frame): a GAP is recorded and the
-  book waits for a snapshot, and the number is not remembered. No bound applies to how far
-  the counter may jump: it is shared, so a quiet symbol's next update may be millions ahead
-  (up to 800,000 a second in the 2021 capture).
+* a negative sequence, or one of 2**62 or more, is implausible (a corrupt frame): a GAP is
+  recorded and the book waits for a snapshot, and the number is not remembered (a trades
+  message with one is journalled raw). No bound applies to how far the counter may jump:
+  it is shared, so a quiet symbol's next update may be millions ahead (up to 800,000 a
+  second in the 2021 capture).
 
 Replies. Only an error answering one of our subscriptions still waiting for its reply
 refuses that subscription (and stops the feed); an error with another id, or none, is a
@@ -211,6 +212,8 @@ class PhemexFeedHandler(FeedHandler):
         if scale is None:
             raise DataError(f"{self.venue}: trades message for unsubscribed symbol {symbol!r}")
         parsed = phemex.parse_trades(msg, scale)
+        if not 0 <= parsed.sequence < SEQ_LIMIT:
+            raise DataError(f"{self.venue}: implausible sequence {parsed.sequence} of {symbol}")
         rows = parsed.trades
         if parsed.is_snapshot:
             rows = self._unrecorded(parsed.symbol, rows, ts_recv)
@@ -275,7 +278,7 @@ class PhemexFeedHandler(FeedHandler):
             self.instruments[symbol], ts, ts_recv, seq, parsed.bids, parsed.asks, parsed.is_snapshot
         )
         sync = self.books[symbol]
-        if seq >= SEQ_LIMIT:
+        if not 0 <= seq < SEQ_LIMIT:
             self.resync_book(symbol, ts_recv, {"seen": seq, "reason": "implausible sequence"})
             return
         last = self._book_seq.get(symbol)

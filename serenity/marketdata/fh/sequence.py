@@ -51,7 +51,8 @@ class SequenceCheck(StrEnum):
     STALE = "stale"
     """At or below the last number seen: a duplicate or a replay; drop it."""
     IMPLAUSIBLE = "implausible"
-    """Jumped ahead by more than the bound, or to :data:`SEQ_LIMIT` or above: not remembered."""
+    """Jumped ahead by more than the bound, to :data:`SEQ_LIMIT` or above, or started below
+    0: not remembered."""
 
 
 class SequenceTracker:
@@ -120,7 +121,7 @@ class SequenceTracker:
     def is_plausible_jump(self, number: int) -> bool:
         """Return True when ``number`` may follow the last number seen (or start a sequence)."""
         prev = self.last
-        return number < SEQ_LIMIT and (prev is None or number - prev <= self._jump)
+        return 0 <= number < SEQ_LIMIT and (prev is None or number - prev <= self._jump)
 
     def check(self, first: int, last: int | None = None) -> SequenceCheck:
         """Classify a message numbered ``first`` (to ``last``) and remember it if accepted.
@@ -135,7 +136,7 @@ class SequenceTracker:
         end = first if last is None else last
         prev = self.last
         if prev is None:
-            if end >= self._limit:
+            if end >= self._limit or first < 0:
                 return self._implausible()
             self.last = end
             self.run = 0
