@@ -123,8 +123,8 @@ class CoinbaseFeedHandler(FeedHandler):
         (trades feeds only).
     heartbeats
         ``heartbeat`` messages seen.
-    duplicate_trades
-        Matches dropped because their ``trade_id`` was already seen.
+    sequencer
+        The :class:`~serenity.marketdata.fh.trade_ids.TradeIdSequencer` of the trade ids.
     ignored
         Informational messages (acknowledgements, tickers) skipped.
 
