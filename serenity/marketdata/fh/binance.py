@@ -42,7 +42,8 @@ from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import binance
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.fh.backoff import Backoff
-from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
+from serenity.marketdata.fh.config import FeedConfig
+from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.sequence import SEQ_LIMIT
 from serenity.marketdata.fh.state import FeedState

@@ -43,8 +43,9 @@ from serenity.exchange import coinbase
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
+from serenity.marketdata.fh.config import FeedConfig
 from serenity.marketdata.fh.connection import WebsocketConnection
-from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
+from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.fh.trade_ids import TradeIdSequencer

@@ -52,7 +52,8 @@ from serenity.exchange import phemex
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.backoff import Backoff
-from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
+from serenity.marketdata.fh.config import FeedConfig
+from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.sequence import SEQ_LIMIT
 from serenity.marketdata.fh.state import FeedState

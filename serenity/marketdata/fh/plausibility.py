@@ -40,6 +40,7 @@ from serenity.marketdata.types import BookLevel
 __all__ = [
     "DEFAULT_PRICE_BAND",
     "GRID_FINER",
+    "GRID_TOLERANCE",
     "LEVEL_BAND",
     "MAX_PRICE",
     "PriceGuard",
@@ -63,8 +64,10 @@ _GRID_SPAN: Final = 2.0**52
 """Ticks (or lots) a float still counts exactly; larger prices or sizes are implausible."""
 _GRID_CHECKED: Final = 2.0**31
 """Prices of fewer fine ticks than this are grid-checked (float error < 1e-6 fine tick)."""
-_TOL: Final = 1e-6
-_ONE_MINUS_TOL: Final = 1.0 - 1e-6
+GRID_TOLERANCE: Final = 1e-6
+"""How far from the grid (in fine ticks) a price may be and still count as on it."""
+_TOL: Final = GRID_TOLERANCE
+_ONE_MINUS_TOL: Final = 1.0 - GRID_TOLERANCE
 _RECENTRE: Final = 2.0
 """The reference moves to an accepted trade's price once that is this many times off it."""
 
@@ -89,6 +92,10 @@ class PriceGuard:
         The current reference price, or None before the first.
     lo, hi
         The open interval a trade's price must lie in.
+    rlo, rhi
+        The interval, inside it, where an accepted price leaves the reference where it is:
+        a trade in it, on the grid, with a size below ``max_qty`` and no refusals pending
+        passes every check, which is what a feedhandler tests inline.
     rejected
         Prices of the trades refused for lying outside the band since the last accepted.
     """
@@ -139,8 +146,9 @@ class PriceGuard:
         if band is not None:
             self.lo = price / band
             self.hi = min(price * band, self.max_price)
-        self.rlo = price / _RECENTRE
-        self.rhi = price * _RECENTRE
+        # inside the band, so a price between them needs no other band check
+        self.rlo = max(price / _RECENTRE, self.lo)
+        self.rhi = min(price * _RECENTRE, self.hi)
         self.level_lo = price / LEVEL_BAND
         self.level_hi = min(price * LEVEL_BAND, self.max_price)
         if self.rejected:
