@@ -60,6 +60,7 @@ _parse_trade: Final = binance.parse_trade
 _parse_depth_update: Final = binance.parse_depth_update
 _TRADE: Final = binance.TRADE
 _DEPTH_UPDATE: Final = binance.DEPTH_UPDATE
+_NO_BOUNDS: Final = binance.NO_BOUNDS
 _SEQ_LIMIT: Final = SEQ_LIMIT
 _KEEPALIVE_ID: Final = 0
 """Request id of the keepalive ``GET_PROPERTY``; subscriptions count up from 1."""
@@ -209,20 +210,21 @@ class BinanceFeedHandler(FeedHandler):
             tid = payload["t"]
             tracker = self._trackers[symbol]
             last = tracker.last
-            if last is not None and last < tid < _SEQ_LIMIT and tid - last <= self._max_jump:
+            if last is not None and 0 < tid - last <= self._max_jump and tid < _SEQ_LIMIT:
                 tracker.last = tid  # the usual case: a later, plausible id (gaps are normal)
-                tracker.run = 0
                 self.publish_trade(trade)
             else:
                 self.check_trade(symbol, price, qty, ts_recv)
                 self.sequencer.take(tid, trade)
         elif event == _DEPTH_UPDATE:
-            symbol, ts, first, last, bids, asks = _parse_depth_update(payload)
+            guard = self.guards.get(payload.get("s", ""))  # levels are checked as parsed
+            bounds = guard.level_bounds if guard is not None else _NO_BOUNDS
+            symbol, ts, first, last, bids, asks = _parse_depth_update(payload, bounds)
             sync = self.books.get(symbol)
             if sync is None:
                 self._refuse(event, symbol, BOOK)
             update = BookUpdate(sync.instrument, ts, ts_recv, last, bids, asks, False)
-            self.publish_book(update, first_seq=first)
+            self.publish_book(update, first_seq=first, checked=True)
         elif event == binance.AGG_TRADE:
             symbol, ts, trade_id, side, price, qty = binance.parse_agg_trade(payload)
             instrument = self._trade_instruments.get(symbol)
@@ -310,10 +312,12 @@ class BinanceFeedHandler(FeedHandler):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
+    def publish_book(
+        self, update: BookUpdate, *, first_seq: int | None = None, checked: bool = False
+    ) -> None:
         """Feed an update through its book's synchroniser; wake the fetcher on a gap."""
         try:
-            super().publish_book(update, first_seq=first_seq)
+            super().publish_book(update, first_seq=first_seq, checked=checked)
         finally:
             sync = self.books[update.instrument.symbol]
             if sync.needs_snapshot:

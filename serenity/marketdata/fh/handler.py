@@ -361,7 +361,6 @@ class FeedHandler(ABC):
         guard, price = self.guards[trade.instrument.symbol], trade.price
         if (
             not (guard.rlo < price < guard.rhi and trade.qty < guard.max_qty)
-            or guard.rejected
             or _GRID_LO < price * guard.inv_tick % 1.0 < _GRID_HI
         ):  # not the usual case (see PriceGuard.rlo): the whole check
             error = guard.check_trade(price, trade.qty)
@@ -386,7 +385,9 @@ class FeedHandler(ABC):
         for sink in self.sinks:
             sink.on_trade(trade)
 
-    def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
+    def publish_book(
+        self, update: BookUpdate, *, first_seq: int | None = None, checked: bool = False
+    ) -> None:
         """Feed a snapshot or delta through the symbol's synchroniser; deliver what applied.
 
         Parameters
@@ -395,13 +396,22 @@ class FeedHandler(ABC):
             The normalised update; ``update.seq`` is the last sequence number it covers.
         first_seq
             The first sequence number a ranged update covers (Binance's ``U``).
+        checked
+            True when the parser has already checked every level against the symbol's
+            ``guards[symbol].level_bounds``; otherwise :meth:`PriceGuard.check_levels` does.
+
+        Raises
+        ------
+        DataError
+            For an implausible level (a live book then resyncs); nothing is delivered.
         """
         symbol = update.instrument.symbol
         sync = self.books[symbol]
         guard = self.guards[symbol]
-        error = guard.check_levels(update.bids, update.asks)
-        if error is not None:
-            self._implausible_book(sync, update, error)
+        if not checked:
+            error = guard.check_levels(update.bids, update.asks)
+            if error is not None:
+                self._implausible_book(sync, update, error)
         if update.is_snapshot:
             applied = sync.on_snapshot(update)
             mid = sync.book.mid() if applied else None

@@ -92,10 +92,14 @@ class PriceGuard:
         The current reference price, or None before the first.
     lo, hi
         The open interval a trade's price must lie in.
+    level_bounds
+        The level checks as a tuple for parsers that check levels as they read them
+        (:data:`serenity.exchange.binance.LevelBounds`).
     rlo, rhi
         The interval, inside it, where an accepted price leaves the reference where it is:
-        a trade in it, on the grid, with a size below ``max_qty`` and no refusals pending
-        passes every check, which is what a feedhandler tests inline.
+        a trade in it, on the grid and with a size below ``max_qty`` passes every check,
+        which is what a feedhandler tests inline (a refusal for the band empties it until
+        the next accepted trade).
     rejected
         Prices of the trades refused for lying outside the band since the last accepted.
     """
@@ -104,6 +108,7 @@ class PriceGuard:
         "band",
         "hi",
         "inv_tick",
+        "level_bounds",
         "level_hi",
         "level_lo",
         "lo",
@@ -136,6 +141,7 @@ class PriceGuard:
         self.hi = self.level_hi = self.max_price
         self.rlo = self.rhi = 0.0  # empty: the first accepted price becomes the reference
         self.rejected: list[float] = []
+        self.level_bounds = self._level_bounds()
 
     def set_reference(self, price: float) -> None:
         """Centre the bands on ``price`` (an accepted trade, or a book's mid)."""
@@ -151,8 +157,20 @@ class PriceGuard:
         self.rhi = min(price * _RECENTRE, self.hi)
         self.level_lo = price / LEVEL_BAND
         self.level_hi = min(price * LEVEL_BAND, self.max_price)
+        self.level_bounds = self._level_bounds()
         if self.rejected:
             self.rejected.clear()
+
+    def _level_bounds(self) -> tuple[float, float, float, float, float, float, float]:
+        return (
+            self.level_lo,
+            self.level_hi,
+            self.max_qty,
+            self.inv_tick,
+            _TOL,
+            _ONE_MINUS_TOL,
+            _GRID_CHECKED,
+        )
 
     def check_trade(self, price: float, qty: float) -> str | None:
         """Return why a trade at ``price`` for ``qty`` cannot be true, or None when it can.
@@ -230,6 +248,7 @@ class PriceGuard:
             return f"price {price!r} is outside (0, {self.max_price!r})"
         if not self.lo < price < self.hi:
             self.rejected.append(price)
+            self.rlo = self.rhi = 0.0  # the next accepted trade re-centres, ending the run
             return (
                 f"price {price!r} is outside the band ({self.lo!r}, {self.hi!r}) around "
                 f"{self.reference!r}"

@@ -79,6 +79,7 @@ class SequenceTracker:
 
     __slots__ = (
         "_jump",
+        "_run_at",
         "gaps",
         "implausible",
         "last",
@@ -106,7 +107,8 @@ class SequenceTracker:
         self.stale = 0
         self.implausible = 0
         self.run = 0
-        """Messages rejected (stale or implausible) since the last one accepted."""
+        """Messages rejected (stale or implausible) in a row: since ``last`` last changed."""
+        self._run_at: int | None = None  # ``last`` when the run was counted
 
     @property
     def expected(self) -> int | None:
@@ -116,7 +118,7 @@ class SequenceTracker:
     @property
     def is_stuck(self) -> bool:
         """Return True once ``stuck_after`` messages in a row were rejected."""
-        return self.run >= self.stuck_after
+        return self.run >= self.stuck_after and self._run_at == self.last
 
     def is_plausible_jump(self, number: int) -> bool:
         """Return True when ``number`` may follow the last number seen (or start a sequence)."""
@@ -139,16 +141,14 @@ class SequenceTracker:
             if end >= self._limit or first < 0:
                 return self._implausible()
             self.last = end
-            self.run = 0
             return SequenceCheck.FIRST
         if end <= prev:
             self.stale += 1
-            self.run += 1
+            self._count_run()
             return SequenceCheck.STALE
         if end - prev > self._jump or end >= self._limit:
             return self._implausible()
-        self.last = end
-        self.run = 0
+        self.last = end  # accepted: the next rejection starts a new run (no reset needed here)
         if first <= prev + 1:
             return SequenceCheck.NEXT
         self.gaps += 1
@@ -156,10 +156,22 @@ class SequenceTracker:
 
     def _implausible(self) -> SequenceCheck:
         self.implausible += 1
-        self.run += 1
+        self._count_run()
         return SequenceCheck.IMPLAUSIBLE
+
+    def _count_run(self) -> None:
+        """Count a rejection; one after ``last`` changed starts a new run.
+
+        Accepting a message only moves ``last``, so the hot path of a caller that accepts
+        inline (``tracker.last = n``) need not touch the run.
+        """
+        if self._run_at != self.last:
+            self._run_at = self.last
+            self.run = 0
+        self.run += 1
 
     def reset(self, last: int | None = None) -> None:
         """Forget the sequence, or restart it after ``last`` (e.g. a snapshot's number)."""
         self.last = last
         self.run = 0
+        self._run_at = last

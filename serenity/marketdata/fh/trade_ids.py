@@ -100,7 +100,6 @@ class TradeIdSequencer:
             or (not self.report_gaps and last < trade_id <= last + self._max_jump < SEQ_LIMIT)
         ):
             tracker.last = trade_id  # the usual case, as tracker.check would record it
-            tracker.run = 0
             self._deliver(trade)
         else:
             self._sequence(tracker, trade_id, trade)

@@ -593,21 +593,27 @@ def test_prices_that_cannot_be_true_are_journalled_raw_not_recorded() -> None:
     assert all(k is DataQualityKind.PARSE_ERROR for k in sink.kinds())
 
 
-def test_a_level_off_the_tick_grid_resyncs_the_book_and_is_kept_raw() -> None:
+def test_a_level_off_the_tick_grid_is_kept_raw_and_the_next_delta_resyncs_the_book() -> None:
     sink = ListSink()
     handler = with_catalog(sink, channels=("book",))
     good = {"lastUpdateId": 10, "bids": [["41999.99", "1"]], "asks": [["42000.01", "1"]]}
     assert handler.on_snapshot("BTCUSDT", good, 1)
-    bad = {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": 11, "u": 11}
-    bad |= {"b": [["41999.00001", "5"]], "a": []}
-    handler.on_frame(json.dumps({"stream": "btcusdt@depth@100ms", "data": bad}), 2)
 
-    assert sink.kinds() == [DataQualityKind.GAP, DataQualityKind.PARSE_ERROR]
-    assert sink.quality[0].details["reason"] == "implausible book update"
-    assert "not on the tick grid" in sink.quality[1].details["error"]
-    assert handler.books["BTCUSDT"].needs_snapshot and [u.seq for u in sink.books] == [10]
+    def delta(first: int, bid: str) -> str:
+        data = {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": first, "u": first}
+        return json.dumps(
+            {"stream": "btcusdt@depth@100ms", "data": data | {"b": [[bid, "5"]], "a": []}}
+        )
+
+    handler.on_frame(delta(11, "41999.00001"), 2)  # checked as it is parsed: refused
+    assert sink.kinds() == [DataQualityKind.PARSE_ERROR] and sink.raw
+    assert "'b'[0] is implausible for the instrument" in sink.quality[0].details["error"]
+    assert [u.seq for u in sink.books] == [10]
+    handler.on_frame(delta(12, "41999.98"), 3)  # 11 is missing: were it real, it was lost
+    assert sink.kinds() == [DataQualityKind.PARSE_ERROR, DataQualityKind.GAP]
+    assert handler.books["BTCUSDT"].needs_snapshot
     with pytest.raises(DataError, match="implausible book snapshot"):
-        handler.on_snapshot("BTCUSDT", good | {"asks": [["1e300", "1"]]}, 3)
+        handler.on_snapshot("BTCUSDT", good | {"asks": [["1e300", "1"]]}, 4)
 
 
 def test_a_market_that_moved_past_the_band_is_followed_after_stuck_after_trades() -> None:

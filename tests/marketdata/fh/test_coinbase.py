@@ -25,12 +25,16 @@ from serenity.marketdata import (
     Trade,
 )
 from serenity.marketdata.fh import Backoff, FeedConfig, FeedMetrics, FeedState, JournalSink
-from serenity.marketdata.fh.coinbase import CoinbaseFeedHandler, subscribe_frame
+from serenity.marketdata.fh.coinbase import (
+    CoinbaseFeedHandler,
+    subscribe_frame,
+    unsubscribe_frame,
+)
 from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.polling import until
-from tests.venues import read_capture
+from tests.venues import payload, read_capture
 
 from .coinbase_server import DATA as COINBASE_DATA
 from .coinbase_server import CoinbaseServer
@@ -509,3 +513,23 @@ def test_absurd_prices_are_journalled_raw_and_not_recorded() -> None:
     assert [t.price for t in sink.trades] == [42000.0, 42001.0]
     assert handler.implausible == 2 and len(sink.raw) == 2
     assert sink.kinds("trades") == [GAP]  # 1002 and 1003 are not in the recorded data
+
+
+def test_an_implausible_level_resubscribes_the_book_and_is_kept_raw() -> None:
+    sink = ListSink()
+    config = FeedConfig(venue="coinbase", symbols=("BTC-USD",), ws_url="ws://127.0.0.1:1")
+    catalog = coinbase.parse_products(payload("coinbase", "products"))  # tick 0.01
+    handler = CoinbaseFeedHandler(config, sinks=[sink], catalog=catalog)
+    snap = coinbase.format_snapshot("BTC-USD", [("100.00", "1")], [("100.50", "1")])
+    handler.on_frame(json.dumps(snap), 1)
+    bad = coinbase.format_l2update("BTC-USD", 2, bids=[("99.99501", "3")])
+    handler.on_frame(json.dumps(bad), 2)
+
+    assert sink.kinds("book") == [GAP] and sink.quality[0].details["reason"] == (
+        "implausible book update"
+    )
+    assert "not on the tick grid" in sink.quality[1].details["error"] and len(sink.raw) == 1
+    assert handler.take_resubscriptions() == [
+        unsubscribe_frame(["BTC-USD"], ["level2_batch"]),
+        subscribe_frame(["BTC-USD"], ["level2_batch"]),
+    ]

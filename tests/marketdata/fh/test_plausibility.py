@@ -18,9 +18,11 @@ def test_without_a_catalog_only_range_and_band_apply() -> None:
     assert guard.check_trade(42_000.123456789, 1e12) is None  # any grid, any size
     assert guard.check_trade(42_000 * 99, 1.0) is None
     assert guard.reference == 42_000 * 99  # it moved: more than twice the reference
-    assert guard.check_trade(42_000 * 99 * 101, 1.0) is not None
     assert guard.check_trade(42_000 * 99 * 1.5, 1.0) is None
     assert guard.reference == 42_000 * 99  # within twice: the reference stays
+    assert guard.check_trade(42_000 * 99 * 101, 1.0) is not None
+    assert guard.check_trade(42_000 * 99 * 1.5, 1.0) is None
+    assert guard.reference == 42_000 * 99 * 1.5  # after a refusal the next trade re-centres
 
 
 def test_the_tick_grid_holds_for_decimal_prices_parsed_as_floats() -> None:
