@@ -168,6 +168,7 @@ _AGGRESSOR_SIDES: Final[Mapping[bool, Side]] = {True: Side.SELL, False: Side.BUY
 """``m`` ("is the buyer the market maker?") to the taker's side: a maker buyer met a seller."""
 _NS_PER_MS: Final = 1_000_000
 _MAX_ID: Final = 2**63  # ids are journalled as 64-bit integers
+_MAX_TRADE_ID: Final = 2**62  # larger trade ids are what corrupt frames carry
 _MAX_MS: Final = f.MAX_TIME_NS // _NS_PER_MS  # times from 2100 on are implausible
 _INF: Final = math.inf
 
@@ -301,6 +302,7 @@ def _trade(
             and type(raw_qty) is str
             and type(symbol) is str
             and type(trade_id) is int
+            and 0 <= trade_id < _MAX_TRADE_ID
             and type(t) is int
             and 0 <= t < _MAX_MS
             and 0.0 < price < _INF
@@ -492,14 +494,14 @@ _INT: Final = (lambda v: type(v) is int and 0 <= v < _MAX_ID), "an integer in [0
 _MS: Final = (lambda v: type(v) is int and 0 <= v < _MAX_MS), "an integer time in ms before 2100"
 _TRADE_CHECKS: Final[tuple[_Check, ...]] = (
     ("s", lambda v: type(v) is str and bool(v), "a symbol"),
-    ("t", lambda v: type(v) is int, "an integer"),
+    ("t", lambda v: type(v) is int and 0 <= v < _MAX_TRADE_ID, "an integer in [0, 2**62)"),
     ("p", _is_positive, "a decimal string > 0"),
     ("q", _is_positive, "a decimal string > 0"),
     ("T", *_MS),
     ("m", lambda v: isinstance(v, bool), "true or false"),
 )
 _AGG_TRADE_CHECKS: Final[tuple[_Check, ...]] = (
-    ("a", lambda v: type(v) is int, "an integer"),
+    ("a", lambda v: type(v) is int and 0 <= v < _MAX_TRADE_ID, "an integer in [0, 2**62)"),
     *(c for c in _TRADE_CHECKS if c[0] != "t"),
 )
 _DEPTH_CHECKS: Final[tuple[_Check, ...]] = (

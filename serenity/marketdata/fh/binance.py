@@ -13,12 +13,9 @@ Anything else drops the book, records a gap and fetches a new snapshot.
 A trade's ``m`` says whether the buyer was the maker; the aggressor is then the seller, so
 trades are published with ``side`` SELL when ``m`` is true and BUY when it is false.
 
-Trade ids (``t``) are input, not truth: a trade whose id is at or below the last one recorded
-for its symbol is a duplicate and dropped (``duplicate_trades``), and one of 2**62 or more, or
-more than ``max_seq_jump`` ahead, is journalled raw as implausible. ``stuck_after`` duplicates
-in a row mean the tracker ran ahead of the venue: it restarts (a ``stuck`` event) and
-publishes the trades it held. Skips in the ids are not reported as gaps: ``trade`` ids are
-consecutive per symbol, but nothing in the stream says when a skip is a loss.
+Trade ids (``t``) must be integers in ``[0, 2**62)``; others are journalled raw as
+implausible. They are not tracked, so nothing they carry becomes the handler's state:
+Binance does not resend trades, and the tick store's splay drops a repeated id.
 
 Binance pings with websocket ping frames, which aiohttp answers; those never reach the
 application, so a connection whose symbols are quiet would look stalled. Every heartbeat the
@@ -45,9 +42,7 @@ from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.config import FeedConfig
 from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
-from serenity.marketdata.fh.sequence import SEQ_LIMIT
 from serenity.marketdata.fh.state import FeedState
-from serenity.marketdata.fh.trade_ids import TradeIdSequencer
 from serenity.marketdata.journal import BOOK, TRADES
 from serenity.marketdata.types import BookUpdate, Trade
 
@@ -61,7 +56,6 @@ _parse_depth_update: Final = binance.parse_depth_update
 _TRADE: Final = binance.TRADE
 _DEPTH_UPDATE: Final = binance.DEPTH_UPDATE
 _NO_BOUNDS: Final = binance.NO_BOUNDS
-_SEQ_LIMIT: Final = SEQ_LIMIT
 _KEEPALIVE_ID: Final = 0
 """Request id of the keepalive ``GET_PROPERTY``; subscriptions count up from 1."""
 _STREAMS_SHOWN: Final = 4
@@ -90,8 +84,6 @@ class BinanceFeedHandler(FeedHandler):
     snapshots, snapshot_errors, replies, ignored
         Snapshots applied, snapshot fetches that failed, replies to our requests, and
         events of streams not recorded (klines, tickers) that were skipped.
-    sequencer
-        The trade ids of each symbol (see the module docstring).
     """
 
     venue: ClassVar[str] = binance.VENUE
@@ -122,17 +114,6 @@ class BinanceFeedHandler(FeedHandler):
         )
         self._is_recording_trades = TRADES in self.config.channels
         self._trade_instruments = self.instruments if self._is_recording_trades else {}
-        self.sequencer = TradeIdSequencer(
-            self.venue,
-            self._trade_instruments,
-            deliver=self.deliver_trade,
-            publish_quality=self.publish_quality,
-            max_jump=self.config.max_seq_jump,
-            stuck_after=self.config.stuck_after,
-            report_gaps=False,  # see the module docstring
-        )
-        self._trackers = self.sequencer.trackers
-        self._max_jump = self.config.max_seq_jump
         self._is_all_live = not self.books
         self._streams = [
             stream
@@ -206,16 +187,7 @@ class BinanceFeedHandler(FeedHandler):
             instrument = self._trade_instruments.get(symbol)
             if instrument is None:
                 self._refuse(event, symbol, TRADES)
-            trade = Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
-            tid = payload["t"]
-            tracker = self._trackers[symbol]
-            last = tracker.last
-            if last is not None and 0 < tid - last <= self._max_jump and tid < _SEQ_LIMIT:
-                tracker.last = tid  # the usual case: a later, plausible id (gaps are normal)
-                self.publish_trade(trade)
-            else:
-                self.check_trade(symbol, price, qty, ts_recv)
-                self.sequencer.take(tid, trade)
+            self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
         elif event == _DEPTH_UPDATE:
             guard = self.guards.get(payload.get("s", ""))  # levels are checked as parsed
             bounds = guard.level_bounds if guard is not None else _NO_BOUNDS
@@ -230,9 +202,7 @@ class BinanceFeedHandler(FeedHandler):
             instrument = self._trade_instruments.get(symbol)
             if instrument is None:
                 self._refuse(event, symbol, TRADES)
-            self.check_trade(symbol, price, qty, ts_recv)
-            trade = Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
-            self.sequencer.take(payload["a"], trade)
+            self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
         else:
             self._on_other(event, msg.get("stream", ""))
 
@@ -325,11 +295,6 @@ class BinanceFeedHandler(FeedHandler):
                 self._wake.set()
             elif not self._is_all_live:
                 self._is_all_live = all(s.is_live for s in self.books.values())
-
-    @property
-    def duplicate_trades(self) -> int:
-        """Return how many trades were dropped because their id was already seen."""
-        return self.sequencer.duplicates
 
     def is_synced(self) -> bool:
         """Return True when the feed delivers and every book is in sync."""

@@ -407,18 +407,19 @@ class FeedHandler(ABC):
         """
         symbol = update.instrument.symbol
         sync = self.books[symbol]
-        guard = self.guards[symbol]
         if not checked:
-            error = guard.check_levels(update.bids, update.asks)
+            error = self.guards[symbol].check_levels(update.bids, update.asks)
             if error is not None:
                 self._implausible_book(sync, update, error)
         if update.is_snapshot:
             applied = sync.on_snapshot(update)
             mid = sync.book.mid() if applied else None
             if mid is not None:
-                guard.set_reference(mid)
+                self.guards[symbol].set_reference(mid)
+        elif sync.on_delta(update, first_seq):
+            applied = [update]
         else:
-            applied = [update] if sync.on_delta(update, first_seq) else []
+            applied = []
         book = sync.book
         if applied:
             self._delivering = True

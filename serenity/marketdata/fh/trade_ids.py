@@ -1,7 +1,7 @@
 """Trade ids per symbol: duplicates dropped, gaps recorded, implausible ids refused (sans-I/O).
 
-Venues that number trades consecutively per symbol (Coinbase's ``trade_id``, Binance's ``t``)
-let a feedhandler drop a trade it has already recorded and see trades it has lost. The ids
+Venues that number trades consecutively per symbol (Coinbase's ``trade_id``) let a
+feedhandler drop a trade it has already recorded and see trades it has lost. The ids
 are input, not truth: one of 2**62 or more, or further ahead than ``max_jump``, is refused
 and never remembered (:class:`~serenity.marketdata.fh.SequenceTracker`), and a tracker that
 rejects ``stuck_after`` trades in a row has run ahead of the venue: it restarts (a ``stuck``

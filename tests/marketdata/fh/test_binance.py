@@ -629,25 +629,13 @@ def test_a_market_that_moved_past_the_band_is_followed_after_stuck_after_trades(
     assert sink.raw and len(sink.raw) == 5  # the five refused trades are kept raw
 
 
-def test_trade_ids_are_input_duplicates_are_dropped_and_absurd_ids_kept_raw() -> None:
+def test_absurd_trade_ids_are_kept_raw_and_hold_no_state() -> None:
     sink = ListSink()
-    handler = with_catalog(sink, stuck_after=3)
-    for tid in (100, 101, 101, 2**63 - 1, 250, 120):  # a skip is normal; going back is not
+    handler = with_catalog(sink)
+    for tid in (100, 2**63 - 1, 2**62, -1, 101):
         handler.on_frame(trade("42000.00", tid=tid), 1)
-    handler.on_frame(trade("42000.00", tid=50_000_250), 2)  # plausible, but ahead of the venue
-    for tid in (251, 252, 253):  # the venue's next trades: "duplicates", then stuck
-        handler.on_frame(trade("42000.00", tid=tid), 3)
 
-    assert [t.trade_id for t in sink.trades] == [
-        "100",
-        "101",
-        "250",
-        "50000250",
-        "251",
-        "252",
-        "253",
-    ]
-    assert handler.duplicate_trades == 2 + 3 and handler.parse_errors == 1
-    assert [k for k in sink.kinds() if k is not DataQualityKind.PARSE_ERROR] == [
-        DataQualityKind.STUCK
-    ]
+    assert [t.trade_id for t in sink.trades] == ["100", "101"]
+    assert (
+        handler.parse_errors == 3 and "an integer in [0, 2**62)" in sink.quality[0].details["error"]
+    )
