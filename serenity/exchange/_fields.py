@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from serenity.errors import DataError
 
 V = TypeVar("V")
+
+MAX_TIME_NS: Final = 4_102_444_800 * 1_000_000_000
+"""2100-01-01T00:00:00Z in ns: venue times at or after it are refused as implausible (and
+could not be journalled as 64-bit ns for long after)."""
 
 
 def as_mapping(venue: str, where: str, value: Any) -> Mapping[str, Any]:

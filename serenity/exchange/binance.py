@@ -46,7 +46,9 @@ __all__ = [
     "TESTNET",
     "TRADE",
     "VENUE",
+    "LevelBounds",
     "Levels",
+    "NO_BOUNDS",
     "Reply",
     "aggressor_side",
     "depth_stream",
@@ -165,12 +167,21 @@ _REST_FOR_WS_HOST: Final[Mapping[str, str]] = {
 _AGGRESSOR_SIDES: Final[Mapping[bool, Side]] = {True: Side.SELL, False: Side.BUY}
 """``m`` ("is the buyer the market maker?") to the taker's side: a maker buyer met a seller."""
 _NS_PER_MS: Final = 1_000_000
-_MAX_ID: Final = 2**63  # ids and ns times are journalled as 64-bit integers
-_MAX_MS: Final = _MAX_ID // _NS_PER_MS
+_MAX_ID: Final = 2**63  # ids are journalled as 64-bit integers
+_MAX_TRADE_ID: Final = 2**62  # larger trade ids are what corrupt frames carry
+_MAX_MS: Final = f.MAX_TIME_NS // _NS_PER_MS  # times from 2100 on are implausible
 _INF: Final = math.inf
 
 Levels: TypeAlias = list[tuple[float, float]]
 """Book levels as ``(price, qty)`` floats; a qty of 0 deletes the level."""
+LevelBounds: TypeAlias = tuple[float, float, float, float, float, float, float]
+"""What a caller (a feedhandler, from the catalog and the market) knows a level must meet:
+``(lo, hi, max_qty, inv_grid, tol, one_minus_tol, grid_below)``. A level is refused when its
+price is outside ``(lo, hi)``, its qty is ``max_qty`` or more, or ``x = price * inv_grid``
+(below ``grid_below``) has a fractional part in ``(tol, one_minus_tol)``: off the grid. They
+are checked in the loop that parses the levels, which costs less than a second pass."""
+NO_BOUNDS: Final[LevelBounds] = (0.0, math.inf, math.inf, 0.0, 1.0, 0.0, 0.0)
+"""Bounds that refuse no finite level with price > 0 and qty >= 0."""
 
 
 def stream_url(ws_url: str) -> str:
@@ -282,12 +293,16 @@ def _trade(
 ) -> tuple[str, int, str, Side, float, float]:
     try:
         symbol, trade_id, t = data["s"], data[id_key], data["T"]
-        price = float(data["p"])
-        qty = float(data["q"])
+        raw_price, raw_qty = data["p"], data["q"]
+        price = float(raw_price)
+        qty = float(raw_qty)
         side = _AGGRESSOR_SIDES[data["m"]]
         if (
-            type(symbol) is str
+            type(raw_price) is str  # decimal strings, as documented: a JSON number is wrong
+            and type(raw_qty) is str
+            and type(symbol) is str
             and type(trade_id) is int
+            and 0 <= trade_id < _MAX_TRADE_ID
             and type(t) is int
             and 0 <= t < _MAX_MS
             and 0.0 < price < _INF
@@ -299,16 +314,20 @@ def _trade(
     raise _malformed(event, data, _AGG_TRADE_CHECKS if id_key == "a" else _TRADE_CHECKS)
 
 
-def parse_depth_update(data: Mapping[str, Any]) -> tuple[str, int, int, int, Levels, Levels]:
+def parse_depth_update(
+    data: Mapping[str, Any], bounds: LevelBounds = NO_BOUNDS
+) -> tuple[str, int, int, int, Levels, Levels]:
     """Return ``(symbol, ts, first_id, last_id, bids, asks)`` of a ``depthUpdate`` payload.
 
     ``ts`` is the event time ``E`` in int ns; the event covers the update ids
     ``first_id`` (``U``) to ``last_id`` (``u``); levels hold absolute quantities, 0 deleting.
+    Every level must also meet ``bounds`` (see :data:`LevelBounds`).
 
     Raises
     ------
     DataError
-        Naming the field that is missing or malformed, and its value.
+        Naming the field that is missing or malformed, or the level that is implausible,
+        and its value.
     """
     try:
         symbol, first, last, t = data["s"], data["U"], data["u"], data["E"]
@@ -320,10 +339,11 @@ def parse_depth_update(data: Mapping[str, Any]) -> tuple[str, int, int, int, Lev
             and 0 <= t < _MAX_MS
             and 0 < first <= last < _MAX_ID
         ):
-            return symbol, t * _NS_PER_MS, first, last, _levels(data["b"]), _levels(data["a"])
+            bids, asks = _levels(data["b"], bounds), _levels(data["a"], bounds)
+            return symbol, t * _NS_PER_MS, first, last, bids, asks
     except (KeyError, TypeError, ValueError):
         pass
-    raise _malformed(DEPTH_UPDATE, data, _DEPTH_CHECKS)
+    raise _malformed(DEPTH_UPDATE, data, _DEPTH_CHECKS, bounds)
 
 
 def parse_depth_snapshot(payload: Any) -> tuple[int, Levels, Levels]:
@@ -417,9 +437,10 @@ def rest_error(status: int, body: bytes | str) -> VenueError:
     )
 
 
-def _levels(raw: Any) -> Levels:
+def _levels(raw: Any, bounds: LevelBounds = NO_BOUNDS) -> Levels:
     if type(raw) is not list:
         raise TypeError("levels must be a JSON array")
+    lo, hi, max_qty, inv, tol, top, below = bounds
     out: Levels = []
     append = out.append
     for level in raw:
@@ -428,7 +449,11 @@ def _levels(raw: Any) -> Levels:
         price, qty = level
         p = float(price)
         q = float(qty)
-        if not (0.0 < p < _INF and 0.0 <= q < _INF):
+        # lo >= 0 and hi <= inf, so this also refuses NaN, infinities and p <= 0; the ids of
+        # depth updates, not the JSON types of their levels, guard against replays
+        if not (lo < p < hi and 0.0 <= q < max_qty) or (
+            tol < (x := p * inv) % 1.0 < top and x < below
+        ):
             raise ValueError("level out of range")
         append((p, q))
     return out
@@ -437,38 +462,46 @@ def _levels(raw: Any) -> Levels:
 # -- validation on the error path only --------------------------------------------------
 
 
-def _bad_levels(raw: Any) -> str | None:
+def _bad_levels(raw: Any, bounds: LevelBounds = NO_BOUNDS) -> str | None:
     """Return what is wrong with a list of levels, or None when nothing is."""
-    if not isinstance(raw, list):
+    if not isinstance(raw, list):  # (the error path: no care for speed)
         return f" must be a JSON array of [price, qty], was {_show(raw)}"
     for i, level in enumerate(raw):
         try:
             _levels([level])
         except (TypeError, ValueError):
-            return f"[{i}] must be [price > 0, qty >= 0] as decimal strings, was {_show(level)}"
+            return f"[{i}] must be [price > 0, qty >= 0], was {_show(level)}"
+        try:
+            _levels([level], bounds)
+        except (TypeError, ValueError):
+            lo, hi, max_qty = bounds[:3]
+            return (
+                f"[{i}] is implausible for the instrument, was {_show(level)}: a price must "
+                f"lie in ({lo!r}, {hi!r}) on its tick grid, a qty below {max_qty!r}"
+            )
     return None
 
 
 def _is_positive(value: Any) -> bool:
     try:
-        return type(value) is not bool and 0.0 < float(value) < _INF
+        return type(value) is str and 0.0 < float(value) < _INF
     except (TypeError, ValueError):
         return False
 
 
 _Check: TypeAlias = tuple[str, Callable[[Any], bool], str]
 _INT: Final = (lambda v: type(v) is int and 0 <= v < _MAX_ID), "an integer in [0, 2**63)"
-_MS: Final = (lambda v: type(v) is int and 0 <= v < _MAX_MS), "an integer time in ms"
+_MS: Final = (lambda v: type(v) is int and 0 <= v < _MAX_MS), "an integer time in ms before 2100"
 _TRADE_CHECKS: Final[tuple[_Check, ...]] = (
     ("s", lambda v: type(v) is str and bool(v), "a symbol"),
-    ("t", lambda v: type(v) is int, "an integer"),
+    ("t", lambda v: type(v) is int and 0 <= v < _MAX_TRADE_ID, "an integer in [0, 2**62)"),
     ("p", _is_positive, "a decimal string > 0"),
     ("q", _is_positive, "a decimal string > 0"),
     ("T", *_MS),
     ("m", lambda v: isinstance(v, bool), "true or false"),
 )
 _AGG_TRADE_CHECKS: Final[tuple[_Check, ...]] = (
-    ("a", lambda v: type(v) is int, "an integer"),
+    ("a", lambda v: type(v) is int and 0 <= v < _MAX_TRADE_ID, "an integer in [0, 2**62)"),
     *(c for c in _TRADE_CHECKS if c[0] != "t"),
 )
 _DEPTH_CHECKS: Final[tuple[_Check, ...]] = (
@@ -481,7 +514,9 @@ _DEPTH_CHECKS: Final[tuple[_Check, ...]] = (
 )
 
 
-def _malformed(event: str, data: Any, checks: Sequence[_Check]) -> DataError:
+def _malformed(
+    event: str, data: Any, checks: Sequence[_Check], bounds: LevelBounds = NO_BOUNDS
+) -> DataError:
     """Return the error naming the first missing or malformed field of an event payload."""
     if not isinstance(data, Mapping):
         return DataError(f"{VENUE}: {event} payload must be a JSON object, was {_show(data)}")
@@ -496,6 +531,10 @@ def _malformed(event: str, data: Any, checks: Sequence[_Check]) -> DataError:
                 f"{VENUE}: {event} field {key!r} must be {expected}, was {_show(value)}"
             )
     if event == DEPTH_UPDATE:
+        for key in ("b", "a"):
+            problem = _bad_levels(data[key], bounds)
+            if problem is not None:
+                return DataError(f"{VENUE}: {event} field {key!r}{problem}")
         return DataError(
             f"{VENUE}: {event} update ids must satisfy 0 < U <= u, was "
             f"U={_show(data.get('U'))} u={_show(data.get('u'))}"

@@ -216,6 +216,8 @@ def _parse_time_fully(text: Any) -> int:
     except ValueError:
         raise DataError(f"{VENUE}: time out of range, was {text!r:.40}") from None
     seconds = int(when.timestamp()) * _NS
+    if not 0 <= seconds < f.MAX_TIME_NS:
+        raise DataError(f"{VENUE}: time must be from 1970 to 2099, was {text!r:.40}")
     if zone == "Z":
         if len(_SECONDS) >= 4096:
             _SECONDS.clear()
@@ -254,8 +256,9 @@ def parse_match(msg: Mapping[str, Any]) -> tuple[str, int, int, Side, float, flo
         symbol = msg["product_id"]
         trade_id = msg["trade_id"]
         side = _AGGRESSOR_SIDES.get(msg["side"])
-        price = float(msg["price"])
-        size = float(msg["size"])
+        raw_price, raw_size = msg["price"], msg["size"]
+        price = float(raw_price)
+        size = float(raw_size)
         raw_time = msg["time"]
     except KeyError as exc:
         raise DataError(f"{VENUE}: match has no {exc.args[0]!r} field") from None
@@ -263,6 +266,8 @@ def parse_match(msg: Mapping[str, Any]) -> tuple[str, int, int, Side, float, flo
         raise _bad_match(msg) from None
     if (
         side is None
+        or type(raw_price) is not str  # decimal strings, as documented
+        or type(raw_size) is not str
         or type(trade_id) is not int
         or type(symbol) is not str
         or not (0.0 < price < _INF and 0.0 < size < _INF)
@@ -330,6 +335,8 @@ def parse_l2update(msg: Mapping[str, Any]) -> tuple[str, int, Levels, Levels]:
         for side, raw_price, raw_size in changes:
             price = float(raw_price)
             size = float(raw_size)
+            if type(raw_price) is not str or type(raw_size) is not str:
+                raise TypeError
             if not (0.0 < price < inf and 0.0 <= size < inf):
                 raise ValueError
             sides[book_sides[side]].append((price, size))
@@ -393,16 +400,16 @@ def _product_id(kind: str, msg: Mapping[str, Any]) -> str:
 
 def _number(what: str, raw: Any) -> float:
     try:
-        return float(raw)
+        return _decimal(raw)
     except (TypeError, ValueError):
-        raise DataError(f"{VENUE}: {what} must be a number, was {raw!r:.40}") from None
+        raise DataError(f"{VENUE}: {what} must be a decimal string, was {raw!r:.40}") from None
 
 
 def _levels(what: str, raw: Any) -> Levels:
     if type(raw) is not list:
         raise DataError(f"{VENUE}: {what} must be a JSON array, was {raw!r:.40}")
     try:
-        levels = [(float(level[0]), float(level[1])) for level in raw]
+        levels = [(_decimal(level[0]), _decimal(level[1])) for level in raw]
     except (TypeError, ValueError, IndexError, KeyError):
         bad = next((lv for lv in raw if not _is_level(lv)), raw)
         raise DataError(f"{VENUE}: {what} level must be [price, size], was {bad!r:.60}") from None
@@ -414,10 +421,17 @@ def _levels(what: str, raw: Any) -> Levels:
     return levels
 
 
+def _decimal(raw: Any) -> float:
+    """Return a decimal string's value; anything else (a JSON number too) is a TypeError."""
+    if type(raw) is not str:
+        raise TypeError("a decimal string was expected")
+    return float(raw)
+
+
 def _is_level(level: Any) -> bool:
     try:
-        float(level[0])
-        float(level[1])
+        _decimal(level[0])
+        _decimal(level[1])
     except (TypeError, ValueError, IndexError, KeyError):
         return False
     return True

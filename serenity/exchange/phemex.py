@@ -283,6 +283,7 @@ _SIDES: Final[Mapping[str, Side]] = {"Buy": Side.BUY, "Sell": Side.SELL}
 """A trade's side is the taker's ("Execution taker side" in Phemex's message tables)."""
 _MESSAGE_TYPES: Final[Mapping[str, bool]] = {"snapshot": True, "incremental": False}
 _INF: Final = float("inf")
+_MAX_TS: Final = f.MAX_TIME_NS
 _NONE: Final[list[Any]] = []
 
 
@@ -449,13 +450,25 @@ def parse_trades(msg: Mapping[str, Any], scale: WsScale) -> PhemexTrades:
         if scale.channels.is_scaled:
             pdiv, qdiv = scale.price_divisor, scale.qty_divisor
             for ts, side, price, qty in rows:
-                if type(ts) is not int or ts <= 0 or not (price > 0 and qty > 0):
+                if (
+                    type(ts) is not int
+                    or not 0 < ts < _MAX_TS
+                    or type(price) is not int
+                    or type(qty) is not int
+                    or not (price > 0 and qty > 0)
+                ):
                     raise ValueError
                 append((ts, sides[side], price / pdiv, qty / qdiv))
         else:
             for ts, side, raw_price, raw_qty in rows:
                 price, qty = float(raw_price), float(raw_qty)
-                if type(ts) is not int or ts <= 0 or not (0.0 < price < _INF and 0.0 < qty < _INF):
+                if (
+                    type(raw_price) is not str  # decimal strings on these channels
+                    or type(raw_qty) is not str
+                    or type(ts) is not int
+                    or not 0 < ts < _MAX_TS
+                    or not (0.0 < price < _INF and 0.0 < qty < _INF)
+                ):
                     raise ValueError
                 append((ts, sides[side], price, qty))
     except (KeyError, TypeError, ValueError):
@@ -482,7 +495,11 @@ def parse_book(msg: Mapping[str, Any], scale: WsScale) -> PhemexBook:
     except (KeyError, TypeError):
         raise _header_error(msg, key) from None
     ts, depth = msg.get("timestamp"), msg.get("depth", 0)
-    if (ts is None or type(ts) is int) and type(depth) is int and type(body) is dict:
+    if (
+        (ts is None or (type(ts) is int and 0 < ts < _MAX_TS))
+        and type(depth) is int
+        and type(body) is dict
+    ):
         bids, asks = body.get("bids", _NONE), body.get("asks", _NONE)
         try:
             return PhemexBook(
@@ -526,12 +543,14 @@ def _levels(rows: Any, scale: WsScale) -> list[tuple[float, float]]:
     if scale.channels.is_scaled:
         pdiv, qdiv = scale.price_divisor, scale.qty_divisor
         for price, qty in rows:
-            if not (price > 0 and qty >= 0):
+            if type(price) is not int or type(qty) is not int or not (price > 0 and qty >= 0):
                 raise ValueError
             append((price / pdiv, qty / qdiv))
     else:
         for raw_price, raw_qty in rows:
             price, qty = float(raw_price), float(raw_qty)
+            if type(raw_price) is not str or type(raw_qty) is not str:
+                raise TypeError
             if not (0.0 < price < _INF and 0.0 <= qty < _INF):
                 raise ValueError
             append((price, qty))
@@ -540,8 +559,8 @@ def _levels(rows: Any, scale: WsScale) -> list[tuple[float, float]]:
 
 def _book_error(where: str, ts: Any, depth: Any, body: Any, scale: WsScale) -> DataError:
     """Explain why a book message did not parse (the slow path)."""
-    if ts is not None and type(ts) is not int:
-        return DataError(f"{VENUE}: {where}: timestamp must be integer ns, was {ts!r}")
+    if ts is not None and (type(ts) is not int or not 0 < ts < _MAX_TS):
+        return DataError(f"{VENUE}: {where}: timestamp must be integer ns before 2100, was {ts!r}")
     if type(depth) is not int:
         return DataError(f"{VENUE}: {where}: depth must be an integer, was {depth!r}")
     if type(body) is not dict:
@@ -562,8 +581,8 @@ def _rows_error(where: str, rows: Any, scale: WsScale, *, width: int) -> DataErr
         at = f"{VENUE}: {where}[{i}]"
         if not isinstance(row, list) or len(row) != width:
             return DataError(f"{at} must be an array of {width} values, was {row!r:.80}")
-        if width == 4 and (type(row[0]) is not int or row[0] <= 0):
-            return DataError(f"{at}: timestamp must be integer ns > 0, was {row[0]!r}")
+        if width == 4 and (type(row[0]) is not int or not 0 < row[0] < _MAX_TS):
+            return DataError(f"{at}: timestamp must be integer ns > 0 before 2100, was {row[0]!r}")
         if width == 4 and not (isinstance(row[1], str) and row[1] in _SIDES):
             return DataError(f"{at}: unknown side {row[1]!r}, expected one of {sorted(_SIDES)}")
         price, qty = _number(row[-2], scale), _number(row[-1], scale)
@@ -580,6 +599,8 @@ def _number(value: Any, scale: WsScale) -> float | None:
         return None
     if scale.channels.is_scaled:
         return float(value) if isinstance(value, int) else None
+    if not isinstance(value, str):
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -3,7 +3,10 @@
 ``splay_day`` reads every trades and book stream of a journal, keeps the records whose venue
 time falls on the UTC day, and writes one tick-store version per (table, symbol) with the
 day's data-quality facts beside it. A digest of the rows makes it idempotent: re-running a day
-whose journal has not changed writes nothing, a changed journal writes a new version.
+whose journal has not changed writes nothing, a changed journal writes a new version. A trade
+journalled twice (the same non-empty trade id, e.g. from two recorders of one venue) is
+splayed once, the first one journalled, and counted as ``duplicate_trades`` in the quality
+facts: the tick store refuses repeated trade ids.
 """
 
 from __future__ import annotations
@@ -105,7 +108,9 @@ def splay_day(
     for stream, group in groupby(reader.segments(), key=attrgetter("stream")):
         if stream.channel not in _TABLE_SUFFIX:
             continue
-        segments = [seg for seg in group if _may_hold(load_manifest(seg), start, end)]
+        # size and mtime suffice here: the segments chosen are read next, frame by frame
+        manifests = ((seg, load_manifest(seg, verify=False)) for seg in group)
+        segments = [seg for seg, m in manifests if _may_hold(m, start, end)]
         if not segments:
             continue
         known_defects = len(reader.defects)
@@ -181,15 +186,25 @@ def _collect(
 ) -> tuple[pa.Table, dict[str, Any]]:
     rows: list[Trade | BookUpdate] = []
     faults: list[DataQualityEvent] = []
+    seen: set[str] = set()
+    duplicates = 0
     for r in records:
         if isinstance(r, Trade | BookUpdate):
             if start <= r.ts < end:
+                if isinstance(r, Trade) and r.trade_id:
+                    if r.trade_id in seen:
+                        duplicates += 1  # the tick store refuses repeats: keep the first
+                        continue
+                    seen.add(r.trade_id)
                 rows.append(r)
         elif isinstance(r, DataQualityEvent):
             faults.append(r)
     rows.sort(key=lambda r: r.ts)  # stable: ties keep journal order
     table = _trades_table(rows) if channel == TRADES else _books_table(rows)
-    return table, _day_quality(faults, rows, start, end)
+    quality = _day_quality(faults, rows, start, end)
+    if duplicates:
+        quality["duplicate_trades"] = duplicates
+    return table, quality
 
 
 def _day_quality(

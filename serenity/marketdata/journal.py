@@ -88,6 +88,8 @@ class _OpenSegment:
     hi: int
     manifest: SegmentManifest
     written: int
+    crc: int
+    """CRC-32 of every byte written so far (the manifest's ``segment_crc32`` when sealed)."""
     buf: bytearray = field(default_factory=bytearray)
 
 
@@ -416,7 +418,9 @@ class JournalWriter:
             segment=path.name,
             hour=hour,
         )
-        seg = _OpenSegment(key, path, fd, hour, hour + NS_PER_HOUR, manifest, len(head))
+        seg = _OpenSegment(
+            key, path, fd, hour, hour + NS_PER_HOUR, manifest, len(head), crc32(head)
+        )
         self._streams[(key.venue, key.channel, key.symbol)] = seg
         self._last_inst = None  # the cached segment may have been replaced
         self._last = None
@@ -429,6 +433,7 @@ class JournalWriter:
         except OSError as exc:
             raise StoreError(f"cannot write journal segment {seg.path}: {exc}") from exc
         seg.written += len(seg.buf)
+        seg.crc = crc32(seg.buf, seg.crc)
         seg.buf = bytearray()
 
     def _sync(self, seg: _OpenSegment) -> None:
@@ -442,11 +447,13 @@ class JournalWriter:
             if seg.buf:
                 self._write(seg)
             self._sync(seg)
+            seg.manifest.segment_mtime_ns = os.fstat(seg.fd).st_mtime_ns
         finally:
             os.close(seg.fd)
             del self._streams[(seg.key.venue, seg.key.channel, seg.key.symbol)]
             self._last = self._last_inst = None
         seg.manifest.segment_bytes = seg.written
+        seg.manifest.segment_crc32 = seg.crc
         seg.manifest.sealed = True
         write_manifest_file(seg.path, seg.manifest)
         log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,14 +77,17 @@ def journal_time(record: Record) -> int:
     return record.ts if isinstance(record, DataQualityEvent) else record.ts_recv
 
 
-def _scan(segment: Segment, defects: list[JournalDefect]) -> Iterator[Record]:
-    """Yield a segment's records; append a defect when it ends early."""
+def _scan(
+    segment: Segment, defects: list[JournalDefect], data: bytes | None = None
+) -> Iterator[Record]:
+    """Yield a segment's records (read from ``data`` when given); note a defect if it ends early."""
     path = segment.path
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        defects.append(JournalDefect(path, 0, f"unreadable: {exc}", 0))
-        return
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            defects.append(JournalDefect(path, 0, f"unreadable: {exc}", 0))
+            return
     size = len(data)
     if not data.startswith(MAGIC):
         reason = "torn segment header" if MAGIC.startswith(data) else "not a journal segment"
@@ -116,8 +120,21 @@ def _scan(segment: Segment, defects: list[JournalDefect]) -> Iterator[Record]:
         defects.append(JournalDefect(path, pos, torn, size - pos))
 
 
-def rebuild_manifest(segment: Segment) -> SegmentManifest:
-    """Return the manifest of ``segment`` computed from its records (not sealed)."""
+def rebuild_manifest(segment: Segment, data: bytes | None = None) -> SegmentManifest:
+    """Return the manifest of ``segment`` computed from its records (not sealed).
+
+    Parameters
+    ----------
+    segment
+        The segment.
+    data
+        Its bytes, when the caller has read them already.
+    """
+    if data is None:
+        try:
+            data = segment.path.read_bytes()
+        except OSError:
+            data = None
     key = segment.stream
     manifest = SegmentManifest(
         venue=key.venue,
@@ -127,7 +144,7 @@ def rebuild_manifest(segment: Segment) -> SegmentManifest:
         hour=segment.hour,
     )
     defects: list[JournalDefect] = []
-    for record in _scan(segment, defects):
+    for record in _scan(segment, defects, data):
         if isinstance(record, DataQualityEvent):
             manifest.observe_event(record)
         elif isinstance(record, RawFrame):
@@ -135,19 +152,22 @@ def rebuild_manifest(segment: Segment) -> SegmentManifest:
         else:
             kind = "trade" if isinstance(record, Trade) else "book"
             manifest.observe_market_data(kind, record.ts, record.ts_recv)
-    try:
-        manifest.segment_bytes = segment.path.stat().st_size
-    except OSError:
-        manifest.segment_bytes = 0
+    manifest.segment_bytes = len(data) if data is not None else 0
+    manifest.segment_crc32 = zlib.crc32(data) if data is not None else None
     if defects:
         manifest.defect = {"offset": defects[0].offset, "reason": defects[0].reason}
     return manifest
 
 
-def load_manifest(segment: Segment, *, persist: bool = False) -> SegmentManifest:
+def load_manifest(
+    segment: Segment, *, persist: bool = False, verify: bool = True
+) -> SegmentManifest:
     """Return the manifest of ``segment``, rebuilt from the segment when missing or stale.
 
-    A stored manifest is fresh when its ``segment_bytes`` equal the segment's size.
+    A stored manifest is fresh when its ``segment_bytes`` equal the segment's size and its
+    ``segment_crc32`` the CRC-32 of the segment's bytes. A segment that changed after it was
+    sealed (damaged in place) is logged as ``journal.segment_changed``, and its rebuilt
+    manifest names the first bad frame in ``defect``.
 
     Parameters
     ----------
@@ -155,23 +175,44 @@ def load_manifest(segment: Segment, *, persist: bool = False) -> SegmentManifest
         The segment.
     persist
         Write a rebuilt manifest beside the segment (needs write access).
+    verify
+        Check the CRC-32 (reads the whole segment). With False a manifest whose size and
+        modification time both match is trusted unread: for callers that read the segment
+        next anyway, whose frame checksums then catch damage.
 
     Raises
     ------
     StoreError
         When ``persist`` and the manifest cannot be written.
     """
-    stored = read_manifest_file(segment.path)
+    path = segment.path
+    stored = read_manifest_file(path)
     try:
-        size = segment.path.stat().st_size
+        st = path.stat()
+        size, mtime = st.st_size, st.st_mtime_ns
     except OSError:
-        size = -1
+        size, mtime = -1, None
+    data: bytes | None = None
     if stored is not None and stored.segment_bytes == size:
-        return stored
-    manifest = rebuild_manifest(segment)
+        if not verify and mtime is not None and stored.segment_mtime_ns == mtime:
+            return stored
+        if stored.segment_crc32 is None and not verify:
+            return stored  # a manifest from before checksums: judged by size, as then
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = None
+        if data is not None and zlib.crc32(data) == stored.segment_crc32:
+            return stored
+        if stored.sealed and stored.segment_crc32 is not None:
+            log.warning(
+                "journal.segment_changed",
+                extra={"path": str(path), "reason": "CRC-32 differs from the sealed manifest's"},
+            )
+    manifest = rebuild_manifest(segment, data)
     if persist:
-        write_manifest_file(segment.path, manifest)
-    log.debug("journal.manifest_rebuilt", extra={"path": str(segment.path)})
+        write_manifest_file(path, manifest)
+    log.debug("journal.manifest_rebuilt", extra={"path": str(path)})
     return manifest
 
 
@@ -237,9 +278,9 @@ class JournalReader:
                 out.append(seg)
         return out
 
-    def manifests(self, *, persist: bool = False) -> list[SegmentManifest]:
+    def manifests(self, *, persist: bool = False, verify: bool = True) -> list[SegmentManifest]:
         """Return the manifest of every matching segment (see :func:`load_manifest`)."""
-        return [load_manifest(seg, persist=persist) for seg in self.segments()]
+        return [load_manifest(seg, persist=persist, verify=verify) for seg in self.segments()]
 
     def entries(self) -> Iterator[tuple[StreamKey, Record]]:
         """Yield ``(stream, record)`` for every record in the window."""

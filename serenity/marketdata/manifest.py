@@ -2,10 +2,11 @@
 
 A manifest says what a segment holds (record counts per kind, first and last timestamps) and
 where the recording is incomplete (gaps, resyncs, reconnects, crossed books, parse errors,
-and a torn or corrupt tail). The writer writes it when it seals a segment. After a crash the
-manifest is missing or stale (its ``segment_bytes`` differ from the segment's size); readers then
-rebuild it from the segment itself, so a manifest can always be trusted to describe the
-bytes it names.
+and a torn or corrupt tail). The writer writes it when it seals a segment, with the segment's
+size, modification time and CRC-32. After a crash the manifest is missing or stale (its
+``segment_bytes`` differ from the segment's size), and a segment changed in place after it was
+sealed (a flipped byte) no longer matches its CRC-32; readers then rebuild the manifest from
+the segment itself, so a manifest can always be trusted to describe the bytes it names.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ _DQ_FIELDS: Final = {
     DataQualityKind.RECONNECT: "reconnects",
     DataQualityKind.CROSSED_BOOK: "crossed_books",
     DataQualityKind.PARSE_ERROR: "parse_errors",
+    DataQualityKind.STUCK: "stuck",
+    DataQualityKind.VENUE_ERROR: "venue_errors",
 }
 
 
@@ -64,6 +67,10 @@ class SegmentManifest:
         or ``ts`` for data-quality events) lies in ``[hour, hour + 1 h)``.
     segment_bytes
         Size of the segment file this manifest describes.
+    segment_crc32
+        ``zlib.crc32`` of the whole segment file (None in manifests written before it).
+    segment_mtime_ns
+        The segment file's modification time when sealed, int ns (None when rebuilt).
     sealed
         True when the writer closed the segment cleanly; False for a manifest rebuilt from a
         segment that was still open or whose writer died.
@@ -75,7 +82,7 @@ class SegmentManifest:
         Venue timestamps of the first and last trade or book record (None without any).
     first_ts_recv, last_ts_recv
         Journal times of the first and last record (None without any).
-    gaps, resyncs, reconnects, crossed_books, parse_errors
+    gaps, resyncs, reconnects, crossed_books, parse_errors, stuck, venue_errors
         Data-quality events by kind.
     events
         The first :data:`MANIFEST_EVENTS_MAX` data-quality events, as
@@ -90,6 +97,8 @@ class SegmentManifest:
     segment: str
     hour: int
     segment_bytes: int = 0
+    segment_crc32: int | None = None
+    segment_mtime_ns: int | None = None
     sealed: bool = False
     records: int = 0
     counts: dict[str, int] = field(default_factory=_zero_counts)
@@ -102,6 +111,8 @@ class SegmentManifest:
     reconnects: int = 0
     crossed_books: int = 0
     parse_errors: int = 0
+    stuck: int = 0
+    venue_errors: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     defect: dict[str, Any] | None = None
 

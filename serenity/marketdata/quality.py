@@ -1,4 +1,5 @@
-"""Data-quality events: every gap, resync, reconnect, crossed book and parse error.
+"""Data-quality events: every gap, resync, reconnect, crossed book, parse error, stuck stream
+and stray venue error.
 
 Feedhandlers publish one :class:`DataQualityEvent` per fault they detect and journal it in
 the affected stream, so a recording says exactly where it is incomplete.
@@ -26,7 +27,15 @@ class DataQualityKind(StrEnum):
     CROSSED_BOOK = "crossed_book"
     """The best bid was at or above the best ask after an update."""
     PARSE_ERROR = "parse_error"
-    """A frame could not be parsed; its raw bytes are journalled beside it."""
+    """A frame could not be parsed, or held a value that cannot be true (an implausible price
+    or id); its raw bytes are journalled beside it."""
+    STUCK = "stuck"
+    """Many valid-looking messages in a row were dropped as stale, duplicate or implausible:
+    the stream's state (a sequence number, a trade id, a price reference) was wrong, so it
+    was resynced."""
+    VENUE_ERROR = "venue_error"
+    """The venue sent an error that refused nothing of ours (e.g. a reply to a request id we
+    never sent); recorded, not fatal."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ from serenity.exchange.endpoints import resolve_endpoints
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.handler import CHANNELS, FeedConfig, FeedHandler, JournalSink
 from serenity.marketdata.fh.metrics import FeedMetrics
+from serenity.marketdata.fh.plausibility import DEFAULT_PRICE_BAND
 from serenity.marketdata.fh.registry import handler_class
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.journal import JournalWriter
@@ -53,6 +54,12 @@ class RecordConfig:
         Serve Prometheus metrics on this port (on ``metrics_host``) when given.
     stall_timeout_s, heartbeat_s
         Connection liveness settings.
+    backoff_max_s
+        The longest wait between reconnects (the delays restart from the first once a
+        connection delivers).
+    price_band
+        How many times above or below the market a trade's price may be before it is
+        journalled raw as implausible; None for no band.
 
     Raises
     ------
@@ -72,6 +79,8 @@ class RecordConfig:
     metrics_host: str = "127.0.0.1"
     stall_timeout_s: float = 30.0
     heartbeat_s: float = 10.0
+    backoff_max_s: float = 30.0
+    price_band: float | None = DEFAULT_PRICE_BAND
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -187,6 +196,8 @@ class Recorder:
                         channels=config.channels,
                         stall_timeout_s=config.stall_timeout_s,
                         heartbeat_s=config.heartbeat_s,
+                        backoff_max_s=config.backoff_max_s,
+                        price_band=config.price_band,
                     ),
                     sinks=[JournalSink(journal), _CountingSink(self.summary)],
                     catalog=catalog,

@@ -22,17 +22,20 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from serenity.exchange import binance
 from serenity.marketdata import BookUpdate, DataQualityEvent, JournalWriter, OrderBook, RawFrame
 from serenity.marketdata import Trade as TradeRecord
 from serenity.marketdata.fh import FeedConfig, FeedMetrics, JournalSink
 from serenity.marketdata.fh.binance import BinanceFeedHandler
 from tests.marketdata.fh.binance_server import serve_in_process
+from tests.venues import payload
 
 SYMBOL = "BTCUSDT"
 N_TRADES = 200_000
 N_DELTAS = 200_000
 PACED_RATE = 10_000.0
 N_PACED = 20_000
+CATALOG = binance.parse_exchange_info(payload("binance", "exchange_info"))
 
 
 class Probe:
@@ -120,6 +123,7 @@ def _record(
                     channels=(kind,),
                 ),
                 sinks=[JournalSink(journal), probe],
+                catalog=CATALOG,  # as the recorder runs it: prices checked on the tick grid
                 metrics=FeedMetrics(CollectorRegistry()) if with_metrics else None,
             )
             handler.snapshot_delay_s = 0.0

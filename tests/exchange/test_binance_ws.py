@@ -153,8 +153,9 @@ def test_rest_errors_keep_binances_code_or_the_http_status() -> None:
         ("p", "abc", "trade field 'p' must be a decimal string > 0, was 'abc'"),
         ("q", "0", "trade field 'q' must be a decimal string > 0, was '0'"),
         ("p", "nan", "trade field 'p' must be a decimal string > 0, was 'nan'"),
+        ("p", 100.5, "trade field 'p' must be a decimal string > 0, was 100.5"),  # a number
         ("T", "1672515782136", "trade field 'T' must be an integer time in ms"),
-        ("T", 10**20, "trade field 'T' must be an integer time in ms, was 10{20}"),
+        ("T", 10**20, "trade field 'T' must be an integer time in ms before 2100, was 10{20}"),
         ("m", "true", "trade field 'm' must be true or false, was 'true'"),
         ("t", None, "trade field 't' is missing"),
         ("s", 7, "trade field 's' must be a symbol, was 7"),

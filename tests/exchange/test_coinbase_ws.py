@@ -101,9 +101,11 @@ def test_ticker_is_informational() -> None:
         (lambda m: m.pop("trade_id"), "match has no 'trade_id' field"),
         (lambda m: m.update(trade_id="10"), "integer trade_id, was 'BTC-USD' and '10'"),
         (lambda m: m.update(side="bid"), "unknown match side 'bid', expected one of"),
-        (lambda m: m.update(price="4OO"), "match price must be a number, was '4OO'"),
+        (lambda m: m.update(price="4OO"), "match price must be a decimal string, was '4OO'"),
         (lambda m: m.update(size="-1"), "needs price and size > 0, was '400.23' and '-1'"),
         (lambda m: m.update(price="nan"), "needs price and size > 0"),
+        (lambda m: m.update(price=1.5), "match price must be a decimal string, was 1.5"),
+        (lambda m: m.update(size=True), "match size must be a decimal string, was True"),
         (lambda m: m.update(time="2014-11-07 08:19"), "time must be RFC 3339"),
     ],
 )
@@ -189,6 +191,9 @@ def test_times_keep_every_digit(text: str, ns: int) -> None:
         "2019-08-14T20:42:27.+1Z",
         "2019-08-14T20:42:27.1234567890Z",
         "2019-08-14T20:42:2x.1Z",
+        "9999-12-31T23:59:59.999999Z",  # issue 9: past 64-bit ns, it crashed the journal
+        "2100-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
     ],
 )
 def test_bad_times_are_refused(text: Any) -> None:

@@ -139,7 +139,14 @@ def test_unknown_message_types_name_their_keys() -> None:
         (lambda m: m.update(trades={}), "trades of BTCUSD must be a JSON array, was {}"),
         (lambda m: m["trades"][0].pop(), r"trades of BTCUSD\[0\] must be an array of 4 values"),
         (lambda m: m["trades"][0].__setitem__(1, "Bid"), "unknown side 'Bid', expected one of"),
-        (lambda m: m["trades"][0].__setitem__(0, 1.5), "timestamp must be integer ns > 0, was 1.5"),
+        (
+            lambda m: m["trades"][0].__setitem__(0, 1.5),
+            "timestamp must be integer ns > 0 before 2100, was 1.5",
+        ),
+        (  # issue 9: a time near the 64-bit limit used to reach the journal
+            lambda m: m["trades"][0].__setitem__(0, 2**64 - 1),
+            "timestamp must be integer ns > 0 before 2100, was 18446744073709551615",
+        ),
         (
             lambda m: m["trades"][0].__setitem__(2, -5),
             r"\[0\]: price must be an integer > 0, was -5",
@@ -179,7 +186,7 @@ def test_malformed_levels_raise_data_error_naming_field_and_value(
 def test_book_header_fields_are_checked() -> None:
     msg = copy.deepcopy(frames("spot")["book_incremental"])
     msg["timestamp"] = "soon"
-    with pytest.raises(DataError, match="timestamp must be integer ns, was 'soon'"):
+    with pytest.raises(DataError, match="timestamp must be integer ns before 2100, was 'soon'"):
         phemex.parse_book(msg, SPOT)
     msg = copy.deepcopy(frames("spot")["book_incremental"])
     msg["book"] = [1, 2]

@@ -215,6 +215,44 @@ def test_missing_or_stale_manifest_is_rebuilt_from_the_segment(tmp_path: Path) -
     assert load_manifest(seg).records == 5
 
 
+def test_a_segment_damaged_in_place_after_sealing_is_not_judged_by_its_size(
+    tmp_path: Path, caplog, capsys
+) -> None:
+    # issue 9, defect 8: one flipped byte, and stats still reported 1,000 trades
+    from serenity.cli.journal import JournalCommands
+
+    with JournalWriter(tmp_path) as writer:
+        for i in range(1_000):
+            writer.append_trade(trade(i))
+    [seg] = JournalReader(tmp_path).segments()
+    sealed = load_manifest(seg)
+    assert sealed.segment_crc32 is not None and sealed.segment_mtime_ns is not None
+    with seg.path.open("r+b") as f:  # in place: same size
+        f.seek(seg.path.stat().st_size // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x40]))
+
+    [manifest] = JournalReader(tmp_path).manifests()
+    readable = sum(1 for _ in JournalReader(tmp_path))
+    assert manifest.counts["trade"] == readable < 1_000
+    assert manifest.defect is not None and not manifest.sealed
+    assert any(r.getMessage() == "journal.segment_changed" for r in caplog.records)
+    JournalCommands().stats(str(tmp_path))
+    header, row = capsys.readouterr().out.splitlines()
+    cells = dict(zip(header.split(), row.split(), strict=False))
+    assert cells["trades"] == str(readable) and cells["defects"] == "1"
+
+
+def test_a_copied_journal_with_new_modification_times_keeps_its_manifests(tmp_path: Path) -> None:
+    with JournalWriter(tmp_path) as writer:
+        writer.append_trade(trade(1))
+    [seg] = JournalReader(tmp_path).segments()
+    sealed = load_manifest(seg)
+    os.utime(seg.path, ns=(1, 1))  # as a copy without -p leaves it
+    assert load_manifest(seg) == sealed and load_manifest(seg, verify=False) == sealed
+
+
 def test_reader_reports_torn_tail_with_file_and_offset(tmp_path: Path, caplog) -> None:
     with JournalWriter(tmp_path) as writer:
         for i in range(3):

@@ -42,12 +42,17 @@ async def test_recorder_journals_trades_and_books_then_stops(tmp_path: Path) -> 
                 ws_url=venue.ws_url,
                 rest_url=venue.rest_url,
                 metrics_port=port,
+                backoff_max_s=5.0,
+                price_band=50.0,
             )
         )
         task = asyncio.create_task(recorder.run())
         try:
             await until(lambda: len(venue.subscribed()) == 4)
             await until(lambda: recorder.handler is not None and recorder.handler.is_synced())
+            assert recorder.handler is not None
+            assert recorder.handler.connection.backoff.max_s == 5.0
+            assert recorder.handler.config.price_band == 50.0
             for i in range(50):
                 await venue.trade(SYMBOLS[i % 2], 100 + i, 0.5, is_buyer_maker=i % 3 == 0)
                 await venue.update(SYMBOLS[i % 2], bids=[(99.0 - i * 0.01, 1.0 + i)])

@@ -13,6 +13,10 @@ Anything else drops the book, records a gap and fetches a new snapshot.
 A trade's ``m`` says whether the buyer was the maker; the aggressor is then the seller, so
 trades are published with ``side`` SELL when ``m`` is true and BUY when it is false.
 
+Trade ids (``t``) must be integers in ``[0, 2**62)``; others are journalled raw as
+implausible. They are not tracked, so nothing they carry becomes the handler's state:
+Binance does not resend trades, and the tick store's splay drops a repeated id.
+
 Binance pings with websocket ping frames, which aiohttp answers; those never reach the
 application, so a connection whose symbols are quiet would look stalled. Every heartbeat the
 handler therefore sends a ``GET_PROPERTY`` request, whose immediate reply is a frame.
@@ -35,7 +39,8 @@ from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import binance
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.fh.backoff import Backoff
-from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
+from serenity.marketdata.fh.config import FeedConfig
+from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.journal import BOOK, TRADES
@@ -50,6 +55,7 @@ _parse_trade: Final = binance.parse_trade
 _parse_depth_update: Final = binance.parse_depth_update
 _TRADE: Final = binance.TRADE
 _DEPTH_UPDATE: Final = binance.DEPTH_UPDATE
+_NO_BOUNDS: Final = binance.NO_BOUNDS
 _KEEPALIVE_ID: Final = 0
 """Request id of the keepalive ``GET_PROPERTY``; subscriptions count up from 1."""
 _STREAMS_SHOWN: Final = 4
@@ -170,7 +176,7 @@ class BinanceFeedHandler(FeedHandler):
         payload = msg.get("data")
         if payload is None:
             if "e" not in msg:
-                self._on_reply(msg)
+                self._on_reply(msg, ts_recv)
                 return
             payload = msg  # a raw stream (/ws) sends payloads unwrapped
         elif type(payload) is not dict:
@@ -183,12 +189,14 @@ class BinanceFeedHandler(FeedHandler):
                 self._refuse(event, symbol, TRADES)
             self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
         elif event == _DEPTH_UPDATE:
-            symbol, ts, first, last, bids, asks = _parse_depth_update(payload)
+            guard = self.guards.get(payload.get("s", ""))  # levels are checked as parsed
+            bounds = guard.level_bounds if guard is not None else _NO_BOUNDS
+            symbol, ts, first, last, bids, asks = _parse_depth_update(payload, bounds)
             sync = self.books.get(symbol)
             if sync is None:
                 self._refuse(event, symbol, BOOK)
             update = BookUpdate(sync.instrument, ts, ts_recv, last, bids, asks, False)
-            self.publish_book(update, first_seq=first)
+            self.publish_book(update, first_seq=first, checked=True)
         elif event == binance.AGG_TRADE:
             symbol, ts, trade_id, side, price, qty = binance.parse_agg_trade(payload)
             instrument = self._trade_instruments.get(symbol)
@@ -274,19 +282,23 @@ class BinanceFeedHandler(FeedHandler):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
+    def publish_book(
+        self, update: BookUpdate, *, first_seq: int | None = None, checked: bool = False
+    ) -> None:
         """Feed an update through its book's synchroniser; wake the fetcher on a gap."""
-        super().publish_book(update, first_seq=first_seq)
-        sync = self.books[update.instrument.symbol]
-        if sync.needs_snapshot:
-            self._is_all_live = False
-            self._wake.set()
-        elif not self._is_all_live:
-            self._is_all_live = all(s.is_live for s in self.books.values())
+        try:
+            super().publish_book(update, first_seq=first_seq, checked=checked)
+        finally:
+            sync = self.books[update.instrument.symbol]
+            if sync.needs_snapshot:
+                self._is_all_live = False
+                self._wake.set()
+            elif not self._is_all_live:
+                self._is_all_live = all(s.is_live for s in self.books.values())
 
     def is_synced(self) -> bool:
-        """Return True when every book is in sync (always, for a trades-only feed)."""
-        return self._is_all_live
+        """Return True when the feed delivers and every book is in sync."""
+        return self._is_all_live and self._delivering
 
     def _refuse(self, event: object, symbol: str, channel: str) -> NoReturn:
         self.instrument(symbol)  # an unsubscribed symbol is the better message
@@ -301,25 +313,33 @@ class BinanceFeedHandler(FeedHandler):
         else:
             raise DataError(f"{self.venue}: unknown event type {event!r} on stream {stream!r}")
 
-    def _on_reply(self, msg: dict[str, Any]) -> None:
+    def _on_reply(self, msg: dict[str, Any], ts_recv: int) -> None:
         reply = binance.parse_reply(msg)
         self.replies += 1
-        if reply.request_id == _KEEPALIVE_ID:
+        rid = reply.request_id
+        if rid == _KEEPALIVE_ID:
             if reply.is_error:
                 log.warning(
                     "fh.keepalive_refused",
                     extra={"venue": self.venue, "code": reply.code, "text": reply.msg},
                 )
             return
-        streams = self._pending.pop(reply.request_id, None)
+        pending = self._pending
+        streams = pending.pop(rid, None) if type(rid) is int else None
         if not reply.is_error:
-            log.info(
-                "fh.subscription_ack",
-                extra={"venue": self.venue, "request": reply.request_id, "streams": streams},
-            )
+            if streams is not None:
+                log.info(
+                    "fh.subscription_ack",
+                    extra={"venue": self.venue, "request": rid, "streams": streams},
+                )
             return
-        if streams is None:  # e.g. {"code": 3, "msg": "Invalid JSON..."} names no request
-            streams = [s for chunk in self._pending.values() for s in chunk]
+        if streams is None:
+            if rid is not None or not pending:
+                # not a reply to a request of ours that is waiting: nothing was refused
+                self.venue_error(ts_recv, reply.code, reply.msg, request=rid)
+                return
+            # {"code": 3, "msg": "Invalid JSON..."} names no request: ours, while subscribing
+            streams = [s for chunk in pending.values() for s in chunk]
         shown = ", ".join(streams[:_STREAMS_SHOWN]) or "a request"
         more = f" and {len(streams) - _STREAMS_SHOWN} more" if len(streams) > _STREAMS_SHOWN else ""
         raise VenueError(

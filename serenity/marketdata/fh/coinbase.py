@@ -10,7 +10,13 @@ Sequencing, as the venue allows it:
 
 - **Trades** carry ``trade_id``, consecutive per product. A jump is a GAP event on the
   ``trades`` stream (expected and seen ids); an id at or below the last one is a duplicate
-  (the ``last_match`` re-sent after a reconnect) and is dropped.
+  (the ``last_match`` re-sent after a reconnect) and is dropped. Ids are input, not truth:
+  one of 2**62 or more, or more than ``max_seq_jump`` ahead, is implausible (journalled raw,
+  never remembered). The venue's own word re-anchors the tracker: a ``last_match`` below the
+  last id seen, or a ``heartbeat`` whose ``last_trade_id`` is far below it, means the
+  tracker ran ahead of the venue, so it restarts (a ``resync`` event on the ``trades``
+  stream). And ``stuck_after`` matches dropped in a row as duplicates mean the same: a
+  ``stuck`` event, the tracker restarts and the held matches are published.
 - **Books** carry no sequence number. Each product's updates are numbered here (``seq``
   strictly increasing over the handler's life); every (re)subscription starts with a
   ``snapshot``, so each reconnect resyncs every book. A loss inside a connection cannot be
@@ -37,13 +43,13 @@ from serenity.exchange import coinbase
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
+from serenity.marketdata.fh.config import FeedConfig
 from serenity.marketdata.fh.connection import WebsocketConnection
-from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
+from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
-from serenity.marketdata.fh.sequence import SequenceCheck, SequenceTracker
 from serenity.marketdata.fh.state import FeedState
+from serenity.marketdata.fh.trade_ids import TradeIdSequencer
 from serenity.marketdata.journal import BOOK, TRADES
-from serenity.marketdata.quality import DataQualityEvent, DataQualityKind
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import InstrumentId
 
@@ -53,8 +59,9 @@ log = logging.getLogger(__name__)
 
 _CHANNELS: Final = {TRADES: coinbase.TRADES_CHANNEL, BOOK: coinbase.BOOK_CHANNEL}
 """Serenity's channel -> the Coinbase channel that carries it."""
-_STALE: Final = SequenceCheck.STALE
-_GAP: Final = SequenceCheck.GAP
+HEARTBEAT_MARGIN: Final = 1_000
+"""How far our last trade id may be ahead of a heartbeat's ``last_trade_id`` (the heartbeat
+may be a moment older than the matches before it) before the tracker is taken to be wrong."""
 
 
 def subscribe_frame(product_ids: Iterable[str], channels: Iterable[str]) -> str:
@@ -117,8 +124,8 @@ class CoinbaseFeedHandler(FeedHandler):
         (trades feeds only).
     heartbeats
         ``heartbeat`` messages seen.
-    duplicate_trades
-        Matches dropped because their ``trade_id`` was already seen.
+    sequencer
+        The :class:`~serenity.marketdata.fh.trade_ids.TradeIdSequencer` of the trade ids.
     ignored
         Informational messages (acknowledgements, tickers) skipped.
 
@@ -160,13 +167,16 @@ class CoinbaseFeedHandler(FeedHandler):
         self.connection = self._connection
         recorded = [_CHANNELS[c] for c in config.channels]
         self.venue_channels = (*recorded, coinbase.HEARTBEAT_CHANNEL)
-        self.trade_ids = (
-            {s: SequenceTracker(f"{s} trades") for s in self.instruments}
-            if TRADES in config.channels
-            else {}
+        self.sequencer = TradeIdSequencer(
+            self.venue,
+            self.instruments if TRADES in config.channels else (),
+            deliver=self.deliver_trade,
+            publish_quality=self.publish_quality,
+            max_jump=config.max_seq_jump,
+            stuck_after=config.stuck_after,
         )
+        self.trade_ids = self.sequencer.trackers
         self.heartbeats = 0
-        self.duplicate_trades = 0
         self.ignored = 0
         self._streams = {
             s: _BookStream(self.instruments[s], sync) for s, sync in self.books.items()
@@ -179,7 +189,7 @@ class CoinbaseFeedHandler(FeedHandler):
         self._dispatch: dict[str, Callable[[Any, int], None]] = {
             "match": self._on_match,
             "l2update": self._on_l2update,
-            "last_match": self._on_match,
+            "last_match": self._on_last_match,
             "snapshot": self._on_snapshot,
             "heartbeat": self._on_heartbeat,
             "subscriptions": self._on_subscriptions,
@@ -225,6 +235,8 @@ class CoinbaseFeedHandler(FeedHandler):
 
         The connection asks after every frame, so this is on the per-message path.
         """
+        if not self._delivering:
+            return False
         for stream in self._stream_list:
             if not stream.sync.is_live:
                 return False
@@ -271,60 +283,41 @@ class CoinbaseFeedHandler(FeedHandler):
             subscribe_frame(symbols, [coinbase.BOOK_CHANNEL]),
         ]
 
-    def _lost_updates(self, symbol: str, seq: int, ts_recv: int) -> None:
-        """Record that a delta crossed the book (updates were lost) and ask for a snapshot."""
-        self.publish_quality(
-            DataQualityEvent(
-                venue=self.venue,
-                channel=BOOK,
-                symbol=symbol,
-                ts=ts_recv,
-                kind=DataQualityKind.GAP,
-                details={"seq": seq, "reason": "a delta crossed the book: updates were lost"},
-            )
-        )
-        log.warning("fh.gap", extra={"venue": self.venue, "symbol": symbol, "seq": seq})
-        self.books[symbol].request_resync("crossed book")
+    def resync_book(self, symbol: str, ts_recv: int, details: dict[str, object]) -> None:
+        """Record a GAP, drop the book and resubscribe the product for a fresh snapshot."""
+        super().resync_book(symbol, ts_recv, details)
         self._resubscribe[symbol] = None
         self._wake.set()
 
+    def _lost_updates(self, symbol: str, seq: int, ts_recv: int) -> None:
+        """Record that a delta crossed the book (updates were lost) and ask for a snapshot."""
+        details = {"seq": seq, "reason": "a delta crossed the book: updates were lost"}
+        self.resync_book(symbol, ts_recv, details)
+
     # -- messages --------------------------------------------------------------------------
+
+    @property
+    def duplicate_trades(self) -> int:
+        """Return how many matches were dropped because their ``trade_id`` was seen."""
+        return self.sequencer.duplicates
 
     def _on_match(self, msg: Any, ts_recv: int) -> None:
         symbol, trade_id, ts, side, price, qty = coinbase.parse_match(msg)
-        tracker = self.trade_ids.get(symbol)
-        if tracker is None:
+        if symbol not in self.trade_ids:
             raise DataError(f"{self.venue}: match for {symbol!r}, whose trades are not recorded")
-        last = tracker.last
-        if last is None or trade_id == last + 1:
-            tracker.last = trade_id  # the usual case, as tracker.check would record it
-        else:
-            check = tracker.check(trade_id)
-            if check is _STALE:
-                self.duplicate_trades += 1
-                return
-            if check is _GAP:
-                self._trade_gap(symbol, last, trade_id, ts_recv)
-        self.publish_trade(
-            Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
-        )
+        self.check_trade(symbol, price, qty, ts_recv)
+        trade = Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
+        self.sequencer.take(trade_id, trade)
 
-    def _trade_gap(self, symbol: str, last: int | None, trade_id: int, ts_recv: int) -> None:
-        expected = (last or 0) + 1
-        self.publish_quality(
-            DataQualityEvent(
-                venue=self.venue,
-                channel=TRADES,
-                symbol=symbol,
-                ts=ts_recv,
-                kind=DataQualityKind.GAP,
-                details={"expected": expected, "seen": trade_id, "missing": trade_id - expected},
-            )
-        )
-        log.warning(
-            "fh.gap",
-            extra={"venue": self.venue, "symbol": symbol, "expected": expected, "seen": trade_id},
-        )
+    def _on_last_match(self, msg: Any, ts_recv: int) -> None:
+        """Take the ``last_match`` sent after subscribing: the venue's latest trade."""
+        symbol, trade_id = msg.get("product_id"), msg.get("trade_id")
+        tracker = self.trade_ids.get(symbol) if type(symbol) is str else None
+        if tracker is not None and type(trade_id) is int and tracker.last is not None:
+            if 0 <= trade_id < tracker.last:
+                reason = "last_match is below the last trade id seen"
+                self.sequencer.restart(symbol, ts_recv, {"seen": trade_id, "reason": reason})
+        self._on_match(msg, ts_recv)
 
     def _on_l2update(self, msg: Any, ts_recv: int) -> None:
         symbol, ts, bids, asks = coinbase.parse_l2update(msg)
@@ -348,15 +341,26 @@ class CoinbaseFeedHandler(FeedHandler):
             raise DataError(f"{self.venue}: snapshot for {symbol!r}, whose book is not recorded")
         stream.seq += 1
         when = ts_recv if ts is None else ts
-        self.publish_book(
-            BookUpdate(stream.instrument, when, ts_recv, stream.seq, bids, asks, True)
-        )
+        try:
+            self.publish_book(
+                BookUpdate(stream.instrument, when, ts_recv, stream.seq, bids, asks, True)
+            )
+        except DataError:  # an implausible snapshot: ask for another
+            self._resubscribe[symbol] = None
+            self._wake.set()
+            raise
         stream.crossed = stream.sync.book.is_crossed()
 
     def _on_heartbeat(self, msg: Any, ts_recv: int) -> None:
-        symbol, _sequence, _last_trade_id, _ts = coinbase.parse_heartbeat(msg)
+        symbol, _sequence, last_trade_id, _ts = coinbase.parse_heartbeat(msg)
         self.instrument(symbol)  # refuses a product we did not subscribe to
         self.heartbeats += 1
+        self._delivering = True  # the venue speaks for the product
+        tracker = self.trade_ids.get(symbol)
+        if tracker is not None and tracker.last is not None and last_trade_id >= 0:
+            if tracker.last > last_trade_id + HEARTBEAT_MARGIN:
+                reason = "heartbeat last_trade_id is far below the last trade id seen"
+                self.sequencer.restart(symbol, ts_recv, {"seen": last_trade_id, "reason": reason})
 
     def _on_subscriptions(self, msg: Any, ts_recv: int) -> None:
         channels = coinbase.parse_subscriptions(msg)

@@ -5,6 +5,11 @@ session's subscription frames, hands every frame to the session with its receive
 sends the session's application-level pings, closes a stalled connection, and reconnects
 with exponential backoff and jitter, resubscribing each time. Everything venue-specific
 (parsing, sequence checks, book sync, journalling) lives in the :class:`FeedSession`.
+
+The backoff restarts from its first delay as soon as a connection proves healthy: once the
+session reports itself synced (subscribed, delivering data, books in sync) after a frame.
+So a venue that drops connections every few seconds costs a short pause each time, not
+delays that grow to the cap; a connection that never delivers keeps backing off.
 """
 
 from __future__ import annotations
@@ -56,7 +61,11 @@ class FeedSession(Protocol):
         ...
 
     def is_synced(self) -> bool:
-        """Return True when every book is in sync (the feed is then LIVE, else SYNCING)."""
+        """Return True when the session delivers data and every book is in sync.
+
+        The feed is then LIVE, else SYNCING; the first True on a connection restarts the
+        reconnect backoff.
+        """
         ...
 
 
@@ -78,7 +87,8 @@ class ConnectionConfig:
     connect_timeout_s
         Longest wait to open the connection.
     backoff_reset_s
-        A connection that lived this long restarts the backoff from its first delay.
+        A connection that lived this long restarts the backoff from its first delay (as
+        does the first frame after which the session is synced).
     max_frame_bytes
         Largest frame accepted.
     close_timeout_s
@@ -239,6 +249,7 @@ class WebsocketConnection:
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
         is_synced = session.is_synced
         live = self.state is FeedState.LIVE
+        healthy = False  # whether this connection has been synced after a frame yet
         async for msg in ws:
             if msg.type is text or msg.type is binary:
                 self.frames += 1
@@ -248,6 +259,9 @@ class WebsocketConnection:
                 if is_synced() is not live:
                     live = not live
                     self._set_state(FeedState.LIVE if live else FeedState.SYNCING)
+                if live and not healthy:
+                    healthy = True
+                    self.backoff.reset()
             elif msg.type is aiohttp.WSMsgType.ERROR:
                 return f"error: {ws.exception()}"
         code = ws.close_code

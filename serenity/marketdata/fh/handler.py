@@ -8,6 +8,13 @@ The base owns the rest: one :class:`BookSynchroniser` per symbol, fan-out to
 :class:`FeedSink` s (the journal, a live market-data service), metrics, a reconnect record
 in every stream, and the policy that a malformed frame is journalled raw, counted, logged
 and skipped, never fatal.
+
+What a venue sends is input, not truth. Before a trade or a book update is published its
+prices and sizes pass the symbol's :class:`~serenity.marketdata.fh.plausibility.PriceGuard`
+(finite, positive, on the catalog's tick grid, trades within ``price_band`` of the market);
+one that fails is a malformed frame, and a book that loses an update that way resyncs.
+The feed is LIVE only once it delivers: after each (re)connect it stays SYNCING until the
+first trade, applied book update or venue heartbeat, and while any book waits for a snapshot.
 """
 
 from __future__ import annotations
@@ -16,17 +23,18 @@ import asyncio
 import difflib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Protocol
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, ClassVar, Final, NoReturn, Protocol
 
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
-from serenity.marketdata.fh.connection import ConnectionConfig, WebsocketConnection
+from serenity.marketdata.fh.config import CHANNELS, FeedConfig
+from serenity.marketdata.fh.connection import WebsocketConnection
 from serenity.marketdata.fh.metrics import FeedMetrics
+from serenity.marketdata.fh.plausibility import GRID_TOLERANCE, PriceGuard
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.journal import BOOK, TRADES, JournalWriter
 from serenity.marketdata.quality import DataQualityEvent, DataQualityKind, RawFrame
@@ -45,8 +53,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CHANNELS: Final = (TRADES, BOOK)
-"""The channels a feedhandler can record: trades and full-depth books."""
+_GRID_LO: Final = GRID_TOLERANCE
+_GRID_HI: Final = 1.0 - GRID_TOLERANCE
 
 RAW_CHANNEL: Final = "raw"
 """Where frames that name no stream (unparseable ones) are journalled."""
@@ -95,63 +103,6 @@ class JournalSink:
         self.journal.append_raw(raw)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedConfig:
-    """What one feedhandler records and where it connects.
-
-    Parameters
-    ----------
-    venue
-        Venue code, e.g. ``phemex``.
-    symbols
-        The venue's symbols to record, e.g. ``("BTCUSD",)``.
-    ws_url
-        The websocket URL (from ``serenity.exchange.<venue>`` endpoints, or a test server).
-    rest_url
-        The REST base URL, for venues whose books start from a REST snapshot.
-    channels
-        Any of ``trades`` and ``book``.
-    heartbeat_s, stall_timeout_s, connect_timeout_s
-        See :class:`~serenity.marketdata.fh.ConnectionConfig`.
-
-    Raises
-    ------
-    ConfigError
-        For no symbols, an unknown channel or a bad URL or timeout.
-    """
-
-    venue: str
-    symbols: tuple[str, ...]
-    ws_url: str
-    rest_url: str | None = None
-    channels: tuple[str, ...] = CHANNELS
-    heartbeat_s: float = 10.0
-    stall_timeout_s: float = 30.0
-    connect_timeout_s: float = 10.0
-
-    def __post_init__(self) -> None:
-        if not self.symbols:
-            raise ConfigError(f"{self.venue}: no symbols to record; give at least one")
-        if len(set(self.symbols)) != len(self.symbols):
-            raise ConfigError(f"{self.venue}: symbols listed twice in {list(self.symbols)}")
-        bad = [c for c in self.channels if c not in CHANNELS]
-        if bad or not self.channels:
-            raise ConfigError(
-                f"{self.venue}: channels must be among {list(CHANNELS)}, was {list(self.channels)}"
-            )
-        self.connection_config()  # validates the URL and the timeouts
-
-    def connection_config(self) -> ConnectionConfig:
-        """Return the websocket settings of this feed."""
-        return ConnectionConfig(
-            venue=self.venue,
-            url=self.ws_url,
-            heartbeat_s=self.heartbeat_s,
-            stall_timeout_s=self.stall_timeout_s,
-            connect_timeout_s=self.connect_timeout_s,
-        )
-
-
 class FeedHandler(ABC):
     """A venue's feedhandler: the sans-I/O session plus publishing; :meth:`run` adds I/O.
 
@@ -168,9 +119,16 @@ class FeedHandler(ABC):
     metrics
         Prometheus metrics shared by the process's feedhandlers.
     backoff
-        Reconnect delays.
+        Reconnect delays; ``config.backoff()`` when omitted.
     on_state
         Called with each new :class:`FeedState`.
+
+    Attributes
+    ----------
+    parse_errors
+        Frames journalled raw: malformed, or holding implausible values.
+    implausible
+        Of those, trades and book updates refused for an implausible price or size.
 
     Raises
     ------
@@ -181,6 +139,8 @@ class FeedHandler(ABC):
     """
 
     venue: ClassVar[str]
+    bounded_seq_jumps: ClassVar[bool] = True
+    """Whether the venue's book sequence numbers advance by at most ``max_seq_jump``."""
 
     def __init__(
         self,
@@ -203,12 +163,29 @@ class FeedHandler(ABC):
         self.sinks = list(sinks)
         self.metrics = metrics
         self.instruments = {s: InstrumentId(self.venue, s) for s in config.symbols}
+        max_jump = config.max_seq_jump if self.bounded_seq_jumps else None
         self.books = (
-            {s: BookSynchroniser(i, channel=BOOK) for s, i in self.instruments.items()}
+            {
+                s: BookSynchroniser(
+                    i, channel=BOOK, max_jump=max_jump, stuck_after=config.stuck_after
+                )
+                for s, i in self.instruments.items()
+            }
             if BOOK in config.channels
             else {}
         )
+        self.guards: dict[str, PriceGuard] = {}
+        for symbol in config.symbols:
+            product = catalog.get(symbol) if catalog is not None else None
+            self.guards[symbol] = PriceGuard(
+                tick_size=product.tick_size if product is not None else None,
+                lot_size=product.lot_size if product is not None else None,
+                band=config.price_band,
+                stuck_after=config.stuck_after,
+            )
         self.parse_errors = 0
+        self.implausible = 0
+        self._delivering = False
         self.trades = 0
         self.book_updates = 0
         # Prometheus children looked up once: a labels() call per message costs more than
@@ -223,7 +200,11 @@ class FeedHandler(ABC):
                 self._book_counters[symbol] = metrics.book_updates.labels(**labels)
             self._lag = metrics.receive_lag.labels(venue=self.venue)
         self.connection = WebsocketConnection(
-            config.connection_config(), self, backoff=backoff, metrics=metrics, on_state=on_state
+            config.connection_config(),
+            self,
+            backoff=backoff if backoff is not None else config.backoff(),
+            metrics=metrics,
+            on_state=on_state,
         )
 
     # -- the venue's part ------------------------------------------------------------------
@@ -253,7 +234,8 @@ class FeedHandler(ABC):
     # -- FeedSession -----------------------------------------------------------------------
 
     def on_connected(self, ts: int) -> None:
-        """Note a new connection."""
+        """Note a new connection; the feed is not LIVE until it delivers."""
+        self._delivering = False
         log.info(
             "fh.subscribed", extra={"venue": self.venue, "symbols": ",".join(self.instruments)}
         )
@@ -264,11 +246,12 @@ class FeedHandler(ABC):
             self.handle(data, ts_recv)
         except VenueError:
             raise
-        except (DataError, ValueError, KeyError, TypeError, IndexError) as exc:
+        except (DataError, ValueError, KeyError, TypeError, IndexError, ArithmeticError) as exc:
             self.parse_error(data, ts_recv, exc)
 
     def on_disconnected(self, ts: int, reason: str) -> None:
         """Record a reconnect in every stream and drop the books until they resync."""
+        self._delivering = False
         for symbol in self.instruments:
             for channel in self.config.channels:
                 self.publish_quality(
@@ -285,10 +268,12 @@ class FeedHandler(ABC):
             sync.request_resync("reconnect")
 
     def is_synced(self) -> bool:
-        """Return True when every book is in sync (always, for a trades-only feed).
+        """Return True when the feed delivers and every book is in sync.
 
         The connection asks after every frame, so this stays a plain loop.
         """
+        if not self._delivering:
+            return False
         for sync in self.books.values():
             if not sync.is_live:
                 return False
@@ -341,8 +326,48 @@ class FeedHandler(ABC):
         except KeyError:
             raise DataError(f"{self.venue}: frame for unsubscribed symbol {symbol!r}") from None
 
+    def check_trade(self, symbol: str, price: float, qty: float, ts_recv: int) -> None:
+        """Refuse a trade whose price or size cannot be true (see ``FeedConfig.price_band``).
+
+        An accepted price becomes the symbol's reference. When ``stuck_after`` trades in a
+        row were refused by the band but agree with one another, the reference moves to
+        them and a ``stuck`` event is recorded.
+
+        Raises
+        ------
+        DataError
+            Naming the symbol and what is implausible; the frame is then journalled raw.
+        """
+        error = self.guards[symbol].check_trade(price, qty)
+        if error is not None:
+            self._refuse_trade(symbol, error, ts_recv)
+
+    def _refuse_trade(self, symbol: str, error: str, ts_recv: int) -> NoReturn:
+        guard = self.guards[symbol]
+        self.implausible += 1
+        if guard.is_stuck():
+            details = {"reason": "prices outside the band", "reference": guard.reference}
+            self._stuck(TRADES, symbol, ts_recv, details)
+        raise DataError(f"{self.venue}: implausible trade of {symbol}: {error}")
+
     def publish_trade(self, trade: Trade) -> None:
-        """Deliver a trade to every sink."""
+        """Check a trade (:meth:`check_trade`) and deliver it to every sink.
+
+        Raises
+        ------
+        DataError
+            When its price or size is implausible; nothing is delivered.
+        """
+        guard, price = self.guards[trade.instrument.symbol], trade.price
+        if (
+            not (guard.rlo < price < guard.rhi and trade.qty < guard.max_qty)
+            or _GRID_LO < price * guard.inv_tick % 1.0 < _GRID_HI
+        ):  # not the usual case (see PriceGuard.rlo): the whole check
+            error = guard.check_trade(price, trade.qty)
+            if error is not None:
+                self._refuse_trade(trade.instrument.symbol, error, trade.ts_recv)
+        # deliver_trade, inline: this is every trade's path
+        self._delivering = True
         self.trades += 1
         if self._lag is not None:
             self._trade_counters[trade.instrument.symbol].inc()
@@ -350,7 +375,19 @@ class FeedHandler(ABC):
         for sink in self.sinks:
             sink.on_trade(trade)
 
-    def publish_book(self, update: BookUpdate, *, first_seq: int | None = None) -> None:
+    def deliver_trade(self, trade: Trade) -> None:
+        """Deliver a trade already checked by :meth:`check_trade` to every sink."""
+        self._delivering = True
+        self.trades += 1
+        if self._lag is not None:
+            self._trade_counters[trade.instrument.symbol].inc()
+            self._lag.observe((trade.ts_recv - trade.ts) / 1e9)
+        for sink in self.sinks:
+            sink.on_trade(trade)
+
+    def publish_book(
+        self, update: BookUpdate, *, first_seq: int | None = None, checked: bool = False
+    ) -> None:
         """Feed a snapshot or delta through the symbol's synchroniser; deliver what applied.
 
         Parameters
@@ -359,14 +396,33 @@ class FeedHandler(ABC):
             The normalised update; ``update.seq`` is the last sequence number it covers.
         first_seq
             The first sequence number a ranged update covers (Binance's ``U``).
+        checked
+            True when the parser has already checked every level against the symbol's
+            ``guards[symbol].level_bounds``; otherwise :meth:`PriceGuard.check_levels` does.
+
+        Raises
+        ------
+        DataError
+            For an implausible level (a live book then resyncs); nothing is delivered.
         """
         symbol = update.instrument.symbol
         sync = self.books[symbol]
+        if not checked:
+            error = self.guards[symbol].check_levels(update.bids, update.asks)
+            if error is not None:
+                self._implausible_book(sync, update, error)
         if update.is_snapshot:
             applied = sync.on_snapshot(update)
+            mid = sync.book.mid() if applied else None
+            if mid is not None:
+                self.guards[symbol].set_reference(mid)
+        elif sync.on_delta(update, first_seq):
+            applied = [update]
         else:
-            applied = [update] if sync.on_delta(update, first_seq) else []
+            applied = []
         book = sync.book
+        if applied:
+            self._delivering = True
         for u in applied:
             self.book_updates += 1
             if self._lag is not None:
@@ -375,6 +431,71 @@ class FeedHandler(ABC):
                 sink.on_book(u, book)
         for event in sync.drain_events():
             self.publish_quality(event)
+
+    def resync_book(self, symbol: str, ts_recv: int, details: dict[str, object]) -> None:
+        """Record a GAP on a symbol's book and drop it until a snapshot resyncs it.
+
+        Venues whose snapshots must be asked for (a resubscription) extend this.
+        """
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=BOOK,
+                symbol=symbol,
+                ts=ts_recv,
+                kind=DataQualityKind.GAP,
+                details=details,
+            )
+        )
+        log.warning("fh.gap", extra={"venue": self.venue, "symbol": symbol, **details})
+        self.books[symbol].request_resync(str(details.get("reason", "gap")))
+
+    def venue_error(self, ts_recv: int, code: object, text: str, *, request: object = None) -> None:
+        """Record an error the venue sent that refused nothing of ours; never raise.
+
+        Only an error answering one of our own pending requests refuses a subscription;
+        anything else (a reply to a request id we never sent, or already answered) is a
+        ``venue_error`` data-quality event on the ``raw`` stream, and the feed carries on.
+        """
+        details = {"code": _jsonable(code), "text": str(text)[:500], "request": _jsonable(request)}
+        log.warning("fh.venue_error", extra={"venue": self.venue, **details})
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=RAW_CHANNEL,
+                symbol="*",
+                ts=ts_recv,
+                kind=DataQualityKind.VENUE_ERROR,
+                details=details,
+            )
+        )
+
+    def _implausible_book(self, sync: BookSynchroniser, update: BookUpdate, error: str) -> NoReturn:
+        """Refuse a book update with an implausible level; a live book has lost it: resync."""
+        self.implausible += 1
+        symbol = update.instrument.symbol
+        if sync.is_live:
+            self.resync_book(
+                symbol, update.ts_recv, {"seq": update.seq, "reason": "implausible book update"}
+            )
+        kind = "snapshot" if update.is_snapshot else "update"
+        raise DataError(f"{self.venue}: implausible book {kind} of {symbol}: {error}")
+
+    def _stuck(self, channel: str, symbol: str, ts: int, details: Mapping[str, object]) -> None:
+        """Record that a stream was stuck (dropping every message) and has been resynced."""
+        log.warning(
+            "fh.stuck", extra={"venue": self.venue, "channel": channel, "symbol": symbol, **details}
+        )
+        self.publish_quality(
+            DataQualityEvent(
+                venue=self.venue,
+                channel=channel,
+                symbol=symbol,
+                ts=ts,
+                kind=DataQualityKind.STUCK,
+                details=dict(details),
+            )
+        )
 
     def publish_quality(self, event: DataQualityEvent) -> None:
         """Deliver a data-quality event to every sink and count it."""
@@ -425,6 +546,13 @@ def _sole(group: BaseExceptionGroup[Any], kind: type[VenueError]) -> VenueError 
     while isinstance(leaf, BaseExceptionGroup):
         leaf = leaf.exceptions[0]
     return leaf if isinstance(leaf, kind) else None
+
+
+def _jsonable(value: object) -> object:
+    """Return ``value`` if it is a JSON scalar, else its (shortened) repr."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value if not isinstance(value, str) else value[:100]
+    return repr(value)[:100]
 
 
 def check_symbols(venue: str, symbols: Collection[str], known: Collection[str]) -> None:

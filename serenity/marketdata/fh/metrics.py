@@ -55,7 +55,22 @@ class FeedMetrics:
             "serenity_fh_reconnects", "Reconnects after a drop or stall.", ["venue"], registry=reg
         )
         self.parse_errors = Counter(
-            "serenity_fh_parse_errors", "Frames that could not be parsed.", ["venue"], registry=reg
+            "serenity_fh_parse_errors",
+            "Frames that could not be parsed or held implausible values.",
+            ["venue"],
+            registry=reg,
+        )
+        self.stuck = Counter(
+            "serenity_fh_stuck",
+            "Streams found stuck (dropping every message) and resynced.",
+            ["venue", "channel", "symbol"],
+            registry=reg,
+        )
+        self.venue_errors = Counter(
+            "serenity_fh_venue_errors",
+            "Venue errors that refused nothing of ours.",
+            ["venue"],
+            registry=reg,
         )
         self.receive_lag = Histogram(
             "serenity_fh_receive_lag_seconds",
@@ -92,5 +107,9 @@ class FeedMetrics:
             self.crossed_books.labels(venue=venue, symbol=symbol).inc()
         elif kind is DataQualityKind.RECONNECT:
             self.reconnects.labels(venue=venue).inc()
+        elif kind is DataQualityKind.STUCK:
+            self.stuck.labels(venue=venue, channel=event.channel, symbol=symbol).inc()
+        elif kind is DataQualityKind.VENUE_ERROR:
+            self.venue_errors.labels(venue=venue).inc()
         else:
             self.parse_errors.labels(venue=venue).inc()

@@ -18,7 +18,16 @@ thousands in the 2021 capture), so no lost update can be seen in it. The rules h
 * Phemex repeats a book snapshot every 60 s "for client self-verification": when one
   arrives for a live book, the book's levels (the top ``depth`` of them) must equal it, or
   updates were lost: a GAP is recorded and the snapshot resyncs the book (RESYNC);
-* after a reconnect every book resyncs from the snapshot that follows the subscription.
+* after a reconnect every book resyncs from the snapshot that follows the subscription;
+* a negative sequence, or one of 2**62 or more, is implausible (a corrupt frame): a GAP is
+  recorded and the book waits for a snapshot, and the number is not remembered (a trades
+  message with one is journalled raw). No bound applies to how far the counter may jump:
+  it is shared, so a quiet symbol's next update may be millions ahead (up to 800,000 a
+  second in the 2021 capture).
+
+Replies. Only an error answering one of our subscriptions still waiting for its reply
+refuses that subscription (and stops the feed); an error with another id, or none, is a
+``venue_error`` data-quality event.
 
 Trades. The ``side`` of a trade is the taker's, so it is the aggressor side as it stands.
 Trades carry no id. Each subscription starts with a snapshot of recent trades, newest
@@ -43,11 +52,12 @@ from serenity.exchange import phemex
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.backoff import Backoff
-from serenity.marketdata.fh.handler import FeedConfig, FeedHandler, FeedSink
+from serenity.marketdata.fh.config import FeedConfig
+from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
+from serenity.marketdata.fh.sequence import SEQ_LIMIT
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.journal import BOOK, TRADES
-from serenity.marketdata.quality import DataQualityEvent, DataQualityKind
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import Side
 
@@ -91,6 +101,7 @@ class PhemexFeedHandler(FeedHandler):
     """
 
     venue: ClassVar[str] = phemex.VENUE
+    bounded_seq_jumps: ClassVar[bool] = False  # the sequence is shared between symbols
 
     def __init__(
         self,
@@ -187,7 +198,7 @@ class PhemexFeedHandler(FeedHandler):
         elif kind is _BOOK:
             self._on_book(msg, ts_recv)
         else:
-            self._on_reply(phemex.parse_reply(msg))
+            self._on_reply(phemex.parse_reply(msg), ts_recv)
 
     def on_disconnected(self, ts: int, reason: str) -> None:
         """Record the reconnect and forget book sequences; books resync after resubscribing."""
@@ -202,14 +213,20 @@ class PhemexFeedHandler(FeedHandler):
         if scale is None:
             raise DataError(f"{self.venue}: trades message for unsubscribed symbol {symbol!r}")
         parsed = phemex.parse_trades(msg, scale)
+        if not 0 <= parsed.sequence < SEQ_LIMIT:
+            raise DataError(f"{self.venue}: implausible sequence {parsed.sequence} of {symbol}")
         rows = parsed.trades
         if parsed.is_snapshot:
             rows = self._unrecorded(parsed.symbol, rows, ts_recv)
         if not rows:
             return
-        instrument, publish = self.instruments[parsed.symbol], self.publish_trade
+        symbol = parsed.symbol
+        check = self.check_trade
+        for _, _, price, qty in rows:  # all before any, so a bad row publishes none
+            check(symbol, price, qty, ts_recv)
+        instrument, deliver = self.instruments[symbol], self.deliver_trade
         for ts, side, price, qty in rows:
-            publish(Trade(instrument, ts, ts_recv, "", side, price, qty))
+            deliver(Trade(instrument, ts, ts_recv, "", side, price, qty))
         mark = self._marks.get(parsed.symbol)
         if len(rows) == 1 and mark is not None and ts >= mark[0]:  # the common case, inline
             if ts == mark[0]:
@@ -262,6 +279,9 @@ class PhemexFeedHandler(FeedHandler):
             self.instruments[symbol], ts, ts_recv, seq, parsed.bids, parsed.asks, parsed.is_snapshot
         )
         sync = self.books[symbol]
+        if not 0 <= seq < SEQ_LIMIT:
+            self.resync_book(symbol, ts_recv, {"seen": seq, "reason": "implausible sequence"})
+            return
         last = self._book_seq.get(symbol)
         self._book_seq[symbol] = seq
         if last is not None and seq < last:
@@ -276,25 +296,14 @@ class PhemexFeedHandler(FeedHandler):
         self.publish_book(update, first_seq=None if update.is_snapshot else _CONTINUES_ANY)
 
     def _gap(self, update: BookUpdate, details: dict[str, object]) -> None:
-        symbol = update.instrument.symbol
-        log.warning("fh.gap", extra={"venue": self.venue, "symbol": symbol, **details})
-        self.publish_quality(
-            DataQualityEvent(
-                venue=self.venue,
-                channel=BOOK,
-                symbol=symbol,
-                ts=update.ts_recv,
-                kind=DataQualityKind.GAP,
-                details=details,
-            )
-        )
-        self.books[symbol].request_resync(str(details["reason"]))
+        self.resync_book(update.instrument.symbol, update.ts_recv, details)
 
-    def _on_reply(self, reply: phemex.PhemexReply) -> None:
+    def _on_reply(self, reply: phemex.PhemexReply, ts_recv: int) -> None:
         if reply.is_error:
-            method, symbol = self._requests.get(
-                -1 if reply.id is None else reply.id, ("a request", "*")
-            )
+            if reply.id not in self._unacked:  # answers nothing of ours that is waiting
+                self.venue_error(ts_recv, reply.code, reply.message or "", request=reply.id)
+                return
+            method, symbol = self._requests[reply.id]
             log.error(
                 "fh.refused",
                 extra={"venue": self.venue, "method": method, "symbol": symbol, "code": reply.code},

@@ -37,7 +37,9 @@ TRADES_SCHEMA: Final = pa.schema(
     ]
 )
 """Trades: venue and receive times (int ns UTC), the venue's trade id, the aggressor's side
-(+1 buy, -1 sell), price, quantity and our sequence number."""
+(+1 buy, -1 sell), price, quantity and our sequence number. A non-empty trade id names one
+trade: an insert that repeats one is refused (empty ids, for venues that give none, may
+repeat)."""
 
 BOOKS_SCHEMA: Final = pa.schema(
     [
@@ -93,7 +95,8 @@ def to_arrow(data: pd.DataFrame | pa.Table, kind: TableKind, day: dt.date) -> pa
     The checks are strict: exactly the schema's columns (in any order; a DataFrame's index is
     not stored), no nulls, integer times in ns or timezone-aware timestamps, ``ts`` sorted and
     inside the day, ``side`` of +1 or -1, finite positive prices, finite quantities that are
-    positive for trades and non-negative for books.
+    positive for trades and non-negative for books, and for trades no non-empty ``trade_id``
+    twice (a duplicate is refused, not dropped: which copy is right is the caller's call).
 
     Parameters
     ----------
@@ -211,3 +214,20 @@ def _check_values(table: pa.Table, kind: TableKind, day: dt.date) -> None:
         i = _first(~ok)
         bound = "> 0" if kind is TableKind.TRADES else ">= 0 (0 deletes a level)"
         raise DataError(f"column 'qty' must be finite and {bound}, was {qty[i]!r} at row {i}")
+    if kind is TableKind.TRADES:
+        _check_unique_trade_ids(table.column("trade_id"))
+
+
+def _check_unique_trade_ids(ids: pa.ChunkedArray) -> None:
+    """Refuse a non-empty trade id that appears twice, naming it and both rows."""
+    named = pc.filter(ids, pc.not_equal(ids, ""))
+    if len(named) == 0 or pc.count_distinct(named).as_py() == len(named):
+        return
+    values = ids.to_pandas()
+    repeated = values.duplicated(keep="first") & (values != "")
+    i = _first(repeated.to_numpy())
+    first = _first((values == values.iloc[i]).to_numpy())
+    raise DataError(
+        f"column 'trade_id' holds {values.iloc[i]!r} twice, at rows {first} and {i}; a trade id "
+        "names one trade, so drop the repeats (e.g. frame.drop_duplicates('trade_id')) first"
+    )

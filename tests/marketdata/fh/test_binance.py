@@ -15,7 +15,7 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from serenity.errors import ConfigError, UnknownSymbolError, VenueError
+from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
 from serenity.exchange import binance
 from serenity.marketdata import (
     BookUpdate,
@@ -30,7 +30,7 @@ from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.polling import until
-from tests.venues import payload
+from tests.venues import payload, read_capture
 
 from .binance_server import BinanceServer, random_change
 
@@ -461,8 +461,11 @@ def test_the_2021_capture_replays_into_uncrossed_books(captures_dir: Path) -> No
     events.sort(key=lambda e: e[0])
     sink = ListSink()
     symbols = ("NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR")
-    handler = BinanceFeedHandler(
-        FeedConfig(venue="binance", symbols=symbols, ws_url=binance.PROD.ws), sinks=[sink]
+    catalog = binance.parse_exchange_info(read_capture(captures_dir, "BINANCE.0"))
+    handler = BinanceFeedHandler(  # with the catalog: every real price passes the tick grid
+        FeedConfig(venue="binance", symbols=symbols, ws_url=binance.PROD.ws),
+        sinks=[sink],
+        catalog=catalog,
     )
 
     for ts, symbol, body in events:
@@ -472,8 +475,167 @@ def test_the_2021_capture_replays_into_uncrossed_books(captures_dir: Path) -> No
             assert handler.on_snapshot(symbol, body, int(ts * 1e9))
 
     assert handler.parse_errors == 0 and sink.quality == [] and sink.crossed == 0
+    assert handler.implausible == 0
     assert (handler.trades, handler.book_updates, handler.ignored) == (2, 176, 86)
     assert handler.is_synced()
     for sync in handler.books.values():
         bid, ask = sync.book.best_bid(), sync.book.best_ask()
         assert bid is not None and ask is not None and 0 < bid[0] < ask[0]
+
+
+# -- hostile input (issue 9) --------------------------------------------------------------------
+
+
+async def test_an_absurd_final_update_id_does_not_freeze_the_book(server: BinanceServer) -> None:
+    # defect 2: one depthUpdate with U = previous u + 1 and u = 2**63 - 1 made every later
+    # diff stale while the feed kept reporting LIVE
+    sink = ListSink()
+    rng = random.Random(9)
+    handler = feed(server, [sink], symbols=("BTCUSDT",), channels=("book",))
+    async with running(handler):
+        await until(lambda: len(server.subscribed()) == 1, what="subscription")
+        await until(handler.is_synced, what="book in sync")
+        book = server.books["BTCUSDT"]
+        absurd = {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": book.last_update_id + 1}
+        absurd |= {"u": 2**63 - 1, "b": [], "a": []}
+        await server.send_raw(json.dumps({"stream": "btcusdt@depth@100ms", "data": absurd}))
+        for _ in range(100):
+            await server.update("BTCUSDT", *random_change(rng))
+        await until(lambda: books_match(handler, server), what="the book after the absurd id")
+        await until(lambda: handler.state is FeedState.LIVE, what="LIVE again")
+
+    gap = next(e for e in sink.quality if e.kind is DataQualityKind.GAP)
+    assert gap.details["reason"] == "implausible update id" and gap.details["last"] == 2**63 - 1
+    assert DataQualityKind.RESYNC in sink.kinds("BTCUSDT")
+
+
+def test_an_absurd_final_update_id_is_a_gap_not_the_books_new_state() -> None:
+    sink = ListSink()
+    handler = offline(sink)
+    handler.on_frame(depth(150, 156), 1)
+    assert handler.on_snapshot("BNBBTC", snapshot(155), 2)
+
+    handler.on_frame(depth(157, 2**63 - 1, [["1.5", "9"]]), 3)
+
+    sync = handler.books["BNBBTC"]
+    assert not handler.is_synced() and sync.needs_snapshot and sync.book.best_bid() is None
+    assert sink.kinds() == [DataQualityKind.GAP]
+    for i in range(157, 257):
+        handler.on_frame(depth(i, i, [["1.0", str(i)]]), 4)  # buffered until the snapshot
+    assert handler.on_snapshot("BNBBTC", snapshot(200), 5)
+    assert sync.book.seq == 256 and sync.book.best_bid() == (1.0, 256.0)
+    assert sink.kinds() == [DataQualityKind.GAP, DataQualityKind.RESYNC]
+
+
+def test_a_book_dropping_every_delta_as_stale_is_stuck_and_resyncs() -> None:
+    sink = ListSink()
+    handler = offline(sink)
+    assert handler.on_snapshot("BNBBTC", snapshot(155), 1)
+    handler.on_frame(depth(156, 10_156), 2)  # plausible, but 10,000 ids too far: applied
+
+    for i in range(157, 157 + 50):  # the venue's real next updates: all "stale"
+        handler.on_frame(depth(i, i), 3)
+
+    assert sink.kinds() == [DataQualityKind.STUCK]
+    assert sink.quality[0].details["dropped"] == 50
+    assert handler.books["BNBBTC"].needs_snapshot and not handler.is_synced()
+
+
+async def test_an_error_reply_to_a_request_we_never_sent_is_not_a_refusal(
+    server: BinanceServer,
+) -> None:
+    # defect 5: it stopped the feed as "refused the subscription ... (request 424242)"
+    sink = ListSink()
+    handler = feed(server, [sink], channels=("trades",))
+    async with running(handler) as task:
+        await until(lambda: len(server.subscribed()) == 2, what="subscriptions")
+        await server.send_raw('{"error": {"code": -1, "msg": "no such request"}, "id": 424242}')
+        await server.send_raw('{"code": 3, "msg": "Invalid JSON: stray"}')
+        await server.trade("BTCUSDT", 100.5, 1.0, is_buyer_maker=True)
+        await until(lambda: len(sink.trades) == 1, what="the trade after the stray errors")
+        assert not task.done()
+
+    errors = [e for e in sink.quality if e.kind is DataQualityKind.VENUE_ERROR]
+    assert [e.details["request"] for e in errors] == [424242, None]
+    assert errors[0].details["code"] == -1 and errors[0].channel == "raw"
+
+
+def with_catalog(sink: ListSink, **config: Any) -> BinanceFeedHandler:
+    catalog = binance.parse_exchange_info(payload("binance", "exchange_info"))
+    settings = {"venue": "binance", "symbols": ("BTCUSDT",), "ws_url": binance.PROD.ws} | config
+    handler = BinanceFeedHandler(FeedConfig(**settings), sinks=[sink], catalog=catalog)
+    handler.on_connected(0)
+    return handler
+
+
+def trade(price: str, qty: str = "1.0", tid: int = 1) -> str:
+    data = {"e": "trade", "E": 1, "s": "BTCUSDT", "t": tid, "p": price, "q": qty, "T": 1}
+    return json.dumps({"stream": "btcusdt@trade", "data": data | {"m": True, "M": True}})
+
+
+def test_prices_that_cannot_be_true_are_journalled_raw_not_recorded() -> None:
+    # defect 7: 1e308 and 0.0001 on a BTC book were recorded as trades
+    sink = ListSink()
+    handler = with_catalog(sink)
+    handler.on_frame(trade("42000.00", tid=1), 1)
+    absurd = ["1e308", "0.0001", "42000.00001", "4200000.00", "0.02", "42000.00000001"]
+    for tid, price in enumerate(absurd, start=2):
+        handler.on_frame(trade(price, tid=tid), 2)
+    handler.on_frame(trade("42000.01", qty="1e300", tid=8), 3)  # no lot of 0.00001 is so large
+    handler.on_frame(trade("42100.50", tid=9), 4)
+
+    assert [t.price for t in sink.trades] == [42000.0, 42100.5]
+    assert handler.parse_errors == handler.implausible == len(absurd) + 1
+    assert [r.data for r in sink.raw][:2] == [
+        trade("1e308", tid=2).encode(),
+        trade("0.0001", tid=3).encode(),
+    ]
+    assert all(k is DataQualityKind.PARSE_ERROR for k in sink.kinds())
+
+
+def test_a_level_off_the_tick_grid_is_kept_raw_and_the_next_delta_resyncs_the_book() -> None:
+    sink = ListSink()
+    handler = with_catalog(sink, channels=("book",))
+    good = {"lastUpdateId": 10, "bids": [["41999.99", "1"]], "asks": [["42000.01", "1"]]}
+    assert handler.on_snapshot("BTCUSDT", good, 1)
+
+    def delta(first: int, bid: str) -> str:
+        data = {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": first, "u": first}
+        return json.dumps(
+            {"stream": "btcusdt@depth@100ms", "data": data | {"b": [[bid, "5"]], "a": []}}
+        )
+
+    handler.on_frame(delta(11, "41999.00001"), 2)  # checked as it is parsed: refused
+    assert sink.kinds() == [DataQualityKind.PARSE_ERROR] and sink.raw
+    assert "'b'[0] is implausible for the instrument" in sink.quality[0].details["error"]
+    assert [u.seq for u in sink.books] == [10]
+    handler.on_frame(delta(12, "41999.98"), 3)  # 11 is missing: were it real, it was lost
+    assert sink.kinds() == [DataQualityKind.PARSE_ERROR, DataQualityKind.GAP]
+    assert handler.books["BTCUSDT"].needs_snapshot
+    with pytest.raises(DataError, match="implausible book snapshot"):
+        handler.on_snapshot("BTCUSDT", good | {"asks": [["1e300", "1"]]}, 4)
+
+
+def test_a_market_that_moved_past_the_band_is_followed_after_stuck_after_trades() -> None:
+    sink = ListSink()
+    handler = with_catalog(sink, stuck_after=5, price_band=10.0)
+    handler.on_frame(trade("100.00", tid=1), 1)
+    for i in range(5):  # the reference was an outlier, or the market jumped while away
+        handler.on_frame(trade(f"{5000 + i}.00", tid=2 + i), 2)
+    handler.on_frame(trade("5010.00", tid=9), 3)
+
+    assert [t.price for t in sink.trades] == [100.0, 5010.0]
+    assert sink.kinds().count(DataQualityKind.STUCK) == 1
+    assert sink.raw and len(sink.raw) == 5  # the five refused trades are kept raw
+
+
+def test_absurd_trade_ids_are_kept_raw_and_hold_no_state() -> None:
+    sink = ListSink()
+    handler = with_catalog(sink)
+    for tid in (100, 2**63 - 1, 2**62, -1, 101):
+        handler.on_frame(trade("42000.00", tid=tid), 1)
+
+    assert [t.trade_id for t in sink.trades] == ["100", "101"]
+    assert (
+        handler.parse_errors == 3 and "an integer in [0, 2**62)" in sink.quality[0].details["error"]
+    )

@@ -138,3 +138,47 @@ def test_book_ends_equal_to_the_servers_whatever_is_lost(seed: int, lost: list[i
     gaps = [e for e in events if e.kind is DataQualityKind.GAP]
     assert sync.resyncs == len([e for e in events if e.kind is DataQualityKind.RESYNC])
     assert len(gaps) <= len(set(lost))
+
+
+def live(seq: int = 1, **kw: int | None) -> BookSynchroniser:
+    sync = BookSynchroniser(INST, **kw)  # type: ignore[arg-type]
+    server = OrderBook(INST)
+    server.apply(BookUpdate(INST, 0, 0, seq, [(100.0, 1.0)], [(101.0, 1.0)], True))
+    sync.on_snapshot(snapshot(server, seq))
+    return sync
+
+
+def test_an_implausible_delta_is_a_gap_and_is_neither_applied_nor_buffered() -> None:
+    sync = live(max_jump=1_000)
+    assert not sync.on_delta(delta(2**62, [(100.0, 7.0)]))
+    events = sync.drain_events()
+    assert [e.kind for e in events] == [DataQualityKind.GAP]
+    assert events[0].details["reason"] == "implausible update id"
+    assert sync.needs_snapshot and sync.book.bid_count() == 0
+    sync.on_delta(delta(1_500))  # 1,499 ahead of the snapshot: dropped when it applies
+    sync.on_delta(delta(2, [(100.0, 2.0)]))
+    server = OrderBook(INST)
+    server.apply(BookUpdate(INST, 0, 0, 1, [(100.0, 1.0)], [(101.0, 1.0)], True))
+    assert [u.seq for u in sync.on_snapshot(snapshot(server, 1))] == [1, 2]
+    assert sync.book.best_bid() == (100.0, 2.0) and sync.is_live
+
+
+def test_an_implausible_snapshot_is_refused() -> None:
+    sync = BookSynchroniser(INST)
+    server = OrderBook(INST)
+    server.apply(BookUpdate(INST, 0, 0, 1, [(100.0, 1.0)], [(101.0, 1.0)], True))
+    assert sync.on_snapshot(snapshot(server, 2**63 - 1)) == []
+    assert sync.needs_snapshot and kinds(sync) == [DataQualityKind.GAP]
+
+
+def test_stale_deltas_in_a_row_make_a_stuck_book_resync() -> None:
+    sync = live(seq=1, stuck_after=3)
+    assert sync.on_delta(delta(500), first_seq=2)  # covers 2..500, and is applied
+    for seq in (2, 3):
+        assert not sync.on_delta(delta(seq))
+    assert sync.is_live and kinds(sync) == []
+    assert not sync.on_delta(delta(4))
+    events = sync.drain_events()
+    assert [e.kind for e in events] == [DataQualityKind.STUCK] and sync.stuck == 1
+    assert events[0].details == {"dropped": 3, "book_seq": 500, "seen": 4}
+    assert sync.needs_snapshot and not sync.is_live

@@ -25,11 +25,16 @@ from serenity.marketdata import (
     Trade,
 )
 from serenity.marketdata.fh import Backoff, FeedConfig, FeedMetrics, FeedState, JournalSink
-from serenity.marketdata.fh.coinbase import CoinbaseFeedHandler, subscribe_frame
+from serenity.marketdata.fh.coinbase import (
+    CoinbaseFeedHandler,
+    subscribe_frame,
+    unsubscribe_frame,
+)
 from serenity.marketdata.fh.registry import handler_class
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.polling import until
+from tests.venues import payload, read_capture
 
 from .coinbase_server import DATA as COINBASE_DATA
 from .coinbase_server import CoinbaseServer
@@ -423,14 +428,15 @@ def test_2021_capture_replays_through_the_handler(captures_dir: Path) -> None:
     sent = next(json.loads(line.split(": ", 1)[1]) for line in lines if " <- " in line)
     sink = ListSink()
     config = FeedConfig(venue="coinbase", symbols=tuple(sent["product_ids"]), ws_url="wss://x")
-    handler = CoinbaseFeedHandler(config, sinks=[sink])
+    catalog = coinbase.parse_products(read_capture(captures_dir, "COINBASE.0"))
+    handler = CoinbaseFeedHandler(config, sinks=[sink], catalog=catalog)  # checks every price
     handler.on_connected(0)
     for line in lines:
         head, sep, body = line.partition(": ")
         if sep and " " not in head:
             handler.on_frame(body, int(float(head) * 1e9))
 
-    assert handler.parse_errors == 0 and sink.raw == []
+    assert handler.parse_errors == 0 and sink.raw == [] and handler.implausible == 0
     assert handler.trades == 107 and handler.book_updates == 10 + 9719
     assert handler.ignored == 107 + 3  # tickers and acknowledgements
     assert handler.is_synced()
@@ -438,3 +444,92 @@ def test_2021_capture_replays_through_the_handler(captures_dir: Path) -> None:
     assert all(t.price > 0 and t.qty > 0 for t in sink.trades)
     assert all(p > 0 and q >= 0 for u in sink.books for p, q in (*u.bids, *u.asks))
     assert {t.side for t in sink.trades} == {Side.BUY, Side.SELL}
+
+
+# -- hostile input (issue 9) --------------------------------------------------------------------
+
+
+def match(trade_id: int, *, kind: str = "match", price: str = "100.0") -> str:
+    msg = {"type": kind, "trade_id": trade_id, "product_id": "BTC-USD", "side": "buy"}
+    msg |= {"price": price, "size": "1", "time": "2024-01-02T03:04:05.000006Z"}
+    return json.dumps(msg)
+
+
+def heartbeat(last_trade_id: int) -> str:
+    msg = {"type": "heartbeat", "product_id": "BTC-USD", "sequence": 1}
+    msg |= {"last_trade_id": last_trade_id, "time": "2024-01-02T03:04:05.1Z"}
+    return json.dumps(msg)
+
+
+def test_a_trade_id_near_the_integer_limit_does_not_silence_later_trades() -> None:
+    # defect 1: trade_id 2**64 - 1 was accepted and every later trade dropped as a duplicate
+    handler, sink = offline(("trades",))
+    for frame in [match(1001), match(1002), match(2**64 - 1), match(1003), match(1004)]:
+        handler.on_frame(frame, 1)
+
+    assert [t.trade_id for t in sink.trades] == ["1001", "1002", "1003", "1004"]
+    assert handler.duplicate_trades == 0 and handler.parse_errors == 1
+    assert "implausible trade id 18446744073709551615" in sink.quality[0].details["error"]
+
+
+def test_trades_dropped_as_duplicates_in_a_row_are_a_stuck_stream_and_are_republished() -> None:
+    handler, sink = offline(("trades",))
+    handler.on_frame(match(1001), 1)
+    handler.on_frame(match(6001), 2)  # plausible, but wrong: a gap of 4,999
+    for trade_id in range(1002, 1002 + 50):  # the real trades, all "duplicates"
+        handler.on_frame(match(trade_id), 3)
+    handler.on_frame(match(1052), 4)
+
+    assert [t.trade_id for t in sink.trades] == ["1001", "6001", *map(str, range(1002, 1053))]
+    assert sink.kinds("trades") == [GAP, DataQualityKind.STUCK]
+    assert sink.quality[1].details["republished"] == 50
+
+
+def test_the_venues_heartbeat_and_last_match_restart_a_tracker_that_ran_ahead() -> None:
+    handler, sink = offline(("trades",))
+    handler.on_frame(match(1001), 1)
+    handler.on_frame(match(9001), 2)  # ran ahead
+    handler.on_frame(heartbeat(1001), 3)  # the venue: its last trade is 1001
+    handler.on_frame(match(1002), 4)
+    handler.on_frame(match(9500), 5)  # ran ahead again
+    handler.on_disconnected(6, "closed (code 1006)")
+    handler.on_connected(7)
+    handler.on_frame(match(1002, kind="last_match"), 8)  # after resubscribing
+    handler.on_frame(match(1003), 9)
+
+    ids = [t.trade_id for t in sink.trades]
+    assert ids == ["1001", "9001", "1002", "9500", "1002", "1003"]
+    resyncs = [e for e in sink.quality if e.kind is RESYNC]
+    assert [(e.details["last"], e.details["seen"]) for e in resyncs] == [(9001, 1001), (9500, 1002)]
+
+
+def test_absurd_prices_are_journalled_raw_and_not_recorded() -> None:
+    handler, sink = offline(("trades",))
+    handler.on_frame(match(1001, price="42000.00"), 1)
+    handler.on_frame(match(1002, price="1e308"), 2)
+    handler.on_frame(match(1003, price="0.0001"), 3)
+    handler.on_frame(match(1004, price="42001.00"), 4)
+
+    assert [t.price for t in sink.trades] == [42000.0, 42001.0]
+    assert handler.implausible == 2 and len(sink.raw) == 2
+    assert sink.kinds("trades") == [GAP]  # 1002 and 1003 are not in the recorded data
+
+
+def test_an_implausible_level_resubscribes_the_book_and_is_kept_raw() -> None:
+    sink = ListSink()
+    config = FeedConfig(venue="coinbase", symbols=("BTC-USD",), ws_url="ws://127.0.0.1:1")
+    catalog = coinbase.parse_products(payload("coinbase", "products"))  # tick 0.01
+    handler = CoinbaseFeedHandler(config, sinks=[sink], catalog=catalog)
+    snap = coinbase.format_snapshot("BTC-USD", [("100.00", "1")], [("100.50", "1")])
+    handler.on_frame(json.dumps(snap), 1)
+    bad = coinbase.format_l2update("BTC-USD", 2, bids=[("99.99501", "3")])
+    handler.on_frame(json.dumps(bad), 2)
+
+    assert sink.kinds("book") == [GAP] and sink.quality[0].details["reason"] == (
+        "implausible book update"
+    )
+    assert "not on the tick grid" in sink.quality[1].details["error"] and len(sink.raw) == 1
+    assert handler.take_resubscriptions() == [
+        unsubscribe_frame(["BTC-USD"], ["level2_batch"]),
+        subscribe_frame(["BTC-USD"], ["level2_batch"]),
+    ]

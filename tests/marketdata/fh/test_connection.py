@@ -165,6 +165,36 @@ async def test_a_dropped_connection_is_not_live_while_it_backs_off() -> None:
     ]
 
 
+async def test_backoff_restarts_when_short_lived_connections_deliver() -> None:
+    # issue 9, defect 6: with drops every few seconds the delay used to grow to its cap
+    server = ScriptedServer(serve(2, "close"))
+    await server.server.start_server()
+    session = RecordingSession()
+    backoff = Backoff(initial_s=0.01, max_s=60.0, factor=10.0, jitter=0.0)
+    config = ConnectionConfig(venue="test", url=server.url, backoff_reset_s=3600)
+    connection = WebsocketConnection(config, session, backoff=backoff)
+    try:
+        async with asyncio.timeout(20):  # 0.01, 0.1, 1, 10, 60 s without the restart
+            await run_until(connection, lambda: len(session.disconnects) >= 6)
+    finally:
+        await server.server.close()
+    assert len(session.connected) >= 6 and backoff.attempts <= 1
+
+
+async def test_connections_that_never_deliver_keep_backing_off() -> None:
+    server = ScriptedServer(serve(0, "close"))  # subscribes, then closes without data
+    await server.server.start_server()
+    session = RecordingSession()
+    backoff = Backoff(initial_s=0.001, max_s=0.01, factor=2.0, jitter=0.0)
+    config = ConnectionConfig(venue="test", url=server.url, backoff_reset_s=3600)
+    connection = WebsocketConnection(config, session, backoff=backoff)
+    try:
+        await run_until(connection, lambda: len(session.disconnects) >= 6)
+    finally:
+        await server.server.close()
+    assert backoff.attempts >= 6
+
+
 async def test_stalled_connection_is_closed_and_reopened() -> None:
     server = ScriptedServer(serve(1, "stay"))
     await server.server.start_server()

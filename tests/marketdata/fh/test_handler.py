@@ -89,3 +89,51 @@ def test_disconnect_records_a_reconnect_per_stream_and_drops_books() -> None:
 def test_instrument_lookup_refuses_unsubscribed_symbols() -> None:
     with pytest.raises(DataError, match="unsubscribed symbol 'ZZZ'"):
         make(ListSink()).instrument("ZZZ")
+
+
+def test_a_feed_is_synced_only_once_it_delivers_after_each_connect() -> None:
+    sink = ListSink()
+    config = FeedConfig(
+        venue="toy", symbols=("AAA",), ws_url="ws://127.0.0.1:1", channels=("trades",)
+    )
+    h = ToyHandler(config, sinks=[sink])
+    h.on_connected(1)
+    assert not h.is_synced()  # subscribed, but nothing delivered yet
+    h.on_frame(json.dumps({"trade": ["AAA", 1, "buy", 100.0, 1.0]}), 2)
+    assert h.is_synced()
+    h.on_disconnected(3, "closed")
+    h.on_connected(4)
+    assert not h.is_synced()
+    h.on_frame(json.dumps({"trade": ["AAA", 2, "buy", 1e20, 1.0]}), 5)  # refused: not data
+    assert not h.is_synced() and h.implausible == 1
+
+
+def test_a_stray_venue_error_is_a_data_quality_event() -> None:
+    sink = ListSink()
+    h = make(sink)
+    h.venue_error(7, -1, "no such request", request=424242)
+    (event,) = sink.quality
+    assert (event.kind, event.channel, event.symbol, event.ts) == (
+        DataQualityKind.VENUE_ERROR,
+        "raw",
+        "*",
+        7,
+    )
+    assert event.details == {"code": -1, "text": "no such request", "request": 424242}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_seq_jump", 0),
+        ("stuck_after", 0),
+        ("stuck_after", 2.5),
+        ("price_band", 1.0),
+        ("price_band", float("nan")),
+        ("backoff_max_s", 0.1),
+        ("backoff_initial_s", 0),
+    ],
+)
+def test_bad_bounds_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=field.removeprefix("backoff_")):
+        FeedConfig(venue="toy", symbols=("A",), ws_url="ws://x", **{field: value})  # type: ignore[arg-type]

@@ -27,6 +27,9 @@ def test_metrics_count_data_quality_lag_and_state() -> None:
     assert value(registry, "serenity_fh_crossed_books_total", venue=v, symbol="BTCUSD") == 1
     assert value(registry, "serenity_fh_reconnects_total", venue=v) == 1
     assert value(registry, "serenity_fh_parse_errors_total", venue=v) == 1
+    labels = {"venue": v, "channel": "book", "symbol": "BTCUSD"}
+    assert value(registry, "serenity_fh_stuck_total", **labels) == 1
+    assert value(registry, "serenity_fh_venue_errors_total", venue=v) == 1
     assert value(registry, "serenity_fh_messages_total", venue=v) == 3
     assert value(registry, "serenity_fh_receive_lag_seconds_count", venue=v) == 1
     assert value(registry, "serenity_fh_receive_lag_seconds_bucket", venue=v, le="0.0025") == 1

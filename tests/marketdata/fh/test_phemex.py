@@ -392,3 +392,70 @@ def test_the_2021_capture_replays_with_matching_snapshots_and_taker_sides(
     assert len(sink.trades) == 25 == sides.checked  # the 1,000-trade histories are not replayed
     assert all(t.trade_id == "" and t.ts < t.ts_recv for t in sink.trades)
     assert sum(b.is_snapshot for b in sink.books) == 13
+
+
+# -- hostile input (issue 9) --------------------------------------------------------------------
+
+
+async def test_an_error_reply_to_a_request_we_never_sent_is_not_a_refusal(
+    venue: PhemexServer,
+) -> None:
+    # defect 5: it stopped the feed as "phemex refused a request *"
+    sink = ListSink()
+    handler = feed(venue, [sink], symbols=("BTCUSD",))
+    async with recording(handler):
+        await until(lambda: subscribed(venue, ("BTCUSD",)) and handler.is_synced())
+        venue.send_raw('{"error": {"code": 6001, "message": "invalid argument"}, "id": 424242}')
+        venue.send_raw('{"error": {"code": 6001, "message": "invalid argument"}, "id": null}')
+        venue.take("BTCUSD", "Sell")
+        await until(lambda: len(sink.trades) == 1 and in_sync(handler, venue))
+        assert handler.state is FeedState.LIVE
+
+    errors = [e for e in sink.quality if e.kind is DataQualityKind.VENUE_ERROR]
+    assert [(e.details["request"], e.details["code"]) for e in errors] == [
+        (424242, 6001),
+        (None, 6001),
+    ]
+
+
+def offline(*symbols: str, **config: Any) -> tuple[PhemexFeedHandler, ListSink]:
+    sink = ListSink()
+    settings = {"venue": "phemex", "symbols": symbols, "ws_url": "ws://127.0.0.1:1"} | config
+    handler = PhemexFeedHandler(FeedConfig(**settings), sinks=[sink], catalog=CATALOG)
+    handler.on_connected(0)
+    return handler, sink
+
+
+def scaled_trades(*rows: list[Any], symbol: str = "BTCUSD") -> str:
+    msg = {"sequence": 1, "symbol": symbol, "trades": list(rows), "type": "incremental"}
+    return json.dumps(msg)
+
+
+def test_scaled_prices_are_checked_on_the_tick_grid_after_unscaling() -> None:
+    handler, sink = offline("BTCUSD")  # priceScale 4, tick 0.5: priceEp a multiple of 5000
+    product = CATALOG.get("BTCUSD")
+    assert product is not None and (product.price_scale, product.tick_size) == (4, 0.5)
+    ts = 1_700_000_000_000_000_000
+    handler.on_frame(scaled_trades([ts, "Buy", 300_005_000, 10]), 1)  # 30000.5
+    handler.on_frame(scaled_trades([ts, "Buy", 300_001_234, 10]), 2)  # 30000.1234: off the grid
+    handler.on_frame(scaled_trades([ts, "Buy", 2**63 - 1, 10]), 3)  # 9.2e14: far outside the band
+    two = scaled_trades([ts, "Sell", 300_000_000, 5], [ts, "Sell", 300_000_001, 5])
+    handler.on_frame(two, 4)  # one bad row: the message publishes neither
+
+    assert [t.price for t in sink.trades] == [30000.5]
+    assert handler.implausible == 3 and [r.data for r in sink.raw][-1] == two.encode()
+
+
+def test_a_sequence_near_the_integer_limit_is_a_gap_not_the_books_state() -> None:
+    handler, sink = offline("BTCUSD", channels=("book",))
+    book = {"asks": [[300_005_000, 10]], "bids": [[299_995_000, 10]]}
+    msg = {"book": book, "depth": 0, "symbol": "BTCUSD", "timestamp": 1, "type": "snapshot"}
+    handler.on_frame(json.dumps(msg | {"sequence": 100}), 1)
+    delta = {"book": {"asks": [], "bids": [[299_990_000, 3]]}, "type": "incremental"}
+    handler.on_frame(json.dumps(msg | delta | {"sequence": 2**63 - 1}), 2)
+    handler.on_frame(json.dumps(msg | {"sequence": 120}), 3)  # the next snapshot resyncs
+    handler.on_frame(json.dumps(msg | delta | {"sequence": 121}), 4)
+
+    assert sink.kinds("BTCUSD") == [DataQualityKind.GAP, DataQualityKind.RESYNC]
+    assert sink.quality[0].details["reason"] == "implausible sequence"
+    assert handler.books["BTCUSD"].book.seq == 121 and handler.is_synced()

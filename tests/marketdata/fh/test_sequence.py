@@ -28,3 +28,26 @@ def test_ranges_continue_when_they_cover_the_expected_number() -> None:
     assert tracker.check(116, 116) is SequenceCheck.NEXT
     tracker.reset()
     assert tracker.check(1) is SequenceCheck.FIRST
+
+
+def test_implausible_numbers_are_never_remembered() -> None:
+    tracker = SequenceTracker(max_jump=1_000, stuck_after=3)
+    assert tracker.check(2**63 - 1) is SequenceCheck.IMPLAUSIBLE  # not even as the first
+    assert tracker.check(100) is SequenceCheck.FIRST
+    assert tracker.check(101, 2**62) is SequenceCheck.IMPLAUSIBLE  # continues, but ends absurd
+    assert tracker.check(1_102) is SequenceCheck.IMPLAUSIBLE  # 1,002 ahead of 100
+    assert tracker.check(1_100) is SequenceCheck.GAP  # 1,000 ahead: a gap
+    assert (tracker.last, tracker.implausible, tracker.gaps) == (1_100, 3, 1)
+
+
+def test_a_run_of_rejections_makes_the_tracker_stuck_until_one_is_accepted() -> None:
+    tracker = SequenceTracker(max_jump=None, stuck_after=3)
+    tracker.check(10**12)  # no bound on the jump: Phemex-like counters
+    assert tracker.check(10**15) is SequenceCheck.GAP and tracker.last == 10**15
+    for n in (5, 6):
+        tracker.check(n)
+    assert tracker.run == 2 and not tracker.is_stuck
+    tracker.check(7)
+    assert tracker.is_stuck
+    tracker.reset()
+    assert tracker.check(8) is SequenceCheck.FIRST and tracker.run == 0

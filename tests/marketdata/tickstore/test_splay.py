@@ -128,3 +128,18 @@ def test_faults_detected_while_recording_a_past_day_stay_with_that_day(
     write_journal(tmp_path / "j", trades, [reconnect, unrelated])
     [result] = splay_day(tmp_path / "j", spec.url, DAY)
     assert result.quality["reconnect"] == 1 and "gap" not in result.quality
+
+
+def test_a_trade_journalled_twice_is_splayed_once_and_counted(
+    tmp_path: Path, spec: StoreSpec
+) -> None:
+    trades = [Trade(INST, D0 + i, D0 + i, str(i), Side.BUY, 1.0, 1.0) for i in range(10)]
+    again = Trade(INST, D0 + 20, D0 + 20, "3", Side.SELL, 9.0, 9.0)  # e.g. a second recorder
+    write_journal(tmp_path / "j", [*trades, again])
+
+    [result] = splay_day(tmp_path / "j", spec.url, DAY)
+
+    assert result.rows == 10 and result.quality["duplicate_trades"] == 1
+    frame = open_tickstore(spec.url, "PHEMEX_TRADES").select("BTCUSD", D0, D0 + NS_PER_DAY)
+    assert frame["trade_id"].tolist() == [str(i) for i in range(10)]
+    assert frame["price"].tolist() == [1.0] * 10  # the first one journalled is kept

@@ -51,6 +51,10 @@ BAD_TRADES: dict[str, tuple[Mutation, str]] = {
     "null price": (lambda df: df.assign(price=df["price"].where(df.index != 5)), "null"),
     "nan via inf price": (_set("price", np.full(100, np.inf)), "'price' must be finite"),
     "zero qty": (_set("qty", np.zeros(100)), "'qty' must be finite and > 0"),
+    "a trade id twice": (  # issue 9, defect 9: duplicates were stored silently
+        lambda df: df.assign(trade_id=df["trade_id"].where(df.index != 9, df["trade_id"][5])),
+        "column 'trade_id' holds '0-5' twice, at rows 5 and 9",
+    ),
     "object column of mixed types": (
         _set("trade_id", pd.Series([1, "a"] * 50, dtype=object)),
         "cannot be stored",
@@ -66,6 +70,11 @@ def test_bad_trades_are_refused_and_nothing_is_written(trades: BlobTickstore, ca
         trades.insert("BTCUSD", DAY, frame)
     assert list(trades.blobs.list_keys("")) == []
     assert trades.symbols() == []
+
+
+def test_empty_trade_ids_may_repeat(trades: BlobTickstore) -> None:
+    frame = trades_frame().assign(trade_id="")  # Phemex gives no trade ids
+    assert trades.insert("BTCUSD", DAY, frame) == 1
 
 
 def test_books_refuse_negative_qty_but_accept_deletes(books: BlobTickstore) -> None:
@@ -151,7 +160,9 @@ def test_any_valid_day_round_trips_and_windows_match_a_filter(
         {
             "ts": np.array([t0 + r[0] for r in rows], dtype=np.int64),
             "ts_recv": np.array([t0 + r[1] for r in rows], dtype=np.int64),
-            "trade_id": pd.array([r[2] for r in rows], dtype="str"),
+            "trade_id": pd.array(  # unique, as insert requires, or empty
+                [f"{r[2]}-{i}" if r[2] else "" for i, r in enumerate(rows)], dtype="str"
+            ),
             "side": np.array([r[3] for r in rows], dtype=np.int8),
             "price": np.array([r[4] for r in rows], dtype=np.float64),
             "qty": np.array([r[5] for r in rows], dtype=np.float64),
