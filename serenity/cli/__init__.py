@@ -34,6 +34,7 @@ COMMANDS: Final[dict[str, str]] = {
     "backtest": "serenity.cli.backtest:BacktestCommands",
     "db": "serenity.cli.db:Db",
     "demo": "serenity.cli.demo:demo",
+    "invest": "serenity.cli.invest:InvestCommands",
     "journal": "serenity.cli.journal:JournalCommands",
     "marketdata": "serenity.cli.marketdata:MarketdataCommands",
     "refdata": "serenity.cli.refdata:Refdata",
