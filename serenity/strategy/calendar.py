@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -143,6 +145,14 @@ def _utc_day(ns: int) -> dt.date:
     return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).date()
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Hide a deprecation that exchange_calendars trips over on pandas 3.1 (not ours to fix)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        yield
+
+
 @functools.lru_cache(maxsize=32)
 def _calendar(name: str, first_year: int, last_year: int) -> Any:
     import exchange_calendars as xcals
@@ -150,7 +160,8 @@ def _calendar(name: str, first_year: int, last_year: int) -> Any:
     start = pd.Timestamp(dt.date(first_year, 1, 1) - _PAD)
     end = pd.Timestamp(dt.date(last_year, 12, 31) + _PAD)
     try:
-        return xcals.get_calendar(name, start=start, end=end)
+        with _quiet():
+            return xcals.get_calendar(name, start=start, end=end)
     except Exception as exc:  # the library's own errors for dates outside its data
         raise ConfigError(
             f"exchange calendar {name!r} has no sessions for {first_year}-{last_year}: {exc}"
@@ -158,10 +169,12 @@ def _calendar(name: str, first_year: int, last_year: int) -> Any:
 
 
 def _schedule(name: str, first_year: int, last_year: int) -> pd.DataFrame:
-    schedule: pd.DataFrame = _calendar(name, first_year, last_year).schedule
+    with _quiet():
+        schedule: pd.DataFrame = _calendar(name, first_year, last_year).schedule
     return schedule
 
 
 def _early_closes(name: str, first_year: int, last_year: int) -> list[dt.date]:
-    early = _calendar(name, first_year, last_year).early_closes
+    with _quiet():
+        early = _calendar(name, first_year, last_year).early_closes
     return [pd.Timestamp(d).date() for d in early]

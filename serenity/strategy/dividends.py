@@ -13,8 +13,8 @@ as realised P&L of the holding that paid it. Then, by policy:
 
 Reinvestment orders are sized at the ex-date's close so that units and fee fit the
 dividend (rounded down to lots; the rest stays as cash) and fill like any order (at that
-close, or at the next open). On a rebalance session nothing is reinvested: the cash is part
-of the equity the rebalance invests.
+close, or at the next open). When the strategy's rebalance trades on the ex-date, nothing is
+reinvested: the cash was part of the equity the rebalance invested.
 """
 
 from __future__ import annotations

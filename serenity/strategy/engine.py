@@ -7,9 +7,9 @@ On each session of the window, in this order:
    the open;
 2. units held are noted for the day's **dividends** (the holders of record);
 3. orders waiting for the **open** fill (next-open runs);
-4. at the **close**: dividends are paid by policy; on a rebalance session the strategy's
-   ``rebalance`` runs; market-on-close orders fill (next-open orders wait for the next
-   session);
+4. at the **close**: dividends are paid; on a rebalance session the strategy's
+   ``rebalance`` runs; dividends are reinvested by policy unless the rebalance traded;
+   market-on-close orders fill (next-open orders wait for the next session);
 5. the close is **recorded**: marks, positions and a point of the equity curve.
 
 Orders still waiting when the run ends are canceled.
@@ -158,14 +158,17 @@ class InvestEngine:
         if self._waiting:
             orders, self._waiting = self._waiting, []
             self._execute(orders, session.open_ns, changed)
-        rebalancing = session.date in self.rebalance_dates
-        self._pay_dividends(session, paying, entitled, reinvest=not rebalancing)
-        if rebalancing:
+        paid = self._pay_dividends(session, paying, entitled)
+        if session.date in self.rebalance_dates:
+            placed = self._orders_placed
             try:
                 self.strategy.rebalance(self.ctx)
             except Exception as exc:
                 exc.add_note(f"in {self.name}.rebalance at the close of {session.date}")
                 raise
+            if self._orders_placed != placed:
+                paid = []  # the rebalance traded: the dividends were part of what it invested
+        self._reinvest(paid)
         orders, self._batch = self._batch, []
         if self.fills.timing is FillTiming.MARKET_ON_CLOSE:
             self._execute(orders, session.stamp_ns, changed)
@@ -316,14 +319,11 @@ class InvestEngine:
         session: Session,
         paying: dict[str, Decimal],
         entitled: dict[tuple[str, str], Decimal],
-        *,
-        reinvest: bool,
-    ) -> None:
+    ) -> list[tuple[str, str, Decimal]]:
+        """Pay the day's dividends into cash; return (account, symbol, amount) of each."""
         if not entitled or not self.dividend_policy.pays:
-            return
-        closes = {
-            s: c for s in self.universe.symbols if (c := self.ctx.pricing.close(s)) is not None
-        }
+            return []
+        paid = []
         for (name, symbol), units in sorted(entitled.items()):
             account = self.portfolio.account(name)
             amount = units * paying[symbol]
@@ -332,6 +332,7 @@ class InvestEngine:
             held.dividends += amount
             account.cash += amount
             self._dividends_paid += amount
+            paid.append((name, symbol, amount))
             self.writer.capture(
                 "dividends",
                 session.stamp_ns,
@@ -341,11 +342,18 @@ class InvestEngine:
                 units=float(units),
                 amount=float(amount),
             )
-            if not reinvest:
-                continue
+        return paid
+
+    def _reinvest(self, paid: list[tuple[str, str, Decimal]]) -> None:
+        if not paid:
+            return
+        closes = {
+            s: c for s in self.universe.symbols if (c := self.ctx.pricing.close(s)) is not None
+        }
+        for name, symbol, amount in paid:
             buys = reinvestment(
                 self.dividend_policy,
-                account=account,
+                account=self.portfolio.account(name),
                 symbol=symbol,
                 amount=amount,
                 prices=closes,
