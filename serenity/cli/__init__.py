@@ -39,6 +39,7 @@ COMMANDS: Final[dict[str, str]] = {
     "marketdata": "serenity.cli.marketdata:MarketdataCommands",
     "refdata": "serenity.cli.refdata:Refdata",
     "runs": "serenity.cli.runs:RunsCommands",
+    "sweep": "serenity.cli.sweep:SweepCommands",
     "tax": "serenity.cli.tax:Tax",
     "tickstore": "serenity.cli.tickstore:TickstoreCommands",
     "version": "serenity.cli:version",
