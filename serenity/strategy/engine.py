@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from serenity.analytics import RunWriter
+from serenity.errors import InvalidValueError
 from serenity.strategy.base import InvestmentStrategy
 from serenity.strategy.calendar import Session, TradingCalendar
 from serenity.strategy.context import InvestContext
@@ -100,7 +101,7 @@ class InvestEngine:
         self.row = -1
         self._first_row = len(table.dates) - len(self.sessions)
         if self.sessions and table.dates[self._first_row] != self.sessions[0].date:
-            raise ValueError("the price table's last rows must be the window's sessions")
+            raise InvalidValueError("the price table's last rows must be the window's sessions")
         self._next_id = 1
         self._batch: list[Order] = []
         self._waiting: list[Order] = []
@@ -190,7 +191,7 @@ class InvestEngine:
     ) -> Order:
         """Place an order now (at the current session's close); it fills by the fill model."""
         if self.session is None:
-            raise ValueError("orders can be placed only in rebalance, not in init")
+            raise InvalidValueError("orders can be placed only in rebalance, not in init")
         order = Order(self._next_id, account, symbol, side, qty, limit, self.session.stamp_ns, tag)
         self._next_id += 1
         self._orders_placed += 1
@@ -379,7 +380,7 @@ class InvestEngine:
     def capture(self, channel: str, **fields: Any) -> None:
         """Add a capture row at the current session's close."""
         if self.session is None:
-            raise ValueError("capture rows need a session; capture in rebalance")
+            raise InvalidValueError("capture rows need a session; capture in rebalance")
         self.writer.capture(channel, self.session.stamp_ns, **fields)
 
     def _record(self, session: Session, changed: set[tuple[str, str]]) -> None:
