@@ -4,11 +4,13 @@ in this process; the repeated ``--grid`` flag."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -35,24 +37,29 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("dask")
     address = f"tcp://127.0.0.1:{free_port()}"
     env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
-    common = {"cwd": folder, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    common: dict[str, Any] = {
+        "cwd": folder,
+        "env": env,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+        "start_new_session": True,  # each its own process group, killed whole at the end
+    }
     port = address.rsplit(":", 1)[1]
     processes = [
-        subprocess.Popen(  # noqa: S603
+        subprocess.Popen(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"], **common
         )
     ]
     try:
         processes.append(
-            subprocess.Popen(  # noqa: S603
+            subprocess.Popen(
                 [
                     DASK,
                     "worker",
                     address,
                     "--nthreads",
                     "1",
-                    "--nworkers",
-                    "1",
+                    "--no-nanny",
                     "--no-dashboard",
                     "--host",
                     "127.0.0.1",
@@ -65,13 +72,8 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
     finally:
         for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
