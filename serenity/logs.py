@@ -33,9 +33,10 @@ __all__ = [
 DEFAULT_LEVEL: Final = "WARNING"
 """The CLI's log level unless ``--log-level`` says otherwise: warnings and errors only."""
 
-_CHATTY: Final = ("alembic.runtime.plugins", "azure")
+_CHATTY: Final = ("alembic.runtime.plugins", "azure", "distributed")
 """Libraries that log routine work at INFO (Alembic's plugin set-up, the Azure SDK's every
-HTTP request); their records show only with ``--log-level DEBUG``."""
+HTTP request, a Dask cluster's every worker and client); their records show only with
+``--log-level DEBUG``."""
 
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

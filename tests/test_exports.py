@@ -35,10 +35,36 @@ LAYERS: dict[str, set[str]] = {
     "pnl": {"tau", "model", "exchange", "marketdata", "trading", "position"},
     "booker": {"tau", "model", "db", "exchange", "marketdata", *_TRADING},
     "algo": {"tau", "model", "db", "exchange", "signal", "marketdata", *_TRADING, "analytics"},
-    "examples": {"tau", "model", "signal", "marketdata", "trading", "algo"},
+    "examples": {"tau", "model", "signal", "marketdata", "trading", "algo", "strategy"},
     "tax": {"model", "db"},
     # analytics sits beside algo and strategy (both use it), above trading/position/pnl.
     "analytics": {"tau", "model", "db", "exchange", "signal", "marketdata", *_TRADING},
+    # Close-on-close investment strategies: above algo (its config reader and strategy loader)
+    # and analytics (outputs, statistics, reports).
+    "strategy": {
+        "tau",
+        "model",
+        "db",
+        "exchange",
+        "signal",
+        "marketdata",
+        *_TRADING,
+        "algo",
+        "analytics",
+    },
+    # Parameter sweeps run algo and investment backtests as Dask tasks.
+    "sweep": {
+        "tau",
+        "model",
+        "db",
+        "exchange",
+        "signal",
+        "marketdata",
+        *_TRADING,
+        "algo",
+        "analytics",
+        "strategy",
+    },
 }
 SHARED = {"errors", "_version", "logs", "secret"}
 

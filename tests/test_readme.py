@@ -44,6 +44,8 @@ def test_the_command_line_block_works_after_the_demo(tmp_path: Path) -> None:
     assert "COINBASE_TRADES BTC-USD [2024-01-02T12:00:00" in out  # tickstore show | head
     assert re.search(r"report\s+.*report\.html", out)  # backtest run
     assert re.search(r"backtest\s+bbands1\s+completed", out)  # runs ls
+    assert "benchmark buy and hold AAA" in out and "sessions  1" in out  # invest run x2
+    assert re.search(r"point\s+window\s+num_std\s+sharpe", out)  # sweep run
     assert result.stderr == ""
     assert (tmp_path / ".serenity" / "serenity.db").is_file() and (tmp_path / "ticks").is_dir()
 
@@ -51,4 +53,13 @@ def test_the_command_line_block_works_after_the_demo(tmp_path: Path) -> None:
 def test_the_block_uses_only_offline_commands() -> None:
     commands = [line.split()[1] for line in _block().splitlines() if line.startswith("serenity")]
     assert "marketdata" not in commands and "demo" not in commands
-    assert set(commands) <= {"db", "refdata", "journal", "tickstore", "backtest", "runs"}
+    assert set(commands) <= {
+        "db",
+        "refdata",
+        "journal",
+        "tickstore",
+        "backtest",
+        "runs",
+        "invest",
+        "sweep",
+    }

@@ -33,7 +33,7 @@ from serenity.model import InstrumentId
 from serenity.tau import to_duration_ns
 from serenity.trading import RiskLimits, SimulatorConfig
 
-__all__ = ["AlgoConfig", "StrategySpec", "load_config", "parse_instrument"]
+__all__ = ["AlgoConfig", "ConfigReader", "StrategySpec", "load_config", "parse_instrument"]
 
 _V1: Final = "v1"
 _V1BETA: Final = "v1Beta"
@@ -206,7 +206,7 @@ def load_config(source: str | Path | Mapping[str, Any]) -> AlgoConfig:
         raise ConfigError(f"{where}: not valid YAML: {exc}") from None
     if root is None:
         raise ConfigError(f"{where}: the config is empty; see docs/algo.rst for its keys")
-    reader = _Reader(where)
+    reader = ConfigReader(where)
     top = reader.mapping(root, "the config")
     version = reader.scalar(top["api-version"], "api-version", str) if "api-version" in top else _V1
     if version == _V1BETA:
@@ -223,8 +223,11 @@ def load_config(source: str | Path | Mapping[str, Any]) -> AlgoConfig:
     return _v1(reader, root, path, text)
 
 
-class _Reader:
-    """Read YAML nodes with errors that name the key and the line."""
+class ConfigReader:
+    """Read YAML nodes with errors that name the key and the line (``file:line:column``).
+
+    Shared with the investment strategies' config (:mod:`serenity.strategy.config`).
+    """
 
     def __init__(self, where: str) -> None:
         self.where = where
@@ -269,7 +272,7 @@ class _Reader:
         return float(value)
 
 
-def _v1(reader: _Reader, root: yaml.Node, path: Path | None, text: str) -> AlgoConfig:
+def _v1(reader: ConfigReader, root: yaml.Node, path: Path | None, text: str) -> AlgoConfig:
     top = reader.mapping(root, "the config", _TOP_KEYS)
     if ("strategy" in top) == ("strategies" in top):
         raise ConfigError(f"{reader.where}: give either `strategy` or `strategies`")
@@ -322,7 +325,7 @@ def _v1(reader: _Reader, root: yaml.Node, path: Path | None, text: str) -> AlgoC
     )
 
 
-def _strategy(reader: _Reader, node: yaml.Node, what: str) -> StrategySpec:
+def _strategy(reader: ConfigReader, node: yaml.Node, what: str) -> StrategySpec:
     fields = reader.mapping(node, what, _STRATEGY_KEYS)
     for key in ("name", "module", "class"):
         if key not in fields:
@@ -340,7 +343,7 @@ def _strategy(reader: _Reader, node: yaml.Node, what: str) -> StrategySpec:
     )
 
 
-def _instruments(reader: _Reader, node: yaml.Node) -> tuple[InstrumentId, ...]:
+def _instruments(reader: ConfigReader, node: yaml.Node) -> tuple[InstrumentId, ...]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
         raise ConfigError(
             f"{reader.at(node)}: instruments must be a list such as [COINBASE:BTC-USD]"
@@ -355,7 +358,7 @@ def _instruments(reader: _Reader, node: yaml.Node) -> tuple[InstrumentId, ...]:
     return tuple(out)
 
 
-def _simulator(reader: _Reader, node: yaml.Node) -> SimulatorConfig:
+def _simulator(reader: ConfigReader, node: yaml.Node) -> SimulatorConfig:
     fields = reader.mapping(node, "simulator", _SIM_KEYS)
     kwargs: dict[str, Any] = {}
     for key in ("maker_fee_bps", "taker_fee_bps"):
@@ -386,7 +389,7 @@ def _simulator(reader: _Reader, node: yaml.Node) -> SimulatorConfig:
     return SimulatorConfig(**kwargs)
 
 
-def _duration(reader: _Reader, node: yaml.Node, key: str) -> int:
+def _duration(reader: ConfigReader, node: yaml.Node, key: str) -> int:
     value = reader.value(node)
     if isinstance(value, int) and not isinstance(value, bool):
         return to_duration_ns(value, what=key)
@@ -411,7 +414,7 @@ def _duration(reader: _Reader, node: yaml.Node, key: str) -> int:
     return ns
 
 
-def _v1beta(reader: _Reader, root: yaml.Node, path: Path | None, text: str) -> AlgoConfig:
+def _v1beta(reader: ConfigReader, root: yaml.Node, path: Path | None, text: str) -> AlgoConfig:
     """Upstream's form: a global ``environment`` and ``strategies`` with ``strategy-class``."""
     top = reader.mapping(root, "the config", {"api-version", "environment", "strategies"})
     env = _environment(reader, top.get("environment"), "environment")
@@ -453,7 +456,7 @@ def _v1beta(reader: _Reader, root: yaml.Node, path: Path | None, text: str) -> A
     )
 
 
-def _environment(reader: _Reader, node: yaml.Node | None, what: str) -> dict[str, Any]:
+def _environment(reader: ConfigReader, node: yaml.Node | None, what: str) -> dict[str, Any]:
     if node is None:
         return {}
     if not isinstance(node, yaml.SequenceNode):

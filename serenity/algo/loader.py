@@ -11,21 +11,36 @@ import sys
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from serenity.algo.strategy import Strategy
 from serenity.errors import ConfigError
 
 __all__ = ["load_strategy_class", "strategy_params"]
 
+T = TypeVar("T")
 
+
+@overload
 def load_strategy_class(
     module: str, class_name: str, *, base: Path | None = None
-) -> type[Strategy]:
+) -> type[Strategy]: ...
+
+
+@overload
+def load_strategy_class(
+    module: str, class_name: str, *, base: Path | None = None, kind: type[T]
+) -> type[T]: ...
+
+
+def load_strategy_class(
+    module: str, class_name: str, *, base: Path | None = None, kind: type[Any] = Strategy
+) -> type[Any]:
     """Return the :class:`Strategy` subclass ``class_name`` from ``module``.
 
     ``module`` is a path to a ``.py`` file (relative paths are tried against ``base``, the
-    config file's folder, then the working directory) or a dotted module name.
+    config file's folder, then the working directory) or a dotted module name. ``kind`` is
+    the base class required (the investment strategies pass theirs).
 
     Raises
     ------
@@ -38,15 +53,17 @@ def load_strategy_class(
         names = [
             n
             for n, v in vars(loaded).items()
-            if isinstance(v, type) and issubclass(v, Strategy) and v is not Strategy
+            if isinstance(v, type) and issubclass(v, kind) and v is not kind
         ]
         close = difflib.get_close_matches(class_name, names, n=1)
         hint = (
             f"; did you mean {close[0]!r}?" if close else f"; strategies there: {names or 'none'}"
         )
         raise ConfigError(f"module {module!r} has no class {class_name!r}{hint}")
-    if not (isinstance(found, type) and issubclass(found, Strategy)):
-        raise ConfigError(f"{module}:{class_name} is not a serenity.algo.Strategy subclass")
+    if not (isinstance(found, type) and issubclass(found, kind)):
+        raise ConfigError(
+            f"{module}:{class_name} is not a {kind.__module__}.{kind.__name__} subclass"
+        )
     return found
 
 
@@ -82,7 +99,7 @@ def _import(module: str, base: Path | None) -> types.ModuleType:
         raise ConfigError(f"strategy module {module!r} cannot be imported: {exc}") from exc
 
 
-def strategy_params(cls: type[Strategy], values: Mapping[str, Any], *, where: str) -> Any:
+def strategy_params(cls: type[Any], values: Mapping[str, Any], *, where: str) -> Any:
     """Return the strategy's params: an instance of ``cls.Params`` when it declares one
     (values checked against its fields by name and type), else a read-only mapping.
 

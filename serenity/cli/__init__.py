@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from serenity._version import __version__
-from serenity.cli._args import OPTIONS, GlobalOptions, split_global_flags
+from serenity.cli._args import OPTIONS, GlobalOptions, merge_repeated, split_global_flags
 from serenity.errors import ConfigError, SerenityError
 
 __all__ = ["COMMANDS", "main", "version"]
@@ -34,10 +34,12 @@ COMMANDS: Final[dict[str, str]] = {
     "backtest": "serenity.cli.backtest:BacktestCommands",
     "db": "serenity.cli.db:Db",
     "demo": "serenity.cli.demo:demo",
+    "invest": "serenity.cli.invest:InvestCommands",
     "journal": "serenity.cli.journal:JournalCommands",
     "marketdata": "serenity.cli.marketdata:MarketdataCommands",
     "refdata": "serenity.cli.refdata:Refdata",
     "runs": "serenity.cli.runs:RunsCommands",
+    "sweep": "serenity.cli.sweep:SweepCommands",
     "tax": "serenity.cli.tax:Tax",
     "tickstore": "serenity.cli.tickstore:TickstoreCommands",
     "version": "serenity.cli:version",
@@ -198,6 +200,7 @@ def _dispatch(options: GlobalOptions, words: list[str]) -> int:
         return 0
     if is_group:
         raise ConfigError(f"{path} needs a command first; see `{path} --help`")
+    args = merge_repeated(args, getattr(target, "repeatable_flags", ()))
     _check_args(path, target, args)
     import fire
 

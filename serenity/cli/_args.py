@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from serenity.errors import ConfigError, InvalidValueError
 
@@ -20,17 +21,21 @@ __all__ = [
     "day",
     "hide_progress",
     "instant",
+    "merge_repeated",
     "optional_instant",
     "optional_text",
+    "repeatable",
     "split_global_flags",
     "switch",
     "text",
+    "texts",
 ]
 
 _LEVELS: Final = "DEBUG, INFO, WARNING or ERROR"
 _INT: Final = re.compile(r"-?\d+")
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @dataclass(slots=True)
@@ -166,3 +171,65 @@ def day(value: object, *, flag: str) -> dt.date:
     if isinstance(value, bool):
         raise InvalidValueError(f"{flag} needs a UTC day as YYYY-MM-DD, was {value!r}")
     return to_day(value, what=flag)
+
+
+def repeatable(*flags: str) -> Callable[[_F], _F]:
+    """Mark flags of a command that may be given more than once (``--grid a --grid b``).
+
+    Fire keeps only the last of a repeated flag; :func:`serenity.cli.main` hands a marked
+    flag's values to the command as one list instead (:func:`merge_repeated`).
+    """
+
+    def mark(command: _F) -> _F:
+        command.repeatable_flags = frozenset(f.replace("-", "_") for f in flags)  # type: ignore[attr-defined]
+        return command
+
+    return mark
+
+
+def merge_repeated(args: list[str], flags: Iterable[str]) -> list[str]:
+    """Return ``args`` with every value of each flag in ``flags`` gathered into one list.
+
+    ``--grid a --grid=b`` becomes ``--grid=['a', 'b']``, which Fire reads as a list of text.
+    Arguments after ``--`` are left alone.
+    """
+    wanted = set(flags)
+    if not wanted:
+        return list(args)
+    values: dict[str, list[str]] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name, eq, value = arg.partition("=")
+        key = name[2:].replace("-", "_") if name.startswith("--") else ""
+        if key in wanted:
+            if not eq:
+                if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                    raise ConfigError(f"{name} needs a value")
+                i += 1
+                value = args[i]
+            values.setdefault(key, []).append(value)
+        else:
+            rest.append(arg)
+        i += 1
+    merged = [f"--{key}={[str(v) for v in found]!r}" for key, found in values.items()]
+    cut = rest.index("--") if "--" in rest else len(rest)
+    return rest[:cut] + merged + rest[cut:]
+
+
+def texts(value: object, *, flag: str) -> list[str]:
+    """Return a repeatable flag's values (a list, or one value) as non-empty strings.
+
+    Raises
+    ------
+    ConfigError
+        For a value that is not text, naming ``flag``.
+    """
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else [value]
+    return [text(item, flag=flag) for item in items]
