@@ -53,6 +53,8 @@ class MarketdataCommands:
         metrics_port: int | None = None,
         duration: float | None = None,
         stall_timeout: float = 30.0,
+        backoff_max: float = 30.0,
+        price_band: float | None = None,
     ) -> None:
         """Record trades and full-depth books until SIGINT/SIGTERM or for a duration.
 
@@ -83,6 +85,12 @@ class MarketdataCommands:
             Stop after this many seconds.
         stall_timeout
             Seconds without a frame before the connection is reopened.
+        backoff_max
+            The longest wait between reconnects, in seconds (the waits restart from the
+            shortest once a connection delivers).
+        price_band
+            How many times above or below the market a trade may print before it is
+            journalled raw as implausible (default 100; 0 turns the check off).
 
         Examples
         --------
@@ -106,9 +114,30 @@ class MarketdataCommands:
             duration_s=_number(duration, flag="--duration"),
             metrics_port=None if port is None else int(port),
             stall_timeout_s=_number(stall_timeout, flag="--stall-timeout") or 30.0,
+            backoff_max_s=_positive(backoff_max, flag="--backoff-max"),
+            price_band=_band(price_band),
         )
         summary = asyncio.run(_record(config))
         print("\n".join(summary.lines()))
+
+
+def _positive(value: object, *, flag: str) -> float:
+    number = _number(value, flag=flag)
+    if number is None or not number > 0:
+        raise ConfigError(f"{flag} must be a number of seconds > 0, was {value!r}")
+    return number
+
+
+def _band(value: object) -> float | None:
+    """Return the recorder's ``price_band``: its default when omitted, None (off) at 0."""
+    from serenity.marketdata.fh.plausibility import DEFAULT_PRICE_BAND
+
+    if value is None:
+        return DEFAULT_PRICE_BAND
+    band = _number(value, flag="--price-band")
+    if band is None or band < 0 or (0 < band <= 1):
+        raise ConfigError(f"--price-band must be 0 (off) or a factor > 1, was {value!r}")
+    return band or None
 
 
 async def _record(config: RecordConfig) -> RecordSummary:

@@ -242,3 +242,17 @@ async def test_cli_refused_subscription_is_one_line_and_exit_2(tmp_path: Path) -
     assert proc.returncode == 2, err.decode()
     assert len(lines) == 1 and lines[0].startswith("serenity: binance refused the subscription")
     assert b"Traceback" not in err and b"ExceptionGroup" not in err
+
+
+def test_record_flags_for_backoff_and_price_band_are_checked() -> None:
+    from serenity.cli.marketdata import _band, _positive
+    from serenity.errors import ConfigError
+    from serenity.marketdata.fh.plausibility import DEFAULT_PRICE_BAND
+
+    assert _band(None) == DEFAULT_PRICE_BAND and _band(0) is None and _band("250") == 250.0
+    assert _positive("5", flag="--backoff-max") == 5.0
+    for bad in (-1, 0.5, "wide"):
+        with pytest.raises(ConfigError, match="--price-band"):
+            _band(bad)
+    with pytest.raises(ConfigError, match="--backoff-max must be a number of seconds > 0"):
+        _positive(0, flag="--backoff-max")
