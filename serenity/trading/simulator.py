@@ -19,7 +19,8 @@ The rules (``docs/trading.rst`` has them with examples):
 - **Fees** in basis points of notional, maker and taker, per instrument if configured, in
   the instrument's P&L currency (:class:`~serenity.trading.ContractSpec`).
 - **Latency**: an order, cancel or amend reaches the venue ``latency_ns`` after it was
-  sent; reports come back ``report_latency_ns`` after the venue event. Cancels and amends
+  sent (at once, in the sender's cycle, when it is 0); reports come back
+  ``report_latency_ns`` after the venue event. Cancels and amends
   that race a fill are resolved in time order: a cancel that arrives after the fill is a
   cancel reject.
 - **Time in force**: IOC expires what does not fill at once; FOK fills in full at once or
@@ -196,7 +197,12 @@ class ExchangeSimulator:
     # -- venue events --------------------------------------------------------------------
 
     def _after_latency(self, action: Any) -> None:
-        self.scheduler.schedule(action, self.config.latency_ns)
+        # Without latency the venue acts at once: no timer, so a batch replay is not cut
+        # just to deliver the request at the same instant.
+        if self.config.latency_ns:
+            self.scheduler.schedule(action, self.config.latency_ns)
+        else:
+            action()
 
     def _arrive(self, order: Order) -> None:
         matcher = self._matchers.get(order.instrument)
