@@ -33,6 +33,7 @@ from serenity.marketdata.tickstore.blobstore import (
 )
 from serenity.marketdata.tickstore.delta import DeltaLog, PublishStats
 from serenity.marketdata.tickstore.index import VersionIndex, VersionInfo
+from serenity.marketdata.tickstore.migrate import MigrateStats, migrate_table
 from serenity.marketdata.tickstore.protocol import Tickstore
 from serenity.marketdata.tickstore.schema import (
     BOOKS_SCHEMA,
@@ -57,6 +58,7 @@ __all__ = [
     "DeltaLog",
     "LocalBlobStore",
     "LocalTickstore",
+    "MigrateStats",
     "ObjectLocation",
     "PublishStats",
     "StoredBlob",
@@ -68,6 +70,7 @@ __all__ = [
     "VersionInfo",
     "azure_storage_options",
     "list_tables",
+    "migrate_table",
     "open_blobstore",
     "open_tickstore",
     "plan_sync",

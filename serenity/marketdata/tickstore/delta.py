@@ -148,7 +148,6 @@ class DeltaLog:
         self._location = store.blobs.object_location(store.table)
         self._root = self._location.uri.rstrip("/") + "/"
         self._schema = delta_schema(store.kind)
-        self._cached: DeltaTable | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -174,22 +173,21 @@ class DeltaLog:
             raise self._fail("look for", exc) from exc
 
     def _load(self) -> DeltaTable | None:
-        """Return the log's newest snapshot, or None when there is no log yet."""
+        """Return the log's newest snapshot, or None when there is no log yet.
+
+        Read afresh every time: a snapshot kept between publishes would not notice a log
+        rebuilt meanwhile, and a commit after it would leave a gap in the log's versions.
+        """
         deltalake = _deltalake()
         try:
-            if self._cached is not None:
-                self._cached.update_incremental()
-                return self._cached
             if not deltalake.DeltaTable.is_deltatable(self.uri, self._options()):
                 return None
-            self._cached = deltalake.DeltaTable(self.uri, storage_options=self._options())
+            table: DeltaTable = deltalake.DeltaTable(self.uri, storage_options=self._options())
         except deltalake.exceptions.TableNotFoundError:
-            self._cached = None
             return None
         except (OSError, deltalake.exceptions.DeltaError) as exc:
-            self._cached = None
             raise self._fail("read", exc) from exc
-        return self._cached
+        return table
 
     def _active(
         self, table: DeltaTable | None, partitions: list[tuple[str, dt.date]] | None
@@ -267,8 +265,6 @@ class DeltaLog:
         wanted = None if partitions is None else sorted(set(partitions))
         delay = _FIRST_BACKOFF_S
         with self._lock:
-            if wanted is None:
-                self._cached = None  # a whole-table publish reads the log afresh
             for attempt in range(1, _MAX_ATTEMPTS + 1):
                 table = self._load()
                 have = self._active(table, wanted)  # the log first, then the indexes
@@ -280,7 +276,6 @@ class DeltaLog:
                 try:
                     version = self._commit(table, adds, removes, sizes, reason)
                 except _Conflict:
-                    self._cached = None
                     log.debug(
                         "tickstore.delta_conflict",
                         extra={"table": self._store.table, "try": attempt},

@@ -161,6 +161,11 @@ class BlobTickstore:
         return self._blobs
 
     @property
+    def publishes(self) -> bool:
+        """Return whether inserts and deletes publish to the table's Delta log."""
+        return self._publish
+
+    @property
     def delta_log(self) -> DeltaLog:
         """Return the table's Delta Lake log (``<TABLE>/_delta_log``)."""
         if self._delta_log is None:
