@@ -149,6 +149,8 @@ class DeltaLog:
         self._root = self._location.uri.rstrip("/") + "/"
         self._schema = delta_schema(store.kind)
         self._lock = threading.Lock()
+        self._cached: DeltaTable | None = None
+        self._cached_id: str | None = None
 
     def __repr__(self) -> str:
         return f"DeltaLog({self.uri!r})"
@@ -172,21 +174,40 @@ class DeltaLog:
         except (OSError, _deltalake().exceptions.DeltaError) as exc:
             raise self._fail("look for", exc) from exc
 
+    def _identity(self) -> str | None:
+        """Return the table id in the log's first commit, or None when there is no log yet."""
+        blob = self._store.blobs.read(f"{self._store.table}/{DELTA_LOG}/{0:020d}.json")
+        if blob is None:
+            return None
+        for line in blob.data.splitlines():
+            if line.startswith(b'{"metaData"'):
+                return str(orjson.loads(line)["metaData"]["id"])
+        return ""  # no table id there: not a log this class wrote; never reuse a snapshot
+
     def _load(self) -> DeltaTable | None:
         """Return the log's newest snapshot, or None when there is no log yet.
 
-        Read afresh every time: a snapshot kept between publishes would not notice a log
-        rebuilt meanwhile, and a commit after it would leave a gap in the log's versions.
+        The snapshot of the previous publish is brought up to date with only the commits made
+        since, unless the log was rebuilt meanwhile (its first commit then names another table
+        id), which a commit after a stale snapshot would leave with a gap in its versions.
         """
         deltalake = _deltalake()
+        identity = self._identity()
         try:
-            if not deltalake.DeltaTable.is_deltatable(self.uri, self._options()):
+            if identity is None and not self.exists():
+                self._cached = None
                 return None
+            if self._cached is not None and identity and identity == self._cached_id:
+                self._cached.update_incremental()
+                return self._cached
             table: DeltaTable = deltalake.DeltaTable(self.uri, storage_options=self._options())
         except deltalake.exceptions.TableNotFoundError:
+            self._cached = None
             return None
         except (OSError, deltalake.exceptions.DeltaError) as exc:
+            self._cached = None
             raise self._fail("read", exc) from exc
+        self._cached, self._cached_id = table, identity
         return table
 
     def _active(
@@ -275,7 +296,11 @@ class DeltaLog:
                     return PublishStats(table=self._store.table, version=table.version())
                 try:
                     version = self._commit(table, adds, removes, sizes, reason)
+                except StoreError:
+                    self._cached = None
+                    raise
                 except _Conflict:
+                    self._cached = None  # read afresh: whoever won may have rebuilt the log
                     log.debug(
                         "tickstore.delta_conflict",
                         extra={"table": self._store.table, "try": attempt},

@@ -117,6 +117,19 @@ def test_publish_builds_and_repairs_the_log_and_commits_only_a_difference(
     assert log.active_files() == current
 
 
+def test_a_writer_notices_a_log_rebuilt_under_it(trades: BlobTickstore) -> None:
+    for seed in range(3):
+        trades.insert("BTCUSD", DAY, trades_frame(seed=seed))  # the writer keeps a snapshot
+    for key in list(trades.blobs.list_keys("PHEMEX_TRADES/_delta_log/")):
+        trades.blobs.remove(key)
+    other = open_tickstore(trades.blobs, "PHEMEX_TRADES")
+    assert other.delta_log.publish().version == 0  # rebuilt elsewhere: a new table id
+    trades.insert("BTCUSD", DAY, trades_frame(seed=9))
+    table = _table(trades)
+    assert table.version() == 1 and [h["version"] for h in table.history()] == [1, 0]
+    assert trades.delta_log.active_files() == [_path(trades, "BTCUSD", DAY)]
+
+
 def test_sync_rebuilds_the_log_on_the_target_instead_of_copying_it(
     spec: StoreSpec, other_spec: StoreSpec
 ) -> None:
