@@ -107,7 +107,7 @@ def test_insert_a_day_of_1m_trades(
     store = month[0] if publish else month[1]
     day = DAYS[-1]
     frame = _trades(day, BIG, 7)
-    benchmark.pedantic(lambda: store.insert("BTCUSD", day, frame), rounds=5, iterations=1)
+    benchmark.pedantic(lambda: store.insert("BTCUSD", day, frame), rounds=8, iterations=1)
     benchmark.extra_info["insert_ms"] = round(benchmark.stats["mean"] * 1e3, 1)
     benchmark.extra_info["insert_ms_median"] = round(benchmark.stats["median"] * 1e3, 1)
 
