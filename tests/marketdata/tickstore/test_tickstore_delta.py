@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import uuid
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tickstore_data import DAY, StoreSpec, trades_frame
 
 from serenity.errors import ConfigError, StoreError
@@ -235,7 +239,6 @@ def test_an_emulator_on_another_port_is_named_in_the_environment(
 def test_a_sas_connection_string_publishes_too(
     azure_conn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import uuid
 
     from azure.storage.blob import (
         AccountSasPermissions,
@@ -266,3 +269,50 @@ def test_a_sas_connection_string_publishes_too(
         assert store.delta_log.active_files() == [_path(store, "BTCUSD", DAY)]
     finally:
         BlobServiceClient.from_connection_string(azure_conn).delete_container(container)
+
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "quiet_insert", "delete", "publish"]),
+        st.sampled_from(["BTCUSD", "ETHUSD"]),
+        st.sampled_from([DAY, NEXT]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=OPS)
+def test_the_log_always_ends_equal_to_the_indexes(
+    tmp_path: Path, ops: list[tuple[str, str, dt.date]]
+) -> None:
+    url = (tmp_path / uuid.uuid4().hex).as_uri()
+    store = open_tickstore(url, "PHEMEX_TRADES")
+    quiet = open_tickstore(url, "PHEMEX_TRADES", publish=False)
+    published = True  # whether every write so far went through the log
+    for k, (op, symbol, day) in enumerate(ops):
+        if op == "delete" and day not in [d for s, d in store.partitions() if s == symbol]:
+            continue
+        if op == "insert":
+            store.insert(symbol, day, trades_frame(day, n=5 + k, seed=k))
+        elif op == "quiet_insert":
+            quiet.insert(symbol, day, trades_frame(day, n=5 + k, seed=k))
+            published = False
+        elif op == "delete":
+            store.delete(symbol, day)
+        else:
+            store.delta_log.publish()
+            published = True
+    current = sorted(
+        f"symbol={s}/date={d}/{v.file}"
+        for s, d in store.partitions()
+        if (v := store.versions(s, d)[-1]).file is not None
+    )
+    if published and store.partitions():
+        assert store.delta_log.active_files() == current
+    store.delta_log.publish()
+    assert store.delta_log.active_files() == current
+    assert not store.delta_log.publish().committed
