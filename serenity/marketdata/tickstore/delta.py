@@ -130,8 +130,13 @@ def _deltalake() -> Any:
     return deltalake
 
 
-def _relative(uri: str, root: str) -> str:
-    return uri[len(root) :] if uri.startswith(root) else uri
+def _relative(uri: str) -> str:
+    """Return a data file's path inside the table: ``symbol=S/date=D/<file>``.
+
+    Taken from the end of the URI, since delta-rs may spell the table's root otherwise (a
+    local path with its symbolic links resolved, say).
+    """
+    return "/".join(uri.rsplit("/", 3)[-3:])
 
 
 class DeltaLog:
@@ -146,7 +151,6 @@ class DeltaLog:
     def __init__(self, store: BlobTickstore) -> None:
         self._store = store
         self._location = store.blobs.object_location(store.table)
-        self._root = self._location.uri.rstrip("/") + "/"
         self._schema = delta_schema(store.kind)
         self._lock = threading.Lock()
         self._cached: DeltaTable | None = None
@@ -218,7 +222,7 @@ class DeltaLog:
             return set()
         try:
             if partitions is None or len(partitions) > _PER_PARTITION_LOOKUPS:
-                paths = {_relative(uri, self._root) for uri in table.file_uris()}
+                paths = {_relative(uri) for uri in table.file_uris()}
                 if partitions is None:
                     return paths
                 wanted = set(partitions)
@@ -227,7 +231,7 @@ class DeltaLog:
             for symbol, day in partitions:
                 where = [("symbol", "=", symbol), ("date", "=", day.isoformat())]
                 uris = table.file_uris(file_pruning_predicate=where)
-                found.update(_relative(uri, self._root) for uri in uris)
+                found.update(_relative(uri) for uri in uris)
             return found
         except (OSError, _deltalake().exceptions.DeltaError) as exc:
             raise self._fail("read", exc) from exc

@@ -121,6 +121,16 @@ def test_publish_builds_and_repairs_the_log_and_commits_only_a_difference(
     assert log.active_files() == current
 
 
+def test_a_store_reached_through_a_symbolic_link_keeps_one_file_per_day(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")  # delta-rs resolves it, Serenity not
+    store = open_tickstore((tmp_path / "link").as_uri(), "PHEMEX_TRADES")
+    store.insert("BTCUSD", DAY, trades_frame(seed=1))
+    store.insert("BTCUSD", DAY, trades_frame(seed=2))
+    assert store.delta_log.active_files() == [_path(store, "BTCUSD", DAY)]
+    assert not store.delta_log.publish().committed
+
+
 def test_a_writer_notices_a_log_rebuilt_under_it(trades: BlobTickstore) -> None:
     for seed in range(3):
         trades.insert("BTCUSD", DAY, trades_frame(seed=seed))  # the writer keeps a snapshot
