@@ -245,17 +245,9 @@ def test_an_emulator_on_another_port_is_named_in_the_environment(
         azure_storage_options(conn)
 
 
-@pytest.mark.azure
-def test_a_sas_connection_string_publishes_too(
-    azure_conn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-
-    from azure.storage.blob import (
-        AccountSasPermissions,
-        BlobServiceClient,
-        ResourceTypes,
-        generate_account_sas,
-    )
+def _sas_connection(azure_conn: str, *, write: bool) -> tuple[str, str]:
+    """Return a SAS connection string for the Azurite account, and the SAS."""
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
     parts = dict(p.split("=", 1) for p in azure_conn.split(";") if "=" in p)
     sas = generate_account_sas(
@@ -263,13 +255,23 @@ def test_a_sas_connection_string_publishes_too(
         parts["AccountKey"],
         resource_types=ResourceTypes(service=True, container=True, object=True),
         permission=AccountSasPermissions(
-            read=True, write=True, delete=True, list=True, add=True, create=True
+            read=True, list=True, write=write, delete=write, add=write, create=write
         ),
         expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
     )
-    conn = f"BlobEndpoint={parts['BlobEndpoint']};SharedAccessSignature={sas}"
+    return f"BlobEndpoint={parts['BlobEndpoint']};SharedAccessSignature={sas}", sas
+
+
+@pytest.mark.azure
+def test_a_sas_connection_string_publishes_and_a_refusal_shows_no_secret(
+    azure_conn: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    writer, sas = _sas_connection(azure_conn, write=True)
+    reader, read_sas = _sas_connection(azure_conn, write=False)
     container = f"s{uuid.uuid4().hex[:20]}"
-    monkeypatch.setenv(AZURE_ENV, conn)
+    monkeypatch.setenv(AZURE_ENV, writer)
     try:
         store = open_tickstore(f"azure://{container}", "PHEMEX_TRADES")
         assert store.location.storage_options["sas_token"] == sas
@@ -277,6 +279,18 @@ def test_a_sas_connection_string_publishes_too(
         store.insert("BTCUSD", DAY, trades_frame(seed=2))
         assert _table(store).version() == 1
         assert store.delta_log.active_files() == [_path(store, "BTCUSD", DAY)]
+        open_tickstore(store.url, "PHEMEX_TRADES", publish=False).insert(
+            "BTCUSD", DAY, trades_frame(seed=3)
+        )
+        monkeypatch.setenv(AZURE_ENV, reader)  # may read, may not write
+        with caplog.at_level(logging.DEBUG), pytest.raises(StoreError) as refused:
+            open_tickstore(store.url, "PHEMEX_TRADES").delta_log.publish()
+        ours = [r for r in caplog.records if r.name.startswith("serenity")]
+        text = str(refused.value) + "".join(str(vars(r)) for r in ours)
+        assert "cannot commit to the Delta log" in str(refused.value), str(refused.value)
+        key = dict(p.split("=", 1) for p in azure_conn.split(";") if "=" in p)["AccountKey"]
+        signature = dict(q.split("=", 1) for q in read_sas.split("&"))["sig"]
+        assert key not in text and signature not in text and read_sas not in text
     finally:
         BlobServiceClient.from_connection_string(azure_conn).delete_container(container)
 
