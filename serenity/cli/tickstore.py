@@ -1,4 +1,4 @@
-"""``serenity tickstore``: list, inspect and sync tick stores.
+"""``serenity tickstore``: list, inspect, sync, publish and migrate tick stores.
 
 Store URLs are ``file:///path`` or ``azure://container`` (the connection string comes from
 ``AZURE_STORAGE_CONNECTION_STRING``).
@@ -20,8 +20,10 @@ from serenity.cli._args import day, hide_progress, instant, text
 from serenity.errors import InvalidValueError, StoreError
 from serenity.marketdata.tickstore import (
     LocalBlobStore,
+    PublishStats,
     VersionInfo,
     list_tables,
+    migrate_table,
     open_blobstore,
     open_tickstore,
     plan_sync,
@@ -33,6 +35,7 @@ from serenity.marketdata.tickstore.args import (
     unknown_symbol,
     unknown_table,
 )
+from serenity.marketdata.tickstore.migrate import legacy_partitions
 from serenity.tau import format_ns
 
 __all__ = ["TickstoreCommands"]
@@ -101,8 +104,19 @@ def _version_row(v: VersionInfo) -> list[object]:
 _VERSION_HEADER = ["VERSION", "VALID FROM (UTC)", "ROWS", "BYTES", "METADATA"]
 
 
+def _published(stats: PublishStats) -> str:
+    if not stats.committed:
+        return f"Delta log up to date (version {stats.version})"
+    made = "created the Delta log" if stats.created else "Delta log"
+    return f"{made} at version {stats.version}: +{stats.added} files, -{stats.removed} files"
+
+
+def _tables(url: str, table: object) -> list[str]:
+    return [_known_table(url, table)] if table is not None else list_tables(url)
+
+
 class TickstoreCommands:
-    """List, inspect, fill and sync tick stores (URLs: file:///path or azure://container).
+    """List, inspect, fill, sync, publish and migrate tick stores (file:///path, azure://container).
 
     An ``azure://container`` URL takes its connection string from
     ``AZURE_STORAGE_CONNECTION_STRING``.
@@ -326,7 +340,8 @@ class TickstoreCommands:
 
         Version numbers and validity times are kept; versions already present are skipped,
         so running it again copies nothing. Partitions whose histories differ are reported
-        and left alone (exit code 2).
+        and left alone (exit code 2). The destination's Delta log is brought up to date from
+        its own indexes (built when it has none), never copied.
 
         Parameters
         ----------
@@ -349,7 +364,7 @@ class TickstoreCommands:
             raise InvalidValueError("sync needs --from URL and --to URL")
         src_url = _existing_store(endpoints["from"], "--from")
         dst_url = _url(endpoints["to"], "--to")
-        tables = [_known_table(src_url, table)] if table is not None else list_tables(src_url)
+        tables = _tables(src_url, table)
         plans = [plan_sync(open_tickstore(src_url, t), open_tickstore(dst_url, t)) for t in tables]
         total = sum(p.size_bytes for p in plans)
         conflicts: list[str] = []
@@ -371,8 +386,78 @@ class TickstoreCommands:
                     f"{stats.table}: copied {stats.copied} versions "
                     f"({stats.bytes_copied:,} bytes), {stats.skipped} already present"
                     + (f", {len(stats.conflicts)} diverged" if stats.conflicts else "")
+                    + (f"; {_published(stats.published)}" if stats.published else "")
                 )
         if not tables:
             print(f"no tables in {src_url}")
         if conflicts:
             raise StoreError(f"{len(conflicts)} partitions have diverged; first: {conflicts[0]}")
+
+    def publish(self, url: str, table: str | None = None) -> None:
+        """Build or repair the Delta Lake log of each table from its version indexes.
+
+        Every insert and delete publishes itself; this repairs a log left behind (a writer
+        that crashed between its index and its log, a bulk load without publishing, a
+        deleted ``_delta_log``). Only a difference is committed, in one commit per table;
+        when the log already matches, nothing is.
+
+        Parameters
+        ----------
+        url
+            The store's URL, ``file:///path`` or ``azure://container``.
+        table
+            Only this table; every table of the store when omitted.
+
+        Examples
+        --------
+        serenity tickstore publish file:///data/ticks --table PHEMEX_TRADES
+        """
+        store_url = _existing_store(url, "URL")
+        tables = _tables(store_url, table)
+        for name in tables:
+            stats = open_tickstore(store_url, name).delta_log.publish()
+            print(f"{name}: {_published(stats)}")
+        if not tables:
+            print(f"no tables in {store_url}")
+
+    def migrate(self, url: str, table: str | None = None) -> None:
+        """Move a store to symbol=<SYMBOL>/date=<DATE>/ folders and publish its Delta logs.
+
+        For stores written before hive-style partitions (``<TABLE>/<SYMBOL>/<DATE>/``). Stop
+        writers first. Each partition's files are copied (hard-linked locally) before its
+        index, and the old folder is removed last, so an interrupted migration loses nothing
+        and running it again resumes; on a migrated store it changes nothing. Versions,
+        validity times and as-of reads are unchanged.
+
+        Parameters
+        ----------
+        url
+            The store's URL, ``file:///path`` or ``azure://container``.
+        table
+            Only this table; every table of the store when omitted.
+
+        Examples
+        --------
+        serenity tickstore migrate file:///data/ticks
+        """
+        store_url = _existing_store(url, "URL")
+        blobs = open_blobstore(store_url)
+        tables = _tables(store_url, table)
+        total = sum(len(legacy_partitions(blobs, name)) for name in tables)
+        off: dict[str, Any] = {"disable": True} if hide_progress() else {}
+        with (
+            logging_redirect_tqdm(),
+            tqdm(total=total, file=sys.stderr, unit="day", desc="migrate", **off) as bar,
+        ):
+
+            def advance(n: int) -> None:
+                bar.update(n)
+
+            for name in tables:
+                stats = migrate_table(blobs, name, progress=advance)
+                print(
+                    f"{name}: moved {stats.partitions} partitions ({stats.files} files); "
+                    f"{_published(stats.published)}"
+                )
+        if not tables:
+            print(f"no tables in {store_url}")

@@ -9,20 +9,37 @@ only the footer and the row groups it needs.
 The connection string is a secret: it is kept in a :class:`~serenity.secret.Secret`, whose
 ``repr`` is ``***``, and no error message or log record built here contains it or the SDK's
 own error text.
+
+Clients built on Rust's ``object_store`` crate (delta-rs and so the ``deltalake`` package,
+Polars) open the same container as ``az://<container>/<path>`` with the storage options
+:func:`azure_storage_options` derives from the connection string:
+
+- Azure: ``account_name`` and ``account_key`` (or ``sas_token``); with a ``BlobEndpoint`` or
+  an ``EndpointSuffix`` other than ``core.windows.net`` also ``endpoint``.
+- An emulator such as Azurite (a ``BlobEndpoint`` with the account in its path, e.g.
+  ``http://127.0.0.1:10000/devstoreaccount1``): ``use_emulator`` = ``"true"``,
+  ``account_name`` and ``account_key``. ``object_store`` takes the emulator's address only
+  from the environment variable ``AZURITE_BLOB_STORAGE_URL`` (default
+  ``http://127.0.0.1:10000``), which :func:`azure_storage_options` sets for another address.
+  An ``endpoint`` instead of ``use_emulator`` reads but cannot commit twice: ``object_store``
+  then lists the log with Azure's ``startFrom`` parameter, which Azurite ignores, and delta-rs
+  fails with "Invalid table version".
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
 
 from serenity.errors import ConfigError, InvalidValueError, StoreError
-from serenity.marketdata.tickstore.blobstore import BlobConflictError, StoredBlob
+from serenity.marketdata.tickstore.blobstore import BlobConflictError, ObjectLocation, StoredBlob
 from serenity.marketdata.tickstore.store import BlobTickstore
 from serenity.secret import Secret
 
@@ -30,7 +47,13 @@ if TYPE_CHECKING:
     from azure.core.exceptions import AzureError
     from azure.storage.blob import BlobClient, ContainerClient
 
-__all__ = ["AzureBlobStore", "AzureBlobTickstore", "check_container"]
+__all__ = [
+    "AZURITE_URL_ENV",
+    "AzureBlobStore",
+    "AzureBlobTickstore",
+    "azure_storage_options",
+    "check_container",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +65,9 @@ _RETRY_TOTAL: Final = 3
 """Retries of a failed request (the SDK's default backoff waits ~85 s before giving up)."""
 _RETRY_FIRST_BACKOFF_S: Final = 1
 _CONNECTION_TIMEOUT_S: Final = 10
+AZURITE_URL_ENV: Final = "AZURITE_BLOB_STORAGE_URL"
+"""Where ``object_store`` (delta-rs, Polars) looks for the emulator when ``use_emulator`` is on."""
+_AZURITE_DEFAULT: Final = "http://127.0.0.1:10000"
 
 
 def check_container(container: object) -> str:
@@ -58,6 +84,111 @@ def check_container(container: object) -> str:
             f"was {container!r}"
         )
     return container
+
+
+def _connection_parts(connection_string: str) -> dict[str, str]:
+    parts = {}
+    for item in connection_string.split(";"):
+        name, eq, value = item.strip().partition("=")
+        if eq and name:
+            parts[name.strip().lower()] = value.strip()
+    return parts
+
+
+_MALFORMED: Final = (
+    "the Azure connection string is malformed; expected "
+    "'DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...' or a SAS form"
+)
+
+
+def _point_at_emulator(url: str) -> None:
+    """Set ``$AZURITE_BLOB_STORAGE_URL`` to the emulator's address, which object_store reads."""
+    current = os.environ.get(AZURITE_URL_ENV)
+    if current is None:
+        if url != _AZURITE_DEFAULT:
+            os.environ[AZURITE_URL_ENV] = url
+    elif current.rstrip("/") != url:
+        raise ConfigError(
+            f"${AZURITE_URL_ENV} is {current} but the connection string's emulator is at {url}; "
+            "object_store reaches one emulator per process"
+        )
+
+
+def azure_storage_options(connection_string: str) -> dict[str, str]:
+    """Return the ``object_store`` options that open the account of an Azure connection string.
+
+    delta-rs (``deltalake``), Polars and dask-deltatable take these as ``storage_options``
+    with ``az://<container>/<path>`` URIs. The result holds the account key or SAS: never log
+    it. For an emulator (a ``BlobEndpoint`` whose path names the account, as Azurite's does)
+    the options say ``use_emulator`` and the emulator's address goes to
+    ``$AZURITE_BLOB_STORAGE_URL`` (set here when it is not Azurite's default), the only place
+    ``object_store`` reads it from.
+
+    Parameters
+    ----------
+    connection_string
+        ``AccountName=...;AccountKey=...`` (with an optional ``BlobEndpoint``,
+        ``EndpointSuffix`` or ``DefaultEndpointsProtocol``), ``BlobEndpoint=...;
+        SharedAccessSignature=...``, or ``UseDevelopmentStorage=true``.
+
+    Raises
+    ------
+    ConfigError
+        When the string names no account or has neither a key nor a SAS, or when
+        ``$AZURITE_BLOB_STORAGE_URL`` names another emulator.
+
+    Examples
+    --------
+    >>> opts = azure_storage_options(
+    ...     "DefaultEndpointsProtocol=https;AccountName=myaccount;AccountKey=a2V5;"
+    ...     "EndpointSuffix=core.windows.net"
+    ... )
+    >>> sorted(opts)
+    ['account_key', 'account_name']
+    >>> opts = azure_storage_options(
+    ...     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+    ...     "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    ... )
+    >>> sorted(opts), opts["use_emulator"]
+    (['account_key', 'account_name', 'use_emulator'], 'true')
+    """
+    parts = _connection_parts(connection_string)
+    if parts.get("usedevelopmentstorage", "").lower() == "true":
+        return {"use_emulator": "true"}
+    options: dict[str, str] = {}
+    endpoint = parts.get("blobendpoint", "").rstrip("/")
+    account = parts.get("accountname", "")
+    if endpoint:
+        where = urllib.parse.urlsplit(endpoint)
+        if where.scheme not in ("http", "https") or not where.hostname:
+            raise ConfigError(_MALFORMED)
+        path = where.path.strip("/")
+        if path:  # path-style addressing: an emulator such as Azurite
+            account = account or path.split("/")[0]
+            _point_at_emulator(f"{where.scheme}://{where.netloc}")
+            options["use_emulator"] = "true"
+        else:
+            account = account or where.hostname.split(".")[0]
+            options["endpoint"] = endpoint
+            if where.scheme == "http":
+                options["allow_http"] = "true"
+    elif account and parts.get("endpointsuffix", "core.windows.net") != "core.windows.net":
+        protocol = parts.get("defaultendpointsprotocol", "https")
+        options["endpoint"] = f"{protocol}://{account}.blob.{parts['endpointsuffix']}"
+        if protocol == "http":
+            options["allow_http"] = "true"
+    if not account:
+        raise ConfigError(_MALFORMED)
+    options["account_name"] = account
+    if parts.get("accountkey"):
+        options["account_key"] = parts["accountkey"]
+    elif parts.get("sharedaccesssignature"):
+        options["sas_token"] = parts["sharedaccesssignature"].lstrip("?")
+    else:
+        raise ConfigError(
+            "the Azure connection string has neither AccountKey nor SharedAccessSignature"
+        )
+    return options
 
 
 def _describe(exc: AzureError) -> str:
@@ -138,10 +269,7 @@ class AzureBlobStore:
                 secret.value, retry_policy=retry, connection_timeout=_CONNECTION_TIMEOUT_S
             )
         except (ValueError, TypeError, KeyError):
-            raise ConfigError(
-                "the Azure connection string is malformed; expected "
-                "'DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...' or a SAS form"
-            ) from None  # the SDK's error could quote the string
+            raise ConfigError(_MALFORMED) from None  # the SDK's error could quote the string
         self._secret = secret
         self._container: ContainerClient = service.get_container_client(self._name)
         self._has_container = False
@@ -295,6 +423,12 @@ class AzureBlobStore:
         except AzureError as exc:
             raise self._fail("remove", key, exc) from exc
 
+    def object_location(self, key: str) -> ObjectLocation:
+        """Return ``az://<container>/<key>`` and the options of :func:`azure_storage_options`."""
+        return ObjectLocation(
+            f"az://{self._name}/{key}".rstrip("/"), azure_storage_options(self._secret.value)
+        )
+
 
 class AzureBlobTickstore(BlobTickstore):
     """A tick store table in an Azure Blob container.
@@ -307,7 +441,11 @@ class AzureBlobTickstore(BlobTickstore):
         The container; created on the first write.
     table
         The table, e.g. ``PHEMEX_TRADES``.
+    publish
+        Publish every insert and delete to the table's Delta log (the default).
     """
 
-    def __init__(self, connection_string: str, container: str, table: str) -> None:
-        super().__init__(AzureBlobStore(connection_string, container), table)
+    def __init__(
+        self, connection_string: str, container: str, table: str, *, publish: bool = True
+    ) -> None:
+        super().__init__(AzureBlobStore(connection_string, container), table, publish=publish)

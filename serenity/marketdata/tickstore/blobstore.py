@@ -6,6 +6,10 @@ one *conditional* write for the version index. The conditional write is what mak
 writers safe: ``write(key, data, etag=...)`` succeeds only if the blob still has the entity tag
 the writer read, or, with ``etag=None``, only if the blob does not exist yet; otherwise it
 raises :class:`BlobConflictError` and the writer re-reads and retries.
+
+Other readers of the same files (delta-rs, Polars, Dask, DuckDB) reach them through an object
+store client of their own; :meth:`BlobStore.object_location` tells them where a key is and
+which storage options open it.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -25,7 +29,7 @@ import pyarrow as pa
 
 from serenity.errors import StoreError
 
-__all__ = ["BlobConflictError", "BlobStore", "LocalBlobStore", "StoredBlob"]
+__all__ = ["BlobConflictError", "BlobStore", "LocalBlobStore", "ObjectLocation", "StoredBlob"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,23 @@ class StoredBlob:
 
     data: bytes
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectLocation:
+    """Where an object-store client (delta-rs, Polars, Dask, DuckDB) finds a key of a store.
+
+    Parameters
+    ----------
+    uri
+        An absolute local path, or ``az://<container>/<key>`` for Azure Blob Storage.
+    storage_options
+        The options the client needs to open ``uri`` (credentials included, so they are left
+        out of the ``repr``); empty for a local path.
+    """
+
+    uri: str
+    storage_options: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @runtime_checkable
@@ -84,6 +105,10 @@ class BlobStore(Protocol):
 
     def remove(self, key: str) -> None:
         """Delete the blob if it exists."""
+        ...
+
+    def object_location(self, key: str) -> ObjectLocation:
+        """Return where object-store clients find ``key`` (a blob or a folder), with options."""
         ...
 
 
@@ -237,3 +262,7 @@ class LocalBlobStore:
             self._path(key).unlink(missing_ok=True)
         except OSError as exc:
             raise StoreError(f"{self.url}: cannot remove {key}: {exc.strerror}") from exc
+
+    def object_location(self, key: str) -> ObjectLocation:
+        """Return the absolute path of ``key``; local paths need no storage options."""
+        return ObjectLocation(str(self._path(key)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
 import pandas as pd
 import pyarrow as pa
@@ -12,6 +12,9 @@ import pyarrow as pa
 from serenity.marketdata.tickstore.args import Instant
 from serenity.marketdata.tickstore.index import VersionInfo
 from serenity.marketdata.tickstore.schema import TableKind
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["Tickstore"]
 
@@ -95,6 +98,7 @@ class Tickstore(Protocol):
         """
         ...
 
+    @overload
     def select(
         self,
         symbol: str,
@@ -103,20 +107,110 @@ class Tickstore(Protocol):
         as_of: Instant | None = None,
         *,
         columns: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        to: Literal["pandas"] = "pandas",
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def select(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["arrow"],
+    ) -> pa.Table: ...
+
+    @overload
+    def select(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["polars"],
+    ) -> pl.DataFrame: ...
+
+    def select(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["pandas", "arrow", "polars"] = "pandas",
+    ) -> pd.DataFrame | pa.Table | pl.DataFrame:
         """Return the rows with ``start <= ts < end``, sorted by ``ts``.
 
         Each day in the window is read from its newest version, or from the version that was
         current at ``as_of``. Deleted days contribute nothing.
 
+        Parameters
+        ----------
+        symbol
+            The symbol.
+        start, end
+            The window, ``start`` inclusive and ``end`` exclusive.
+        as_of
+            Read the data as it was stored at this instant; the newest versions when None.
+        columns
+            Only these columns (``ts`` is always used to cut the window).
+        to
+            ``"pandas"`` (a DataFrame, the default), ``"arrow"`` (a :class:`pyarrow.Table`,
+            the columns as read from Parquet) or ``"polars"`` (a ``polars.DataFrame``, built
+            from the Arrow columns without a detour through Python objects; needs the
+            ``polars`` extra).
+
         Raises
         ------
         InvalidValueError
-            For naive or malformed times, or ``end <= start``.
+            For naive or malformed times, ``end <= start``, or an unknown ``to``.
         UnknownSymbolError
             When the symbol has no data in the table.
+        ConfigError
+            For ``to="polars"`` without polars installed.
         """
         ...
+
+    @overload
+    def scan(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["arrow"] = "arrow",
+    ) -> Iterator[pa.RecordBatch]: ...
+
+    @overload
+    def scan(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["pandas"],
+    ) -> Iterator[pd.DataFrame]: ...
+
+    @overload
+    def scan(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["polars"],
+    ) -> Iterator[pl.DataFrame]: ...
 
     def scan(
         self,
@@ -126,11 +220,13 @@ class Tickstore(Protocol):
         as_of: Instant | None = None,
         *,
         columns: Sequence[str] | None = None,
-    ) -> Iterator[pa.RecordBatch]:
+        to: Literal["pandas", "arrow", "polars"] = "arrow",
+    ) -> Iterator[pa.RecordBatch] | Iterator[pd.DataFrame] | Iterator[pl.DataFrame]:
         """Yield the rows of :meth:`select` lazily, one row group at a time, in ``ts`` order.
 
         Memory is bounded by a row group, whatever the window; ``scheduler.replay`` takes the
-        iterator as it is.
+        iterator as it is. ``to`` picks the type of each piece: Arrow record batches (the
+        default), pandas DataFrames or Polars DataFrames.
         """
         ...
 

@@ -2,12 +2,16 @@
 
 Layout under the store's root (a directory or an Azure container)::
 
-    PHEMEX_TRADES/BTCUSD/2024-01-05/index.json            the version index (JSON)
-    PHEMEX_TRADES/BTCUSD/2024-01-05/3f9c...e1.parquet     one immutable file per version
+    PHEMEX_TRADES/symbol=BTCUSD/date=2024-01-05/index.json          the version index (JSON)
+    PHEMEX_TRADES/symbol=BTCUSD/date=2024-01-05/3f9c...e1.parquet   one file per version
+    PHEMEX_TRADES/_delta_log/                                        the Delta Lake log
 
 A write first stores its Parquet file under a fresh unique name, then appends a version to the
-index with a conditional write, retrying on a lost race. A crash in between leaves an
-unreferenced file that no read ever sees.
+index with a conditional write, retrying on a lost race, and then publishes the partition's
+current file to the table's Delta log (:mod:`~serenity.marketdata.tickstore.delta`). A crash
+after the file leaves an unreferenced file that no read ever sees; a crash after the index
+leaves the log a version behind until the next write of the partition or
+``serenity tickstore publish``.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 import pandas as pd
 import pyarrow as pa
 
-from serenity.errors import InvalidValueError, StoreError
+from serenity.errors import ConfigError, InvalidValueError, StoreError
 from serenity.marketdata.tickstore._parquet import encode, iter_window, read_window, to_frame
 from serenity.marketdata.tickstore.args import (
     Instant,
@@ -37,19 +41,37 @@ from serenity.marketdata.tickstore.args import (
     unknown_symbol,
     unknown_table,
 )
-from serenity.marketdata.tickstore.blobstore import BlobConflictError, BlobStore, LocalBlobStore
+from serenity.marketdata.tickstore.blobstore import (
+    BlobConflictError,
+    BlobStore,
+    LocalBlobStore,
+    ObjectLocation,
+)
+from serenity.marketdata.tickstore.delta import DeltaLog
 from serenity.marketdata.tickstore.index import VersionIndex, VersionInfo, check_metadata
+from serenity.marketdata.tickstore.layout import (
+    INDEX_NAME,
+    LEGACY_LAYOUT_HINT,
+    legacy_folder,
+    parse_legacy_key,
+    parse_partition_key,
+    partition_folder,
+)
 from serenity.marketdata.tickstore.schema import TableKind, schema_of, table_kind, to_arrow
 from serenity.tau import format_ns
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from serenity.marketdata.tickstore.protocol import Tickstore
 
-__all__ = ["INDEX_NAME", "BlobTickstore", "LocalTickstore"]
+__all__ = ["INDEX_NAME", "OUTPUTS", "BlobTickstore", "LocalTickstore", "Output"]
 
 log = logging.getLogger(__name__)
 
-INDEX_NAME: Final = "index.json"
+Output = Literal["pandas", "arrow", "polars"]
+"""What ``select`` and ``scan`` return: pandas, Arrow or Polars."""
+OUTPUTS: Final[tuple[Output, ...]] = ("pandas", "arrow", "polars")
 _MAX_ATTEMPTS: Final = 50
 _FIRST_BACKOFF_S: Final = 0.005
 _MAX_BACKOFF_S: Final = 0.25
@@ -74,6 +96,21 @@ def _as_of(as_of: Instant | None) -> int | None:
     return None if as_of is None else to_ns(as_of, what="as_of")
 
 
+def _output(to: object) -> Output:
+    for name in OUTPUTS:
+        if to == name:
+            return name
+    raise InvalidValueError(f"to must be one of {', '.join(map(repr, OUTPUTS))}, was {to!r}")
+
+
+def _polars() -> Any:
+    try:
+        import polars
+    except ImportError as exc:
+        raise ConfigError("to='polars' needs polars: pip install 'serenity[polars]'") from exc
+    return polars
+
+
 class BlobTickstore:
     """A :class:`~serenity.marketdata.tickstore.Tickstore` table kept in a :class:`BlobStore`.
 
@@ -83,6 +120,9 @@ class BlobTickstore:
         Where the files and indexes live.
     table
         The table, e.g. ``PHEMEX_TRADES``; its suffix decides the schema.
+    publish
+        Publish every insert and delete to the table's Delta log (the default). A bulk load
+        may turn it off and run :meth:`DeltaLog.publish` once at the end.
 
     Raises
     ------
@@ -90,10 +130,12 @@ class BlobTickstore:
         For a table name that does not end in ``_TRADES`` or ``_BOOKS``.
     """
 
-    def __init__(self, blobs: BlobStore, table: str) -> None:
+    def __init__(self, blobs: BlobStore, table: str, *, publish: bool = True) -> None:
         self._blobs = blobs
         self._table = check_table(table)
         self._kind = table_kind(table)
+        self._publish = publish
+        self._delta_log: DeltaLog | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r}, {self._table!r})"
@@ -118,11 +160,38 @@ class BlobTickstore:
         """Return the blob store underneath (for sync and maintenance)."""
         return self._blobs
 
+    @property
+    def publishes(self) -> bool:
+        """Return whether inserts and deletes publish to the table's Delta log."""
+        return self._publish
+
+    @property
+    def delta_log(self) -> DeltaLog:
+        """Return the table's Delta Lake log (``<TABLE>/_delta_log``)."""
+        if self._delta_log is None:
+            self._delta_log = DeltaLog(self)
+        return self._delta_log
+
+    @property
+    def location(self) -> ObjectLocation:
+        """Return where Polars, deltalake, Dask or DuckDB find the table, with storage options.
+
+        Examples
+        --------
+        >>> import polars as pl  # doctest: +SKIP
+        >>> where = store.location  # doctest: +SKIP
+        >>> pl.scan_delta(where.uri, storage_options=dict(where.storage_options))  # doctest: +SKIP
+        """
+        return self._blobs.object_location(self._table)
+
     # -- keys and indexes ---------------------------------------------------------------------
 
     def folder(self, symbol: str, day: dt.date) -> str:
         """Return the key prefix of one partition, ending in ``/``."""
-        return f"{self._table}/{symbol}/{day.isoformat()}/"
+        return f"{self._table}/{partition_folder(symbol, day)}/"
+
+    def _legacy_layout(self) -> StoreError:
+        return StoreError(f"{self.url}: {self._table} " + LEGACY_LAYOUT_HINT.format(url=self.url))
 
     def data_key(self, version: VersionInfo) -> str:
         """Return the key of a version's Parquet file.
@@ -167,6 +236,9 @@ class BlobTickstore:
             new = update(index)
             if new is None:
                 return index
+            legacy = f"{self._table}/{legacy_folder(symbol, day)}/{INDEX_NAME}"
+            if etag is None and self._blobs.size(legacy) is not None:
+                raise self._legacy_layout()  # a new index would hide the old one's versions
             try:
                 self._blobs.write(key, new.encode(), etag=etag)
             except BlobConflictError:
@@ -187,16 +259,25 @@ class BlobTickstore:
         """Return every (symbol, day) with a version index, deleted days included, sorted.
 
         One listing of the table (or of one symbol's folder); no index is read.
+
+        Raises
+        ------
+        StoreError
+            When the table still has partitions in the old ``<SYMBOL>/<DATE>/`` layout.
         """
-        prefix = f"{self._table}/" if symbol is None else f"{self._table}/{check_symbol(symbol)}/"
+        prefix = f"{self._table}/"
+        if symbol is not None:
+            prefix += f"symbol={check_symbol(symbol)}/"
         found = []
         for key in self._blobs.list_keys(prefix):
             parts = key.split("/")
-            if len(parts) == 4 and parts[3] == INDEX_NAME:
-                try:
-                    found.append((parts[1], dt.date.fromisoformat(parts[2])))
-                except ValueError:
-                    continue
+            if len(parts) != 4 or parts[3] != INDEX_NAME:
+                continue
+            partition = parse_partition_key(parts)
+            if partition is not None:
+                found.append(partition)
+            elif parse_legacy_key(parts) is not None:
+                raise self._legacy_layout()
         return sorted(found)
 
     def _days(self, symbol: str) -> list[dt.date]:
@@ -292,7 +373,26 @@ class BlobTickstore:
                 "bytes": mine.size_bytes,
             },
         )
+        self._publish_write(sym, day, "insert")
         return mine.version
+
+    def _publish_write(self, symbol: str, day: dt.date, reason: str) -> None:
+        """Publish a committed write to the Delta log; a failure leaves the version committed."""
+        if not self._publish:
+            return
+        try:
+            self.delta_log.publish([(symbol, day)], reason=reason)
+        except StoreError as exc:
+            log.error(
+                "tickstore.publish_failed",
+                extra={
+                    "table": self._table,
+                    "symbol": symbol,
+                    "day": str(day),
+                    "error": str(exc),
+                    "repair": f"serenity tickstore publish {self.url} --table {self._table}",
+                },
+            )
 
     def _log_unchanged(self, symbol: str, day: dt.date, v: VersionInfo) -> None:
         log.info(
@@ -339,6 +439,7 @@ class BlobTickstore:
                 "version": tombstone.version,
             },
         )
+        self._publish_write(sym, day, "delete")
         return tombstone.version
 
     # -- reads --------------------------------------------------------------------------------
@@ -408,6 +509,7 @@ class BlobTickstore:
         needed = [v for v in chosen if v.rows and _meets(v, start_ns, end_ns)]
         return needed, start_ns, end_ns
 
+    @overload
     def select(
         self,
         symbol: str,
@@ -416,8 +518,45 @@ class BlobTickstore:
         as_of: Instant | None = None,
         *,
         columns: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        to: Literal["pandas"] = "pandas",
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def select(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["arrow"],
+    ) -> pa.Table: ...
+
+    @overload
+    def select(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["polars"],
+    ) -> pl.DataFrame: ...
+
+    def select(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Output = "pandas",
+    ) -> pd.DataFrame | pa.Table | pl.DataFrame:
         """Return the rows with ``start <= ts < end``; see :meth:`Tickstore.select`."""
+        output = _output(to)
         cols = self._columns(columns)
         needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
         parts = []
@@ -427,7 +566,48 @@ class BlobTickstore:
                 parts.append(read_window(source, start_ns, end_ns, where=where, columns=cols))
         schema = schema_of(self._kind)
         empty = schema.empty_table() if cols is None else schema.empty_table().select(cols)
-        return to_frame(pa.concat_tables(parts) if parts else empty)
+        table = pa.concat_tables(parts) if parts else empty
+        if output == "arrow":
+            return table
+        if output == "polars":
+            return _polars().from_arrow(table, rechunk=False)
+        return to_frame(table)
+
+    @overload
+    def scan(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["arrow"] = "arrow",
+    ) -> Iterator[pa.RecordBatch]: ...
+
+    @overload
+    def scan(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["pandas"],
+    ) -> Iterator[pd.DataFrame]: ...
+
+    @overload
+    def scan(
+        self,
+        symbol: str,
+        start: Instant,
+        end: Instant,
+        as_of: Instant | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        to: Literal["polars"],
+    ) -> Iterator[pl.DataFrame]: ...
 
     def scan(
         self,
@@ -437,8 +617,11 @@ class BlobTickstore:
         as_of: Instant | None = None,
         *,
         columns: Sequence[str] | None = None,
-    ) -> Iterator[pa.RecordBatch]:
+        to: Output = "arrow",
+    ) -> Iterator[pa.RecordBatch] | Iterator[pd.DataFrame] | Iterator[pl.DataFrame]:
         """Yield the rows of :meth:`select` one row group at a time; see :meth:`Tickstore.scan`."""
+        output = _output(to)
+        convert = _polars().from_arrow if output == "polars" else None
         cols = self._columns(columns)
         needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
 
@@ -448,6 +631,10 @@ class BlobTickstore:
                 with self._blobs.open(self.data_key(v)) as source:
                     yield from iter_window(source, start_ns, end_ns, where=where, columns=cols)
 
+        if output == "pandas":
+            return (to_frame(pa.Table.from_batches([b])) for b in batches())
+        if convert is not None:
+            return (convert(b, rechunk=False) for b in batches())
         return batches()
 
 
@@ -466,8 +653,8 @@ class LocalTickstore(BlobTickstore):
     >>> store = LocalTickstore("/tmp/ticks", "PHEMEX_TRADES")  # doctest: +SKIP
     """
 
-    def __init__(self, root: str | os.PathLike[str], table: str) -> None:
-        super().__init__(LocalBlobStore(root), table)
+    def __init__(self, root: str | os.PathLike[str], table: str, *, publish: bool = True) -> None:
+        super().__init__(LocalBlobStore(root), table, publish=publish)
 
 
 if TYPE_CHECKING:

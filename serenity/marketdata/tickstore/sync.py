@@ -4,6 +4,10 @@ Sync preserves each version's number, file name and validity time, so the destin
 every bitemporal query exactly as the source does. A version the destination already has is
 skipped; re-running a sync copies nothing. A destination whose version N differs from the
 source's version N has diverged: that partition is reported as a conflict and left alone.
+
+The Delta log is not copied: the destination's own log is brought up to date from its indexes
+once the versions are in (one commit, or none when nothing changed). A copied log would name
+the same files but carry the copy's file times, which Delta's timestamp travel reads.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from serenity.errors import InvalidValueError, StoreError
+from serenity.marketdata.tickstore.delta import PublishStats
 from serenity.marketdata.tickstore.index import VersionIndex, VersionInfo
 from serenity.marketdata.tickstore.store import BlobTickstore
 
@@ -61,13 +66,14 @@ class SyncPlan:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyncStats:
-    """What a sync did."""
+    """What a sync did; ``published`` is the destination's log update (None: not published)."""
 
     table: str
     copied: int
     skipped: int
     bytes_copied: int
     conflicts: tuple[str, ...]
+    published: PublishStats | None = None
 
 
 def _same(a: VersionInfo, b: VersionInfo) -> bool:
@@ -147,6 +153,8 @@ def run_sync(plan: SyncPlan, *, progress: Progress | None = None) -> SyncStats:
 
     Each partition's index is updated with optimistic concurrency, so a sync can run while
     others write to the destination; versions that appeared meanwhile are not copied twice.
+    Then the destination's Delta log is published: the synced partitions when it has a log,
+    every partition when it has none yet.
 
     Parameters
     ----------
@@ -184,12 +192,20 @@ def run_sync(plan: SyncPlan, *, progress: Progress | None = None) -> SyncStats:
         skipped += len(part.versions) - len(added)
     for text in conflicts:
         log.warning("tickstore.sync_conflict", extra={"table": plan.src.table, "detail": text})
+    published = None
+    if plan.dst.publishes:
+        delta = plan.dst.delta_log
+        if delta.exists():
+            published = delta.publish([(p.symbol, p.date) for p in plan.pending], reason="sync")
+        else:
+            published = delta.publish(reason="sync")  # build the destination's log
     stats = SyncStats(
         table=plan.src.table,
         copied=copied,
         skipped=skipped,
         bytes_copied=copied_bytes,
         conflicts=tuple(conflicts),
+        published=published,
     )
     log.info(
         "tickstore.sync",

@@ -67,7 +67,7 @@ def open_blobstore(url: str) -> BlobStore:
     return AzureBlobStore(_connection_string(url), where)
 
 
-def open_tickstore(url: str | BlobStore, table: str) -> BlobTickstore:
+def open_tickstore(url: str | BlobStore, table: str, *, publish: bool = True) -> BlobTickstore:
     """Return one table of the store a URL names.
 
     Parameters
@@ -76,6 +76,9 @@ def open_tickstore(url: str | BlobStore, table: str) -> BlobTickstore:
         ``file:///path`` or ``azure://container`` (see :func:`open_blobstore`), or a blob store.
     table
         The table, e.g. ``PHEMEX_TRADES``.
+    publish
+        Publish every insert and delete to the table's Delta log (the default); see
+        :class:`~serenity.marketdata.tickstore.BlobTickstore`.
 
     Raises
     ------
@@ -92,13 +95,13 @@ def open_tickstore(url: str | BlobStore, table: str) -> BlobTickstore:
     """
     check_table(table)
     if isinstance(url, BlobStore):
-        return BlobTickstore(url, table)
+        return BlobTickstore(url, table, publish=publish)
     scheme, where = _parse(url)
     if scheme == "file":
-        return LocalTickstore(where, table)
+        return LocalTickstore(where, table, publish=publish)
     from serenity.marketdata.tickstore.azure import AzureBlobTickstore
 
-    return AzureBlobTickstore(_connection_string(url), where, table)
+    return AzureBlobTickstore(_connection_string(url), where, table, publish=publish)
 
 
 def list_tables(url: str | BlobStore) -> list[str]:

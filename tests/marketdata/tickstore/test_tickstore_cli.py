@@ -1,4 +1,7 @@
-"""``serenity tickstore ls|versions|show|sync`` on both backends, with validated arguments."""
+"""``serenity tickstore ls|versions|show|sync|publish`` on both backends, validated arguments.
+
+``migrate`` has its own tests in test_tickstore_migrate.py.
+"""
 
 from __future__ import annotations
 
@@ -143,9 +146,11 @@ def test_sync_copies_once_and_reports(
     dst = other_spec.url
     code, out, err = _run(capsys, "sync", f"--from={filled.url}", f"--to={dst}")
     assert code == 0 and "PHEMEX_TRADES: copied 5 versions" in out
+    assert "created the Delta log at version 0: +2 files, -0 files" in out
     assert "it/s" not in err and "B/s" not in err  # no progress bar when stderr is not a TTY
     code, out, _ = _run(capsys, "sync", "--from", filled.url, "--to", dst, "--table=PHEMEX_TRADES")
     assert code == 0 and "copied 0 versions (0 bytes), 5 already present" in out
+    assert "Delta log up to date (version 0)" in out
     copy = open_tickstore(dst, "PHEMEX_TRADES")
     assert copy.versions("BTCUSD", DAY) == filled.versions("BTCUSD", DAY)
 
@@ -205,3 +210,26 @@ def test_an_empty_store_lists_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_sync_help_names_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "sync", "--help")
     assert code == 0 and "--from URL --to URL" in out and "--table" in out
+
+
+def test_publish_repairs_the_log_and_otherwise_commits_nothing(
+    filled: BlobTickstore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "publish", filled.url)
+    assert code == 0 and out.strip() == "PHEMEX_TRADES: Delta log up to date (version 4)"
+    for key in list(filled.blobs.list_keys("PHEMEX_TRADES/_delta_log/")):
+        filled.blobs.remove(key)
+    code, out, _ = _run(capsys, "publish", filled.url, "--table", "PHEMEX_TRADES")
+    assert code == 0
+    assert out.strip() == "PHEMEX_TRADES: created the Delta log at version 0: +2 files, -0 files"
+    code, _, err = _run(capsys, "publish", filled.url, "--table", "PHEMEX_BOOKS")
+    assert code == 2 and "unknown table 'PHEMEX_BOOKS'" in err and "PHEMEX_TRADES" in err
+
+
+@pytest.mark.parametrize("command", ["publish", "migrate"])
+def test_publish_and_migrate_help_name_their_arguments(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, command, "--help")
+    assert code == 0 and f"usage: serenity tickstore {command} URL [--table TABLE]" in out
+    assert f"example:\n  serenity tickstore {command} file:///data/ticks" in out

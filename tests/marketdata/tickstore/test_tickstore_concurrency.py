@@ -1,4 +1,7 @@
-"""Concurrent writers never lose versions; a crash mid-insert leaves no visible partial version."""
+"""Concurrent writers never lose versions; a crash mid-insert leaves no visible partial version.
+
+The Delta log of a day raced by several writers ends showing the newest version.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ def _check_all_versions_listed(store: BlobTickstore, expected: int) -> None:
     assert stamps == sorted(stamps) and len(set(stamps)) == expected
     for v in versions:  # every file is complete and readable at its own as_of
         assert len(store.select("BTCUSD", DAY, NEXT, as_of=v.valid_from_ns)) == 50
+    # Whatever order the writers' log commits raced in, the log ends at the newest version.
+    assert store.delta_log.active_files() == [f"symbol=BTCUSD/date=2024-01-05/{versions[-1].file}"]
 
 
 def test_two_processes_inserting_one_day_both_get_distinct_versions(spec: StoreSpec) -> None:
@@ -89,7 +94,7 @@ def test_a_crash_inside_the_local_index_write_keeps_the_old_index(tmp_path: Path
     url = (tmp_path / "ticks").as_uri()
     store = open_tickstore(url, "PHEMEX_TRADES")
     store.insert("BTCUSD", DAY, trades_frame(n=50))
-    index_file = tmp_path / "ticks/PHEMEX_TRADES/BTCUSD/2024-01-05/index.json"
+    index_file = tmp_path / "ticks/PHEMEX_TRADES/symbol=BTCUSD/date=2024-01-05/index.json"
     before = index_file.read_bytes()
     _run_and_expect_exit(tickstore_data.crash_during_local_replace, (url,), 18)
     assert index_file.read_bytes() == before

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serenity.marketdata.tickstore import open_tickstore
+from serenity.marketdata.tickstore import LocalBlobStore, open_tickstore
 from serenity.marketdata.tickstore.args import day_start_ns
 
 DAY = dt.date(2024, 1, 5)
@@ -97,3 +97,63 @@ def crash_during_local_replace(url: str) -> None:
 
     os.replace = die  # type: ignore[assignment]
     store.insert("BTCUSD", DAY, trades_frame(n=30, seed=98))
+
+
+def to_legacy_layout(url: str, table: str = "PHEMEX_TRADES") -> int:
+    """Move a table's partitions back to the old ``<SYMBOL>/<DATE>/`` folders; drop its log.
+
+    Returns the number of keys moved. The files and indexes are byte for byte what the old
+    layout held, so the result is a store as written before hive-style folders.
+    """
+    store = open_tickstore(url, table)
+    blobs = store.blobs
+    moved = 0
+    for key in list(blobs.list_keys(f"{table}/")):
+        parts = key.split("/")
+        if parts[1] == "_delta_log":
+            blobs.remove(key)
+            continue
+        symbol, day = parts[1].removeprefix("symbol="), parts[2].removeprefix("date=")
+        old = f"{table}/{symbol}/{day}/{parts[3]}"
+        blob = blobs.read(key)
+        assert blob is not None
+        if parts[3] == "index.json":
+            blobs.write(old, blob.data, etag=None)
+        else:
+            blobs.put(old, blob.data)
+        blobs.remove(key)
+        moved += 1
+    if isinstance(blobs, LocalBlobStore):  # no empty new-layout folders, as in an old store
+        for folder in sorted((blobs.root / table).rglob("*"), reverse=True):
+            if folder.is_dir() and ("=" in folder.name or folder.name == "_delta_log"):
+                for lock in folder.glob("*.lock"):
+                    lock.unlink()
+                folder.rmdir()
+    return moved
+
+
+def migrate_then_die(url: str, env: dict[str, str], method: str, nth: int) -> None:
+    """Run ``serenity tickstore migrate`` and SIGKILL this process at the ``nth`` call of
+    ``method`` before it acts: a blob store method (``put``, ``write``, ``remove``),
+    ``link`` (:func:`os.link`, how a local store copies) or ``publish`` (the Delta log)."""
+    import signal
+
+    from serenity.cli import main
+    from serenity.marketdata.tickstore import DeltaLog, open_blobstore
+
+    os.environ.update(env)
+    calls = 0
+    owners: dict[str, Any] = {"publish": DeltaLog, "link": os}
+    owner = owners.get(method, type(open_blobstore(url)))
+    real = getattr(owner, method)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+
+    setattr(owner, method, counted)
+    main(["--quiet", "tickstore", "migrate", url])
+    os._exit(0)  # the chosen point was never reached
