@@ -227,6 +227,8 @@ class BinanceConnector(VenueConnector):
         How long Binance may take to receive a signed request.
     timeout_s
         Longest wait for one REST answer.
+    limits
+        The quotas kept (Binance's, :data:`RATE_LIMITS`, by default).
     positions, settings
         As :class:`~serenity.trading.connector.VenueConnector`.
     """
@@ -244,6 +246,7 @@ class BinanceConnector(VenueConnector):
         stream_url: str | None,
         recv_window_ms: int = RECV_WINDOW_MS,
         timeout_s: float = 10.0,
+        limits: Sequence[RateLimit] = RATE_LIMITS,
         positions: ExchangePositionService | None = None,
         settings: ConnectorSettings | None = None,
     ) -> None:
@@ -254,7 +257,7 @@ class BinanceConnector(VenueConnector):
             rest_url,
             errors=ERROR_POLICY,
             signer=BinanceSigner(credentials, recv_window_ms),
-            limits=RATE_LIMITS,
+            limits=limits,
             timeout_s=timeout_s,
             server_time=_server_time,
             usage=_usage,
