@@ -768,7 +768,7 @@ class VenueConnector(ABC):
     def _open_stream(self, url: str) -> WebsocketConnection:
         settings = self.settings
         config = ConnectionConfig(
-            venue=self.venue,
+            venue=f"{self.venue}-private",  # its logs are told from the feed's
             url=url,
             heartbeat_s=settings.heartbeat_s,
             stall_timeout_s=settings.stall_timeout_s,
