@@ -118,7 +118,7 @@ def read_frame(data: str | bytes) -> list[OrderUpdate | VenueBalance | Answer | 
             position = decode(envelope.event, AccountPositionEvent, "outboundAccountPosition")
             return list(position.to_balances())
         if kind in (_TERMINATED, _SHUTDOWN):
-            when = orjson.loads(envelope.event).get("E", 0)
+            when = orjson.loads(bytes(envelope.event)).get("E", 0)
             return [Notice(kind, int(when) * 1_000_000 if isinstance(when, int) else 0)]
         return []
     answer = decode(raw, WsResponse, "WebSocket API answer")
