@@ -528,7 +528,7 @@ class VenueConnector(ABC):
         closed: dict[str, OrderUpdate | None] = {}
         for order in list(self._orders.values()):
             cl = order.cl_ord_id
-            if not order.is_working or cl in open_ids or cl in in_flight:
+            if order.is_terminal or cl in open_ids or cl in in_flight:
                 continue
             product = self.products.get(order.instrument)
             if product is None:
