@@ -16,7 +16,7 @@ Scenario controls: :meth:`~BinanceVenue.fill` (partial and complete fills),
 :attr:`~BinanceVenue.skew_ms` (the venue's clock ahead of ours),
 :meth:`~BinanceVenue.fail_next` and :meth:`~BinanceVenue.delay_next` (errors and timeouts),
 :meth:`~BinanceVenue.drop_user_streams` (the private stream cut; events meanwhile are lost,
-as on Binance), :meth:`~BinanceVenue.add_order` (orders placed elsewhere, or left open by an
+as on Binance), :meth:`~BinanceVenue.terminate_subscriptions` (the subscription ended), :meth:`~BinanceVenue.add_order` (orders placed elsewhere, or left open by an
 earlier run).
 """
 
@@ -206,6 +206,14 @@ class BinanceVenue(BinanceServer):
             transport = self._ws_requests[ws].transport
             if transport is not None:
                 transport.abort()
+
+    async def terminate_subscriptions(self) -> None:
+        """End every user data stream subscription (``eventStreamTerminated``); the
+        connections stay open."""
+        streams, self.user_streams = self.user_streams, []
+        for ws in streams:
+            event = {"e": "eventStreamTerminated", "E": self.server_ms()}
+            await ws.send_json({"subscriptionId": 0, "event": event})
 
     def by_client_id(self, client_id: str) -> VenueOrder:
         """Return the most recent order with ``client_id``."""

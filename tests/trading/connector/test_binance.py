@@ -262,6 +262,16 @@ async def test_fills_while_the_private_stream_was_down_are_applied_once(rig: Rig
     assert len([e for e in rig.of(ExecutionReport, order) if e.is_fill]) == 3
 
 
+async def test_an_ended_subscription_is_opened_again(rig: Rig) -> None:
+    subscriptions = rig.venue.subscriptions
+    await rig.venue.terminate_subscriptions()
+    await until(lambda: rig.venue.subscriptions > subscriptions)
+    order = rig.bid()
+    await until(lambda: order.status is OrderStatus.NEW)
+    await rig.venue.fill(order.cl_ord_id)
+    await until(lambda: order.status is OrderStatus.FILLED)
+
+
 async def test_a_restart_adopts_the_orders_left_open_on_the_venue() -> None:
     async with BinanceVenue() as venue:
         await venue.add_order("earlier-run-7", "BUY", "0.2", "97")
