@@ -114,8 +114,6 @@ class VenueConnector(ABC):
         The last differences found by reconciliation and the stream (most recent last).
     reconciliations
         Reconciliations completed.
-    stream_ready
-        Whether the private stream is subscribed now.
     """
 
     venue: ClassVar[str] = ""
