@@ -142,7 +142,6 @@ TIMES_IN_FORCE: Final[WireMap[TimeInForce]] = WireMap(
 ORDER_STATUSES: Final[WireMap[OrderStatus]] = WireMap(
     "order status",
     {
-        OrderStatus.PENDING_NEW: "Created",
         OrderStatus.NEW: "New",
         OrderStatus.PARTIALLY_FILLED: "PartiallyFilled",
         OrderStatus.FILLED: "Filled",
@@ -151,11 +150,13 @@ ORDER_STATUSES: Final[WireMap[OrderStatus]] = WireMap(
         OrderStatus.EXPIRED: "Expired",
     },
     unsupported={
+        OrderStatus.PENDING_NEW: "never reported by Phemex (an order is acked as Created)",
         OrderStatus.PENDING_CANCEL: "never reported by Phemex (a cancel is acked as the order)",
         OrderStatus.PENDING_REPLACE: "never reported by Phemex (an amend is acked as the order)",
     },
     extra={
-        "Init": OrderStatus.PENDING_NEW,  # "same as Created"
+        "Created": OrderStatus.NEW,  # "order acked from order request", not yet booked
+        "Init": OrderStatus.NEW,  # "same as Created"
         "Untriggered": OrderStatus.NEW,  # a stop order resting until its trigger
         "Triggered": OrderStatus.NEW,  # a stop order being triggered
         "Deactivated": OrderStatus.CANCELED,  # an untriggered stop order removed

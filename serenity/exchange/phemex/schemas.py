@@ -7,14 +7,17 @@ execution) and ``positions``. Spot reports on the Wallet-Order stream (``wo.subs
 ``wallets`` and ``orders`` split in ``open``, ``closed`` and ``fills``. The REST API answers
 ``{"code", "msg", "data"}`` with orders and executions of the same shapes.
 
-Conversions give plain domain values in :mod:`serenity.model` terms (the exchange layer sits
-below trading, so the order connector turns them into execution reports):
+Conversions give the venue-neutral values of :mod:`serenity.exchange.execution` (the
+order connector turns them into execution reports and reconciles with them):
 
-* :class:`OrderUpdate` (``to_update``): one change of an order's state, or one fill, with a
-  deterministic ``exec_id`` (Phemex's ``execID`` for a fill), so a replayed event counts once;
-* :class:`Balance` (``to_balance``): a margin account or a spot wallet (a balance, never a
-  position);
-* :class:`Position` (``to_position``): a contract position, signed.
+* :class:`~serenity.exchange.execution.OrderUpdate` (``to_update``): one change of an
+  order's state, or one fill (with its :class:`~serenity.exchange.execution.VenueFill`,
+  whose ``exec_id`` is Phemex's ``execID``, so a replayed fill counts once);
+* :class:`~serenity.exchange.execution.VenueFill` (``to_fill``): a row of the trade history;
+* :class:`~serenity.exchange.execution.VenueBalance` (``to_balance``): a contract margin
+  account or a spot wallet (a balance, never a position);
+* :class:`~serenity.exchange.execution.VenuePosition` (``to_position``): a contract
+  position, signed.
 
 Messages are decoded entry by entry (:func:`decode_entries`): an entry that does not parse is
 reported as a :class:`~serenity.errors.DataError` and the others are still delivered.
@@ -23,17 +26,15 @@ reported as a :class:`~serenity.errors.DataError` and the others are still deliv
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum, unique
 from typing import Any, Final, TypeVar
 
 import msgspec
 
 from serenity.errors import DataError
+from serenity.exchange.execution import OrderUpdate, VenueBalance, VenueFill, VenuePosition
 from serenity.exchange.phemex.endpoints import VENUE
 from serenity.exchange.phemex.enums import (
-    EXEC_STATUSES,
     LIQUIDITY,
     ORDER_STATUSES,
     ORDER_TYPES,
@@ -42,19 +43,16 @@ from serenity.exchange.phemex.enums import (
 )
 from serenity.exchange.phemex.errors import describe
 from serenity.exchange.phemex.refdata import PhemexInstrument, PhemexRefdata
-from serenity.model.enums import ExecType, Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from serenity.model import InstrumentId
+from serenity.model.enums import ExecType, Liquidity, OrderStatus, OrderType, TimeInForce
 
 __all__ = [
     "NO_EXEC_ID",
     "AopMessage",
-    "Balance",
-    "BalanceKind",
     "ContractAccount",
     "ContractOrder",
     "ContractPosition",
     "ContractTrade",
-    "OrderUpdate",
-    "Position",
     "RestResponse",
     "SpotFill",
     "SpotOrder",
@@ -70,89 +68,13 @@ NO_EXEC_ID: Final = "00000000-0000-0000-0000-000000000000"
 """The ``execID`` Phemex sends on order events that are not fills."""
 _ZERO: Final = Decimal(0)
 _FILL_TRADE_TYPES: Final = frozenset({"Trade", "LiqTrade", "AdlTrade", ""})
+_FINISHING: Final = {
+    OrderStatus.CANCELED: ExecType.CANCELED,
+    OrderStatus.REJECTED: ExecType.REJECTED,
+    OrderStatus.EXPIRED: ExecType.EXPIRED,
+}
 
 T = TypeVar("T")
-
-
-@unique
-class BalanceKind(StrEnum):
-    """What a balance is: a contract margin account, or a spot wallet."""
-
-    MARGIN = "margin"
-    WALLET = "wallet"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrderUpdate:
-    """One change of an order's state at Phemex, or one fill, in domain terms.
-
-    ``exec_type`` says what happened (``TRADE`` for a fill, with ``last_qty``/``last_px``);
-    ``status``, ``cum_qty``, ``leaves_qty`` and ``avg_px`` are the order's state after it.
-    Quantities are real (contracts, or base units for spot), prices real, ``fee`` in
-    ``fee_currency`` (positive a cost, negative a rebate); ``ts`` is the venue's time (int ns).
-    """
-
-    symbol: str
-    cl_ord_id: str
-    venue_order_id: str
-    exec_id: str
-    exec_type: ExecType
-    status: OrderStatus
-    side: Side
-    order_type: OrderType | None
-    qty: Decimal
-    price: Decimal | None
-    stop_price: Decimal | None
-    cum_qty: Decimal
-    leaves_qty: Decimal
-    ts: int
-    tif: TimeInForce | None = None
-    post_only: bool = False
-    reduce_only: bool = False
-    avg_px: Decimal | None = None
-    last_qty: Decimal = _ZERO
-    last_px: Decimal | None = None
-    fee: Decimal = _ZERO
-    fee_currency: str = ""
-    liquidity: Liquidity | None = None
-    text: str | None = None
-
-    @property
-    def is_fill(self) -> bool:
-        """Return True for a fill."""
-        return self.exec_type is ExecType.TRADE
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Balance:
-    """A balance at Phemex: a contract margin account or a spot wallet of one currency.
-
-    ``total`` is the account or wallet balance, ``locked`` what orders and positions hold
-    (used margin, or balance locked for trading and withdrawal), ``available`` the rest.
-    """
-
-    currency: str
-    kind: BalanceKind
-    total: Decimal
-    locked: Decimal
-    ts: int
-
-    @property
-    def available(self) -> Decimal:
-        """Return what is free: ``total - locked``."""
-        return self.total - self.locked
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Position:
-    """A contract position: ``qty`` signed contracts (negative short), entry and mark prices."""
-
-    symbol: str
-    qty: Decimal
-    avg_entry_px: Decimal | None
-    mark_px: Decimal | None
-    currency: str
-    ts: int
 
 
 class RestResponse(msgspec.Struct):
@@ -207,58 +129,67 @@ class ContractOrder(msgspec.Struct, kw_only=True):
             and (self.trade_type or "") in _FILL_TRADE_TYPES
         )
 
-    def to_update(self, instrument: PhemexInstrument, refdata: PhemexRefdata) -> OrderUpdate:
-        """Return this order event in domain terms.
+    def to_update(
+        self, instrument: PhemexInstrument, refdata: PhemexRefdata, *, state: bool = False
+    ) -> OrderUpdate:
+        """Return this order event in domain terms: a fill (``TRADE``), or what changed.
+
+        With ``state`` the entry is read as a statement of the order's state (an open-order
+        row, a query answer): ``ORDER_STATUS`` unless the order is closed.
 
         Raises
         ------
         DataError
-            For a spelling Phemex is not documented to send, or a value out of range.
+            For a spelling Phemex is not documented to send.
         """
         status = ORDER_STATUSES.from_wire(self.ord_status)
-        raw_type = self.ord_type or self.order_type
-        tif, post_only = (
-            parse_time_in_force(self.time_in_force) if self.time_in_force else (None, False)
-        )
+        tif, post_only = _tif(self.time_in_force)
         ts = self.transact_time_ns or self.action_time_ns
-        reject = self.biz_error or self.code
-        text = _reason(reject, self.cxl_rej_reason)
-        common: dict[str, Any] = {
-            "symbol": self.symbol,
-            "cl_ord_id": self.cl_ord_id,
-            "venue_order_id": self.order_id,
-            "status": status,
-            "side": SIDES.from_wire(self.side),
-            "order_type": ORDER_TYPES.from_wire(raw_type) if raw_type else None,
-            "qty": Decimal(self.order_qty),
-            "price": instrument.price(self.price_ep) if self.price_ep else None,
-            "stop_price": instrument.price(self.stop_px_ep) if self.stop_px_ep else None,
-            "cum_qty": Decimal(self.cum_qty),
-            "leaves_qty": Decimal(self.leaves_qty),
-            "ts": ts,
-            "tif": tif,
-            "post_only": post_only,
-            "reduce_only": self.reduce_only or self.exec_inst == "ReduceOnly",
-            "text": text,
-        }
-        if self.is_fill:
+        iid = InstrumentId(VENUE, self.symbol)
+        side = SIDES.from_wire(self.side)
+        fill = None
+        if self.is_fill and not state:
             currency = self.currency or instrument.value_currency
-            return OrderUpdate(
+            exec_type = ExecType.TRADE
+            fill = VenueFill(
+                instrument=iid,
                 exec_id=str(self.exec_id),
-                exec_type=ExecType.TRADE,
-                last_qty=Decimal(self.exec_qty),
-                last_px=instrument.price(self.exec_price_ep),
+                venue_order_id=self.order_id,
+                cl_ord_id=self.cl_ord_id or None,
+                side=side,
+                qty=Decimal(self.exec_qty),
+                price=instrument.price(self.exec_price_ep),
+                ts=ts,
                 fee=refdata.value(self.exec_fee_ev, currency),
                 fee_currency=currency,
                 liquidity=_liquidity(self.last_liquidity_ind, self.exec_status),
-                **common,
             )
-        exec_type = _state_exec_type(status, self.action, self.exec_status)
+        else:
+            exec_type = _state_exec_type(status, self.action, state=state)
         return OrderUpdate(
-            exec_id=_event_id(self.order_id, self.ord_status, self.action, ts, self.cum_qty),
+            instrument=iid,
+            cl_ord_id=self.cl_ord_id,
+            venue_order_id=self.order_id,
             exec_type=exec_type,
-            **common,
+            status=status,
+            side=side,
+            order_type=_order_type(
+                self.ord_type or self.order_type, self.price_ep, self.stop_px_ep
+            ),
+            qty=Decimal(self.order_qty),
+            cum_qty=Decimal(self.cum_qty),
+            ts=ts,
+            tif=tif,
+            price=instrument.price(self.price_ep) if self.price_ep else None,
+            stop_price=instrument.price(self.stop_px_ep) if self.stop_px_ep else None,
+            exec_id=fill.exec_id if fill is not None else self._event_id(ts),
+            fill=fill,
+            post_only=post_only,
+            text=_reason(self.biz_error or self.code, self.cxl_rej_reason),
         )
+
+    def _event_id(self, ts: int) -> str:
+        return _event_id(self.order_id, self.ord_status, self.action, ts, self.cum_qty)
 
 
 class ContractTrade(msgspec.Struct, kw_only=True):
@@ -285,6 +216,29 @@ class ContractTrade(msgspec.Struct, kw_only=True):
         """Return True for an execution of an order (not a funding or settlement row)."""
         return self.trade_type in _FILL_TRADE_TYPES and self.exec_qty > 0
 
+    def to_fill(self, instrument: PhemexInstrument, refdata: PhemexRefdata) -> VenueFill:
+        """Return this execution as a fill.
+
+        Raises
+        ------
+        DataError
+            For an unknown side.
+        """
+        currency = self.currency or instrument.value_currency
+        return VenueFill(
+            instrument=InstrumentId(VENUE, self.symbol),
+            exec_id=self.exec_id,
+            venue_order_id=self.order_id,
+            cl_ord_id=self.cl_ord_id or None,
+            side=SIDES.from_wire(self.side),
+            qty=Decimal(self.exec_qty),
+            price=instrument.price(self.exec_price_ep),
+            ts=self.transact_time_ns,
+            fee=refdata.value(self.exec_fee_ev, currency),
+            fee_currency=currency,
+            liquidity=_liquidity(None, self.exec_status),
+        )
+
 
 class ContractAccount(msgspec.Struct, kw_only=True):
     """A contract trading account: the margin balance of one settlement currency."""
@@ -294,13 +248,22 @@ class ContractAccount(msgspec.Struct, kw_only=True):
     total_used_balance_ev: int = msgspec.field(default=0, name="totalUsedBalanceEv")
     account_id: int = msgspec.field(default=0, name="accountID")
 
-    def to_balance(self, refdata: PhemexRefdata, *, ts: int) -> Balance:
-        """Return this account as a margin :class:`Balance` (not a position)."""
-        return Balance(
+    def to_balance(self, refdata: PhemexRefdata, *, ts: int) -> VenueBalance:
+        """Return this account as a margin balance (a balance, not a position).
+
+        Raises
+        ------
+        UnknownSymbolError
+            For a currency the products do not list.
+        """
+        total = refdata.value(self.account_balance_ev, self.currency)
+        used = refdata.value(self.total_used_balance_ev, self.currency)
+        return VenueBalance(
+            venue=VENUE,
             currency=self.currency,
-            kind=BalanceKind.MARGIN,
-            total=refdata.value(self.account_balance_ev, self.currency),
-            locked=refdata.value(self.total_used_balance_ev, self.currency),
+            total=total,
+            available=total - used,
+            locked=used,
             ts=ts,
         )
 
@@ -313,10 +276,12 @@ class ContractPosition(msgspec.Struct, kw_only=True):
     size: int
     currency: str = ""
     avg_entry_price_ep: int = msgspec.field(default=0, name="avgEntryPriceEp")
-    mark_price_ep: int = msgspec.field(default=0, name="markPriceEp")
+    unrealised_pnl_ev: int | None = msgspec.field(default=None, name="unrealisedPnlEv")
     transact_time_ns: int = msgspec.field(default=0, name="transactTimeNs")
 
-    def to_position(self, instrument: PhemexInstrument, *, ts: int) -> Position:
+    def to_position(
+        self, instrument: PhemexInstrument, refdata: PhemexRefdata, *, ts: int
+    ) -> VenuePosition:
         """Return this position, signed: negative for a short.
 
         Raises
@@ -324,19 +289,17 @@ class ContractPosition(msgspec.Struct, kw_only=True):
         DataError
             For a side other than ``Buy``, ``Sell`` or ``None``.
         """
-        if self.side == "None" or self.size == 0:
-            sign = 0
-        else:
-            sign = SIDES.from_wire(self.side).sign
-        return Position(
-            symbol=self.symbol,
+        sign = 0 if self.side == "None" or self.size == 0 else SIDES.from_wire(self.side).sign
+        pnl = self.unrealised_pnl_ev
+        currency = self.currency or instrument.value_currency
+        return VenuePosition(
+            instrument=InstrumentId(VENUE, self.symbol),
             qty=Decimal(sign * self.size),
-            avg_entry_px=instrument.price(self.avg_entry_price_ep)
-            if self.avg_entry_price_ep
-            else None,
-            mark_px=instrument.price(self.mark_price_ep) if self.mark_price_ep else None,
-            currency=self.currency or instrument.value_currency,
             ts=self.transact_time_ns or ts,
+            entry_price=instrument.price(self.avg_entry_price_ep)
+            if sign and self.avg_entry_price_ep
+            else None,
+            unrealized_pnl=None if pnl is None else refdata.value(pnl, currency),
         )
 
 
@@ -377,41 +340,41 @@ class SpotOrder(msgspec.Struct, kw_only=True):
     transact_time_ns: int = msgspec.field(default=0, name="transactTimeNs")
     create_time_ns: int = msgspec.field(default=0, name="createTimeNs")
 
-    def to_update(self, instrument: PhemexInstrument, refdata: PhemexRefdata) -> OrderUpdate:
-        """Return this order's state in domain terms (fills come as :class:`SpotFill`).
+    def to_update(
+        self, instrument: PhemexInstrument, refdata: PhemexRefdata, *, state: bool = False
+    ) -> OrderUpdate:
+        """Return what changed in this order (its fills come as :class:`SpotFill`), or with
+        ``state`` a statement of its state (``ORDER_STATUS`` unless the order is closed).
 
         Raises
         ------
         DataError
-            For a spelling Phemex is not documented to send, or a quantity in quote units.
+            For a spelling Phemex is not documented to send, or an order sized in quote
+            units whose base quantity is unknown.
         """
         status = ORDER_STATUSES.from_wire(self.ord_status)
         cum = instrument.qty(self.cum_base_qty_ev)
         leaves = instrument.qty(self.leaves_base_qty_ev)
-        qty = self._qty(instrument, cum, leaves)
-        tif, post_only = (
-            parse_time_in_force(self.time_in_force) if self.time_in_force else (None, False)
-        )
+        tif, post_only = _tif(self.time_in_force)
         ts = self.transact_time_ns or self.create_time_ns
         return OrderUpdate(
-            symbol=self.symbol,
+            instrument=InstrumentId(VENUE, self.symbol),
             cl_ord_id=self.cl_ord_id,
             venue_order_id=self.order_id,
+            exec_type=_state_exec_type(status, self.action, state=state),
+            status=status,
+            side=SIDES.from_wire(self.side),
+            order_type=_order_type(self.ord_type, self.price_ep, self.stop_px_ep),
+            qty=self._qty(instrument, cum, leaves),
+            cum_qty=cum,
+            ts=ts,
+            tif=tif,
+            price=instrument.price(self.price_ep) if self.price_ep else None,
+            stop_price=instrument.price(self.stop_px_ep) if self.stop_px_ep else None,
+            avg_px=instrument.price(self.avg_price_ep) if self.avg_price_ep else None,
             exec_id=_event_id(
                 self.order_id, self.ord_status, self.action, ts, self.cum_base_qty_ev
             ),
-            exec_type=_state_exec_type(status, self.action, self.exec_status),
-            status=status,
-            side=SIDES.from_wire(self.side),
-            order_type=ORDER_TYPES.from_wire(self.ord_type) if self.ord_type else None,
-            qty=qty,
-            price=instrument.price(self.price_ep) if self.price_ep else None,
-            stop_price=instrument.price(self.stop_px_ep) if self.stop_px_ep else None,
-            cum_qty=cum,
-            leaves_qty=leaves,
-            avg_px=instrument.price(self.avg_price_ep) if self.avg_price_ep else None,
-            ts=ts,
-            tif=tif,
             post_only=post_only,
             text=_reason(self.biz_error, self.cxl_rej_reason),
         )
@@ -446,37 +409,56 @@ class SpotFill(msgspec.Struct, kw_only=True):
     exec_status: str | None = msgspec.field(default=None, name="execStatus")
     transact_time_ns: int = msgspec.field(default=0, name="transactTimeNs")
 
-    def to_update(
-        self, instrument: PhemexInstrument, refdata: PhemexRefdata, *, cum_qty: Decimal
-    ) -> OrderUpdate:
-        """Return this fill; ``cum_qty`` is the order's filled quantity after it.
+    def to_fill(self, instrument: PhemexInstrument, refdata: PhemexRefdata) -> VenueFill:
+        """Return this execution as a fill.
 
-        A Wallet-Order fill carries no order state: the connector passes the cumulative
-        quantity it counted, and the status follows from it.
+        Raises
+        ------
+        DataError
+            For an unknown side.
         """
-        qty = instrument.qty(self.base_qty_ev) if self.base_qty_ev else cum_qty
-        status = OrderStatus.FILLED if cum_qty >= qty else OrderStatus.PARTIALLY_FILLED
         fee_currency = _spot_fee_currency(self.fee_currency, self.side, instrument, refdata)
-        return OrderUpdate(
-            symbol=self.symbol,
-            cl_ord_id=self.cl_ord_id,
-            venue_order_id=self.order_id,
+        return VenueFill(
+            instrument=InstrumentId(VENUE, self.symbol),
             exec_id=self.exec_id,
-            exec_type=ExecType.TRADE,
-            status=status,
+            venue_order_id=self.order_id,
+            cl_ord_id=self.cl_ord_id or None,
             side=SIDES.from_wire(self.side),
-            order_type=ORDER_TYPES.from_wire(self.ord_type) if self.ord_type else None,
-            qty=qty,
-            price=instrument.price(self.price_ep) if self.price_ep else None,
-            stop_price=None,
-            cum_qty=cum_qty,
-            leaves_qty=max(qty - cum_qty, _ZERO),
+            qty=instrument.qty(self.exec_base_qty_ev),
+            price=instrument.price(self.exec_price_ep),
             ts=self.transact_time_ns,
-            last_qty=instrument.qty(self.exec_base_qty_ev),
-            last_px=instrument.price(self.exec_price_ep),
             fee=refdata.value(self.exec_fee_ev, fee_currency),
             fee_currency=fee_currency,
             liquidity=_liquidity(self.last_liquidity_ind, self.exec_status),
+        )
+
+    def to_update(
+        self, instrument: PhemexInstrument, refdata: PhemexRefdata, *, cum_qty: Decimal
+    ) -> OrderUpdate:
+        """Return this fill as an order update; ``cum_qty`` is the order's filled quantity
+        after it (a Wallet-Order fill carries no order state, so the caller counts it).
+
+        Raises
+        ------
+        DataError
+            For an unknown side or order type.
+        """
+        fill = self.to_fill(instrument, refdata)
+        qty = instrument.qty(self.base_qty_ev) if self.base_qty_ev else cum_qty
+        return OrderUpdate(
+            instrument=fill.instrument,
+            cl_ord_id=self.cl_ord_id,
+            venue_order_id=self.order_id,
+            exec_type=ExecType.TRADE,
+            status=OrderStatus.FILLED if cum_qty >= qty else OrderStatus.PARTIALLY_FILLED,
+            side=fill.side,
+            order_type=_order_type(self.ord_type, self.price_ep, 0),
+            qty=qty,
+            cum_qty=cum_qty,
+            ts=fill.ts,
+            price=instrument.price(self.price_ep) if self.price_ep else None,
+            exec_id=fill.exec_id,
+            fill=fill,
         )
 
 
@@ -498,8 +480,19 @@ class SpotTrade(msgspec.Struct, kw_only=True):
     exec_status: str | None = msgspec.field(default=None, name="execStatus")
     transact_time_ns: int = msgspec.field(default=0, name="transactTimeNs")
 
-    def to_fill(self) -> SpotFill:
-        """Return this row as a Wallet-Order fill."""
+    @property
+    def is_fill(self) -> bool:
+        """Return True for an execution of an order."""
+        return self.trade_type in _FILL_TRADE_TYPES and self.exec_base_qty_ev > 0
+
+    def to_fill(self, instrument: PhemexInstrument, refdata: PhemexRefdata) -> VenueFill:
+        """Return this row as a fill (the same as the stream's, by ``execID``).
+
+        Raises
+        ------
+        DataError
+            For an unknown side.
+        """
         return SpotFill(
             exec_id=self.exec_id,
             order_id=self.order_id,
@@ -514,7 +507,7 @@ class SpotTrade(msgspec.Struct, kw_only=True):
             fee_currency=self.fee_currency,
             exec_status=self.exec_status,
             transact_time_ns=self.transact_time_ns,
-        )
+        ).to_fill(instrument, refdata)
 
 
 class SpotWallet(msgspec.Struct, kw_only=True):
@@ -526,14 +519,24 @@ class SpotWallet(msgspec.Struct, kw_only=True):
     locked_withdraw_ev: int = msgspec.field(default=0, name="lockedWithdrawEv")
     last_update_time_ns: int = msgspec.field(default=0, name="lastUpdateTimeNs")
 
-    def to_balance(self, refdata: PhemexRefdata, *, ts: int) -> Balance:
-        """Return this wallet as a :class:`Balance`."""
-        locked = self.locked_trading_balance_ev + self.locked_withdraw_ev
-        return Balance(
+    def to_balance(self, refdata: PhemexRefdata, *, ts: int) -> VenueBalance:
+        """Return this wallet as a balance.
+
+        Raises
+        ------
+        UnknownSymbolError
+            For a currency the products do not list.
+        """
+        total = refdata.value(self.balance_ev, self.currency)
+        locked = refdata.value(
+            self.locked_trading_balance_ev + self.locked_withdraw_ev, self.currency
+        )
+        return VenueBalance(
+            venue=VENUE,
             currency=self.currency,
-            kind=BalanceKind.WALLET,
-            total=refdata.value(self.balance_ev, self.currency),
-            locked=refdata.value(locked, self.currency),
+            total=total,
+            available=total - locked,
+            locked=locked,
             ts=self.last_update_time_ns or ts,
         )
 
@@ -608,25 +611,32 @@ def decode_rows(data: msgspec.Raw, kind: type[T], *, where: str) -> tuple[list[T
     return decode_entries(value, kind, where=where)
 
 
-def _state_exec_type(status: OrderStatus, action: str | None, exec_status: str | None) -> ExecType:
-    """Return what an order event without an execution reports."""
+def _state_exec_type(status: OrderStatus, action: str | None, *, state: bool) -> ExecType:
+    """Return what an order event without an execution reports (or, with ``state``, what a
+    statement of the order's state reports)."""
+    finishing = _FINISHING.get(status)
+    if finishing is not None:
+        return finishing
+    if state:
+        return ExecType.ORDER_STATUS
     if action == "Replace" and status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
         return ExecType.REPLACED
-    if status is OrderStatus.PENDING_NEW:
-        return ExecType.PENDING_NEW
     if status is OrderStatus.NEW:
         return ExecType.NEW
-    if status is OrderStatus.CANCELED:
-        return ExecType.CANCELED
-    if status is OrderStatus.REJECTED:
-        return ExecType.REJECTED
-    if status is OrderStatus.EXPIRED:
-        return ExecType.EXPIRED
-    if exec_status is not None and exec_status in EXEC_STATUSES.spellings():
-        kind = EXEC_STATUSES.from_wire(exec_status)
-        if kind is not ExecType.TRADE:
-            return kind
     return ExecType.ORDER_STATUS  # (partially) filled without an execution: a state report
+
+
+def _order_type(raw: str | None, price_ep: int, stop_px_ep: int) -> OrderType:
+    """Return the order type as sent, or as its prices imply when Phemex leaves it null."""
+    if raw:
+        return ORDER_TYPES.from_wire(raw)
+    if stop_px_ep:
+        return OrderType.STOP_LIMIT if price_ep else OrderType.STOP_MARKET
+    return OrderType.LIMIT if price_ep else OrderType.MARKET
+
+
+def _tif(raw: str | None) -> tuple[TimeInForce | None, bool]:
+    return parse_time_in_force(raw) if raw else (None, False)
 
 
 def _event_id(order_id: str, status: str, action: str | None, ts: int, cum: int) -> str:

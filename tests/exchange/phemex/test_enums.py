@@ -47,7 +47,7 @@ def test_every_spelling_reads_and_unknown_ones_are_named(wire_map: WireMap[Any])
 def test_phemex_extra_spellings_map_to_their_domain_values() -> None:
     assert enums.ORDER_STATUSES.from_wire("Untriggered") is OrderStatus.NEW
     assert enums.ORDER_STATUSES.from_wire("Deactivated") is OrderStatus.CANCELED
-    assert enums.ORDER_STATUSES.from_wire("Init") is OrderStatus.PENDING_NEW
+    assert enums.ORDER_STATUSES.from_wire("Created") is OrderStatus.NEW
     assert enums.EXEC_STATUSES.from_wire("MakerFill") is ExecType.TRADE
     assert enums.LIQUIDITY.from_wire("TakerFill") is Liquidity.TAKER
 
