@@ -78,7 +78,9 @@ PlacerFactory = Callable[[PlacerContext], OrderPlacer]
 
 # Venue connectors shipped with Serenity, imported only when a live run asks for them:
 # venue -> "module:factory". The connectors issue adds its venues here.
-_BUILTIN: dict[str, str] = {}
+_BUILTIN: dict[str, str] = {
+    "phemex": "serenity.trading.connector.phemex:create_placer",
+}
 _FACTORIES: dict[str, PlacerFactory] = {}
 
 

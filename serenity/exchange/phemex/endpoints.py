@@ -33,6 +33,7 @@ __all__ = [
     "SERVER_TIME_PATH",
     "SPOT_OPEN_ORDER_PATH",
     "SPOT_ORDERS_PATH",
+    "SPOT_ORDER_QUERY_PATH",
     "SPOT_TRADES_PATH",
     "SPOT_WALLETS_PATH",
     "TESTNET",
@@ -82,6 +83,8 @@ SPOT_ORDERS_PATH: Final = "/spot/orders"
 """POST a new order, PUT an amend, DELETE a cancel, GET the open orders of a ``symbol``."""
 SPOT_OPEN_ORDER_PATH: Final = "/spot/orders/active"
 """GET one open order by ``symbol`` and ``orderID`` or ``clOrdID``."""
+SPOT_ORDER_QUERY_PATH: Final = "/api-data/spots/orders/by-order-id"
+"""GET orders of a ``symbol`` by ``orderID`` or ``clOrdID``, open or closed."""
 SPOT_WALLETS_PATH: Final = "/spot/wallets"
 """GET the spot wallets (balances), optionally of one ``currency``."""
 SPOT_TRADES_PATH: Final = "/exchange/spot/order/trades"

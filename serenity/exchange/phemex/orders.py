@@ -82,12 +82,17 @@ class OrderSpec(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RestCall:
-    """One REST request as sent and signed: ``query`` without ``?``, ``body`` as JSON text."""
+    """One REST request: query ``params`` in order (text values), ``body`` as JSON text."""
 
     method: str
     path: str
-    query: str = ""
+    params: tuple[tuple[str, str], ...] = ()
     body: str = ""
+
+    @property
+    def query(self) -> str:
+        """Return the query string as sent and signed, without ``?``."""
+        return encode_query(self.params)
 
     @property
     def route(self) -> ep.Route:
@@ -181,11 +186,11 @@ def amend_order(
         if instrument.kind is ProductKind.PERPETUAL:
             if qty is not None:
                 params.append(("orderQty", _qty(qty, instrument)))
-            return RestCall("PUT", ep.CONTRACT_AMEND_PATH, encode_query(params))
+            return RestCall("PUT", ep.CONTRACT_AMEND_PATH, _text(params))
         if instrument.kind is ProductKind.SPOT:
             if qty is not None:
                 params.append(("baseQtyEV", _qty(qty, instrument)))
-            return RestCall("PUT", ep.SPOT_ORDERS_PATH, encode_query(params))
+            return RestCall("PUT", ep.SPOT_ORDERS_PATH, _text(params))
         raise _unsupported(instrument)
     except InvalidValueError as exc:
         raise InvalidValueError(f"{where}: {_strip(exc)}") from None
@@ -202,7 +207,7 @@ def cancel_order(
         For a USDT-margined contract.
     """
     params = [("symbol", instrument.symbol), *_order_ref(venue_order_id, cl_ord_id)]
-    return RestCall("DELETE", _path(instrument, "cancel"), encode_query(params))
+    return RestCall("DELETE", _path(instrument, "cancel"), _text(params))
 
 
 def query_order(instrument: PhemexInstrument, *, cl_ord_id: str) -> RestCall:
@@ -214,7 +219,7 @@ def query_order(instrument: PhemexInstrument, *, cl_ord_id: str) -> RestCall:
         For a USDT-margined contract.
     """
     params = [("symbol", instrument.symbol), ("clOrdID", cl_ord_id)]
-    return RestCall("GET", _path(instrument, "query"), encode_query(params))
+    return RestCall("GET", _path(instrument, "query"), _text(params))
 
 
 def open_orders(instrument: PhemexInstrument) -> RestCall:
@@ -225,7 +230,7 @@ def open_orders(instrument: PhemexInstrument) -> RestCall:
     InvalidValueError
         For a USDT-margined contract.
     """
-    return RestCall("GET", _path(instrument, "open"), encode_query({"symbol": instrument.symbol}))
+    return RestCall("GET", _path(instrument, "open"), _text({"symbol": instrument.symbol}))
 
 
 def recent_trades(instrument: PhemexInstrument, *, start_ms: int, limit: int = 200) -> RestCall:
@@ -237,12 +242,12 @@ def recent_trades(instrument: PhemexInstrument, *, start_ms: int, limit: int = 2
         For a USDT-margined contract.
     """
     params = {"symbol": instrument.symbol, "start": start_ms, "limit": limit}
-    return RestCall("GET", _path(instrument, "trades"), encode_query(params))
+    return RestCall("GET", _path(instrument, "trades"), _text(params))
 
 
 def account_positions(currency: str) -> RestCall:
     """Return the request reading the contract account and positions of ``currency``."""
-    return RestCall("GET", ep.ACCOUNT_POSITIONS_PATH, encode_query({"currency": currency}))
+    return RestCall("GET", ep.ACCOUNT_POSITIONS_PATH, _text({"currency": currency}))
 
 
 def spot_wallets() -> RestCall:
@@ -264,11 +269,20 @@ _PATHS: Final[Mapping[ProductKind, Mapping[str, str]]] = {
     },
     ProductKind.SPOT: {
         "cancel": ep.SPOT_ORDERS_PATH,
-        "query": ep.SPOT_OPEN_ORDER_PATH,
+        "query": ep.SPOT_ORDER_QUERY_PATH,
         "open": ep.SPOT_ORDERS_PATH,
         "trades": ep.SPOT_TRADES_PATH,
     },
 }
+
+
+def _text(params: Mapping[str, Any] | list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+    items = params.items() if isinstance(params, Mapping) else params
+    return tuple(
+        (key, ("true" if value else "false") if isinstance(value, bool) else str(value))
+        for key, value in items
+        if value is not None
+    )
 
 
 def _path(instrument: PhemexInstrument, what: str) -> str:

@@ -331,6 +331,8 @@ class SpotOrder(msgspec.Struct, kw_only=True):
     action: str | None = None
     exec_status: str | None = msgspec.field(default=None, name="execStatus")
     cum_base_qty_ev: int = msgspec.field(default=0, name="cumBaseQtyEv")
+    cum_base_value_ev: int = msgspec.field(default=0, name="cumBaseValueEv")
+    """What the order-history endpoints call ``cumBaseQtyEv``."""
     leaves_base_qty_ev: int = msgspec.field(default=0, name="leavesBaseQtyEv")
     avg_price_ep: int = msgspec.field(default=0, name="avgPriceEp")
     cum_fee_ev: int = msgspec.field(default=0, name="cumFeeEv")
@@ -353,7 +355,7 @@ class SpotOrder(msgspec.Struct, kw_only=True):
             units whose base quantity is unknown.
         """
         status = ORDER_STATUSES.from_wire(self.ord_status)
-        cum = instrument.qty(self.cum_base_qty_ev)
+        cum = instrument.qty(self.cum_base_qty_ev or self.cum_base_value_ev)
         leaves = instrument.qty(self.leaves_base_qty_ev)
         tif, post_only = _tif(self.time_in_force)
         ts = self.transact_time_ns or self.create_time_ns

@@ -18,7 +18,7 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 import orjson
 
@@ -59,16 +59,16 @@ def hmac_sha256_hex(secret: Secret, text: str) -> str:
 def encode_query(params: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str:
     """Return a query string in the order given, booleans as ``true``/``false``.
 
-    Values are percent-encoded (RFC 3986, ``-_.~`` kept), so the text signed is the text sent.
+    Values are form-encoded (``urllib.parse.urlencode``, as the REST client sends them), so
+    the text signed is the text sent.
     """
     items = params.items() if isinstance(params, Mapping) else params
-    parts = []
-    for key, value in items:
-        if value is None:
-            continue
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        parts.append(f"{quote(str(key), safe='')}={quote(text, safe='')}")
-    return "&".join(parts)
+    pairs = [
+        (str(key), ("true" if value else "false") if isinstance(value, bool) else str(value))
+        for key, value in items
+        if value is not None
+    ]
+    return urlencode(pairs)
 
 
 def encode_body(body: Mapping[str, Any]) -> str:

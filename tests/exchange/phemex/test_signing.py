@@ -89,7 +89,7 @@ def test_query_keeps_order_and_spells_booleans() -> None:
     query = signing.encode_query([("symbol", "BTCUSD"), ("untriggered", False), ("skip", None)])
 
     assert query == "symbol=BTCUSD&untriggered=false"
-    assert signing.encode_query({"clOrdID": "a b/c"}) == "clOrdID=a%20b%2Fc"
+    assert signing.encode_query({"clOrdID": "a b/c"}) == "clOrdID=a+b%2Fc"
 
 
 def test_user_auth_signs_key_and_expiry(signer: PhemexSigner) -> None:
