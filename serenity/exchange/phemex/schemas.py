@@ -47,7 +47,9 @@ from serenity.model import InstrumentId
 from serenity.model.enums import ExecType, Liquidity, OrderStatus, OrderType, TimeInForce
 
 __all__ = [
+    "CONTRACT_WALLET",
     "NO_EXEC_ID",
+    "SPOT_WALLET",
     "AopMessage",
     "ContractAccount",
     "ContractOrder",
@@ -64,6 +66,10 @@ __all__ = [
     "decode_rows",
 ]
 
+CONTRACT_WALLET: Final = "contract"
+"""The ``wallet`` of a contract trading account's margin balance."""
+SPOT_WALLET: Final = "spot"
+"""The ``wallet`` of a spot wallet's balance."""
 NO_EXEC_ID: Final = "00000000-0000-0000-0000-000000000000"
 """The ``execID`` Phemex sends on order events that are not fills."""
 _ZERO: Final = Decimal(0)
@@ -265,6 +271,7 @@ class ContractAccount(msgspec.Struct, kw_only=True):
             available=total - used,
             locked=used,
             ts=ts,
+            wallet=CONTRACT_WALLET,
         )
 
 
@@ -540,6 +547,7 @@ class SpotWallet(msgspec.Struct, kw_only=True):
             available=total - locked,
             locked=locked,
             ts=self.last_update_time_ns or ts,
+            wallet=SPOT_WALLET,
         )
 
 
