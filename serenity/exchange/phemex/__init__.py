@@ -10,6 +10,8 @@
   accounts, positions, wallets) as msgspec Structs with conversions to domain values;
 * :mod:`~serenity.exchange.phemex.orders`: REST requests built from orders (contracts and
   spot);
+* :mod:`~serenity.exchange.phemex.private`: the private websocket's frames (``user.auth``,
+  the AOP and Wallet-Order streams), read into domain values;
 * :mod:`~serenity.exchange.phemex.enums`: Phemex's spellings mapped both ways to
   :mod:`serenity.model` enums;
 * :mod:`~serenity.exchange.phemex.errors`: error codes and the failure policy (what is
@@ -27,6 +29,7 @@ from serenity.exchange.phemex import (
     errors,
     marketdata,
     orders,
+    private,
     refdata,
     schemas,
     signing,
@@ -107,6 +110,7 @@ __all__ = [
     "parse_reply",
     "parse_scales",
     "parse_trades",
+    "private",
     "refdata",
     "scale",
     "schemas",

@@ -27,10 +27,13 @@ from collections.abc import Mapping
 from enum import StrEnum, unique
 from typing import Final
 
-from serenity.exchange.phemex.endpoints import VENUE
+import orjson
+
+from serenity.exchange.phemex.endpoints import VENUE, RateGroup
 
 __all__ = [
     "CODES",
+    "EXPIRED",
     "DUPLICATE_CODES",
     "INSUFFICIENT_BALANCE_CODES",
     "RATE_LIMIT_CODES",
@@ -40,6 +43,9 @@ __all__ = [
     "ErrorKind",
     "classify_error",
     "describe",
+    "rate_usage",
+    "read_answer",
+    "retry_after_s",
 ]
 
 
@@ -147,3 +153,56 @@ def describe(code: int | str | None, msg: str | None = None) -> str:
     if msg and (not text or msg.lower() not in text.lower()):
         parts.append(str(msg))
     return ": ".join(parts)
+
+
+EXPIRED: Final = "expired"
+"""The code :func:`read_answer` gives a request refused because its expiry had passed."""
+
+
+def read_answer(status: int, body: bytes) -> tuple[int | str, str] | None:
+    """Return ``(code, text)`` of a failed REST answer, or None for a success.
+
+    Phemex answers ``{"code", "msg", "data"}``; an expired request (HTTP 401 ``Request
+    Expired at <expiry>``) reads as code :data:`EXPIRED`, an answer that is not JSON by its
+    HTTP status.
+    """
+    try:
+        obj = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError:
+        obj = None
+    if not isinstance(obj, dict):
+        return None if status < 400 else (status, body[:200].decode(errors="replace"))
+    code, msg = obj.get("code", 0), str(obj.get("msg") or "")
+    if status == 401 and EXPIRED in msg.lower():
+        return EXPIRED, msg
+    if status < 400 and code == 0:
+        return None
+    return (code if code else status), describe(code or None, msg)
+
+
+def retry_after_s(headers: Mapping[str, str]) -> float:
+    """Return the longest ``x-ratelimit-retry-after-<group>`` of an answer, in seconds."""
+    wait = 0.0
+    for name, value in headers.items():
+        if name.lower().startswith("x-ratelimit-retry-after"):
+            try:
+                wait = max(wait, float(value))
+            except ValueError:
+                continue
+    return wait
+
+
+def rate_usage(headers: Mapping[str, str]) -> dict[str, int]:
+    """Return each rate-limit group's used capacity, from ``x-ratelimit-remaining-<group>``
+    and ``x-ratelimit-capacity-<group>`` (no suffix for ``others``)."""
+    lower = {name.lower(): value for name, value in headers.items()}
+    used: dict[str, int] = {}
+    for group in RateGroup:
+        remaining = lower.get(f"x-ratelimit-remaining{group.header_suffix}")
+        capacity = lower.get(f"x-ratelimit-capacity{group.header_suffix}")
+        if remaining is not None and capacity is not None:
+            try:
+                used[group.value] = max(0, int(capacity) - int(remaining))
+            except ValueError:
+                continue
+    return used

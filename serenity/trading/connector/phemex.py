@@ -32,7 +32,6 @@ from decimal import Decimal
 from typing import Any, ClassVar, Final
 
 import msgspec
-import orjson
 
 from serenity.errors import ConfigError, DataError, InvalidValueError, SerenityError, VenueError
 from serenity.exchange.endpoints import Environment, resolve_endpoints
@@ -40,7 +39,7 @@ from serenity.exchange.execution import OrderUpdate, VenueBalance, VenueFill, Ve
 from serenity.exchange.phemex import endpoints as ep
 from serenity.exchange.phemex import errors as codes
 from serenity.exchange.phemex import orders as build
-from serenity.exchange.phemex import schemas
+from serenity.exchange.phemex import private, schemas
 from serenity.exchange.phemex.refdata import (
     PhemexInstrument,
     PhemexRefdata,
@@ -49,7 +48,7 @@ from serenity.exchange.phemex.refdata import (
 )
 from serenity.exchange.phemex.signing import PhemexSigner
 from serenity.exchange.product import Product
-from serenity.model import ExecType, InstrumentId
+from serenity.model import ExecType, InstrumentId, InstrumentType
 from serenity.tau import NetworkScheduler
 from serenity.trading.connector.base import (
     ConnectorSettings,
@@ -77,12 +76,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_EXPIRED: Final = "expired"
 _NS_PER_MS: Final = 1_000_000
-_AUTH_ID: Final = 1
-_AOP_ID: Final = 2
-_WO_ID: Final = 3
-_PING_ID: Final = 0
 _INSTANCES: Final[Mapping[str, Environment]] = {
     "prod": Environment.PROD,
     "testnet": Environment.TESTNET,
@@ -96,49 +90,8 @@ RATE_LIMITS: Final[tuple[RateLimit, ...]] = tuple(
 
 
 def _parse_reply(status: int, body: bytes) -> VenueReply | None:
-    """Return the error in a Phemex answer, or None for a success."""
-    try:
-        obj = orjson.loads(body) if body else {}
-    except orjson.JSONDecodeError:
-        obj = None
-    if not isinstance(obj, dict):
-        if status < 400:
-            return None
-        return VenueReply(status, body[:200].decode(errors="replace"))
-    code, msg = obj.get("code", 0), str(obj.get("msg") or "")
-    if status == 401 and _EXPIRED in msg.lower():
-        return VenueReply(_EXPIRED, msg)
-    if status < 400 and code == 0:
-        return None
-    return VenueReply(code if code else status, codes.describe(code or None, msg))
-
-
-def _retry_after(headers: Mapping[str, str]) -> float:
-    """Return the longest ``x-ratelimit-retry-after-<group>`` Phemex announced, in seconds."""
-    wait = 0.0
-    for name, value in headers.items():
-        if name.lower().startswith("x-ratelimit-retry-after"):
-            try:
-                wait = max(wait, float(value))
-            except ValueError:
-                continue
-    return wait
-
-
-def _usage(headers: Mapping[str, str]) -> dict[str, int]:
-    """Return each group's used capacity from ``x-ratelimit-remaining/capacity-<group>``."""
-    lower = {name.lower(): value for name, value in headers.items()}
-    used: dict[str, int] = {}
-    for group in ep.RateGroup:
-        suffix = group.header_suffix
-        remaining = lower.get(f"x-ratelimit-remaining{suffix}")
-        capacity = lower.get(f"x-ratelimit-capacity{suffix}")
-        if remaining is not None and capacity is not None:
-            try:
-                used[group.value] = max(0, int(capacity) - int(remaining))
-            except ValueError:
-                continue
-    return used
+    answer = codes.read_answer(status, body)
+    return None if answer is None else VenueReply(*answer)
 
 
 ERROR_POLICY: Final = ErrorPolicy(
@@ -147,8 +100,8 @@ ERROR_POLICY: Final = ErrorPolicy(
     auth_statuses=frozenset({403}),
     retry_codes=frozenset(codes.RETRYABLE_CODES | codes.RATE_LIMIT_CODES),
     retry_statuses=frozenset({429}),
-    clock_codes=frozenset({_EXPIRED}),
-    retry_after=_retry_after,
+    clock_codes=frozenset({codes.EXPIRED}),
+    retry_after=codes.retry_after_s,
 )
 """Phemex's failure policy (see :mod:`serenity.exchange.phemex.errors`): 401 is the key or
 signature unless the request expired (a clock skew: the clock is read again and the request
@@ -440,43 +393,31 @@ _ORDER_SCHEMAS: Final[Mapping[ProductKind, Any]] = {
 
 
 class PhemexPrivateStream:
-    """The sans-I/O side of Phemex's private stream for one connector.
-
-    After each (re)connect it sends ``user.auth`` (signed with the venue's clock as the
-    REST client estimates it), then ``aop.subscribe`` when contracts are traded and
-    ``wo.subscribe`` when spot pairs are; the stream is ready once every subscription was
-    acknowledged. Messages are read entry by entry.
-    """
+    """The connector's side of Phemex's private stream (frames from
+    :mod:`serenity.exchange.phemex.private`): ready once every subscription was
+    acknowledged; a refused ``user.auth`` is an authentication failure."""
 
     def __init__(self, connector: PhemexConnector) -> None:
         self.connector = connector
         self._pending: set[int] = set()
 
-    def _kinds(self) -> set[ProductKind]:
-        return {
-            ProductKind.SPOT
-            if p.instrument_type.value == "currency_pair"
-            else ProductKind.PERPETUAL
-            for p in self.connector.products.values()
-        }
-
     def subscriptions(self) -> list[str]:
-        """Return ``user.auth`` and the subscriptions, signed now."""
-        now_s = self.connector.rest.now_ms() / 1000
-        frames = [self.connector.signer.auth_frame(_AUTH_ID, now_s=now_s)]
-        kinds = self._kinds()
-        self._pending = {_AUTH_ID}
-        if ProductKind.PERPETUAL in kinds:
-            frames.append(_request(_AOP_ID, "aop.subscribe"))
-            self._pending.add(_AOP_ID)
-        if ProductKind.SPOT in kinds:
-            frames.append(_request(_WO_ID, "wo.subscribe"))
-            self._pending.add(_WO_ID)
+        """Return ``user.auth`` (signed with the venue's clock) and the subscriptions."""
+        spot = [
+            p.instrument_type is InstrumentType.CURRENCY_PAIR
+            for p in self.connector.products.values()
+        ]
+        frames, self._pending = private.subscription_frames(
+            self.connector.signer,
+            now_s=self.connector.rest.now_ms() / 1000,
+            contracts=not all(spot),
+            spot=any(spot),
+        )
         return frames
 
     def ping_frame(self) -> str | None:
-        """Return ``server.ping`` (Phemex drops a connection silent for 30 s)."""
-        return _request(_PING_ID, "server.ping")
+        """Return ``server.ping``."""
+        return private.ping_frame()
 
     def parse(self, data: str | bytes) -> list[StreamItem]:
         """Return every entry of one frame; a malformed entry is logged and skipped.
@@ -486,102 +427,36 @@ class PhemexPrivateStream:
         DataError
             When the frame is not a JSON object.
         """
-        try:
-            head = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise DataError(
-                f"{ep.VENUE}: private stream frame is not a JSON object: {exc}"
-            ) from None
-        if "id" in head and ("result" in head or "error" in head):
-            return self._reply(head)
         refdata = self.connector.refdata
         if refdata is None:
-            log.warning("connector.stream_before_refdata", extra={"venue": ep.VENUE})
             return []
-        if "wallets" in head:
-            return self._wallet_orders(data, refdata)
-        if "accounts" in head or "positions" in head or "orders" in head:
-            return self._aop(data, refdata)
-        return []
-
-    def _reply(self, head: Mapping[str, msgspec.Raw]) -> list[StreamItem]:
-        rid = msgspec.json.decode(head["id"])
-        error = msgspec.json.decode(head.get("error", msgspec.Raw(b"null")))
-        if rid == _PING_ID:
+        read = private.read_frame(data, refdata, filled=self._filled)
+        if isinstance(read, private.StreamReply):
+            return self._reply(read)
+        if read is None:
             return []
-        if error is not None:
-            text = str(error.get("message") if isinstance(error, dict) else error)
-            self._pending.discard(rid)
-            return [StreamFailure(f"{ep.VENUE}: request {rid} refused: {text}", rid == _AUTH_ID)]
-        if rid in self._pending:
-            self._pending.discard(rid)
-            if not self._pending:
-                return [StreamReady()]
-        return []
-
-    def _aop(self, data: str | bytes, refdata: PhemexRefdata) -> list[StreamItem]:
-        msg = msgspec.json.decode(data, type=schemas.AopMessage)
-        items: list[StreamItem] = []
-        accounts, errors = schemas.decode_entries(
-            msg.accounts, schemas.ContractAccount, where="accounts"
-        )
-        items += self._each(errors, accounts, lambda a: a.to_balance(refdata, ts=msg.timestamp))
-        orders, errors = schemas.decode_entries(msg.orders, schemas.ContractOrder, where="orders")
-        items += self._each(
-            errors, orders, lambda o: o.to_update(refdata.instrument(o.symbol), refdata)
-        )
-        positions, errors = schemas.decode_entries(
-            msg.positions, schemas.ContractPosition, where="positions"
-        )
-        items += self._each(
-            errors,
-            positions,
-            lambda p: p.to_position(refdata.instrument(p.symbol), refdata, ts=msg.timestamp),
-        )
-        return items
-
-    def _wallet_orders(self, data: str | bytes, refdata: PhemexRefdata) -> list[StreamItem]:
-        msg = msgspec.json.decode(data, type=schemas.WoMessage)
-        items: list[StreamItem] = []
-        wallets, errors = schemas.decode_entries(msg.wallets, schemas.SpotWallet, where="wallets")
-        items += self._each(errors, wallets, lambda w: w.to_balance(refdata, ts=msg.timestamp))
-        fills, errors = schemas.decode_entries(msg.orders.fills, schemas.SpotFill, where="fills")
-        counted: dict[str, Decimal] = {}
-
-        def fill_update(fill: schemas.SpotFill) -> OrderUpdate:
-            instrument = refdata.instrument(fill.symbol)
-            order = self.connector.order_for(fill.cl_ord_id)
-            base = counted.get(fill.order_id, order.cum_qty if order is not None else Decimal(0))
-            cum = base + instrument.qty(fill.exec_base_qty_ev)
-            counted[fill.order_id] = cum
-            return fill.to_update(instrument, refdata, cum_qty=cum)
-
-        items += self._each(errors, fills, fill_update)
-        for where, raws in (("open", msg.orders.open), ("closed", msg.orders.closed)):
-            orders, errors = schemas.decode_entries(raws, schemas.SpotOrder, where=where)
-            items += self._each(
-                errors, orders, lambda o: o.to_update(refdata.instrument(o.symbol), refdata)
-            )
-        return items
-
-    def _each(self, errors: Sequence[DataError], rows: Sequence[Any], convert: Any) -> list[Any]:
-        for error in errors:
+        for error in read.errors:
             log.warning(
                 "connector.entry_unreadable", extra={"venue": ep.VENUE, "error": str(error)}
             )
-        out = []
-        for row in rows:
-            try:
-                out.append(convert(row))
-            except SerenityError as exc:
-                log.warning(
-                    "connector.entry_unreadable", extra={"venue": ep.VENUE, "error": str(exc)}
-                )
-        return out
+        return list(read.entries)
 
+    def _filled(self, cl_ord_id: str) -> Decimal:
+        order = self.connector.order_for(cl_ord_id)
+        return order.cum_qty if order is not None else Decimal(0)
 
-def _request(rid: int, method: str) -> str:
-    return orjson.dumps({"id": rid, "method": method, "params": []}).decode()
+    def _reply(self, reply: private.StreamReply) -> list[StreamItem]:
+        if reply.id == private.PING_ID:
+            return []
+        if reply.error is not None:
+            self._pending.discard(reply.id or -1)
+            text = f"{ep.VENUE}: private stream request {reply.id} refused: {reply.error}"
+            return [StreamFailure(text, reply.is_auth)]
+        if reply.id in self._pending:
+            self._pending.discard(reply.id)
+            if not self._pending:
+                return [StreamReady()]
+        return []
 
 
 def create_placer(context: Any) -> PhemexConnector:
@@ -647,7 +522,7 @@ def build_connector(
         limits=limits,
         timeout_s=timeout_s,
         server_time=_server_time,
-        usage=_usage,
+        usage=codes.rate_usage,
     )
     return PhemexConnector(
         account=account,
