@@ -80,6 +80,7 @@ PlacerFactory = Callable[[PlacerContext], OrderPlacer]
 # venue -> "module:factory". The connectors issue adds its venues here.
 _BUILTIN: dict[str, str] = {
     "binance": "serenity.trading.connector.binance:create_placer",
+    "phemex": "serenity.trading.connector.phemex:create_placer",
 }
 _FACTORIES: dict[str, PlacerFactory] = {}
 

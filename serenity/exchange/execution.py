@@ -158,6 +158,9 @@ class VenueBalance:
     A margin balance is a balance, not a position: ``total`` is the wallet (or margin)
     balance, ``available`` what new orders may use, ``locked`` what open orders or margin
     hold. Attributes are exact decimals; ``ts`` is the venue's time of the statement.
+    ``wallet`` names which of the account's wallets holds it, for venues that keep several
+    per currency (Phemex: ``contract`` margin accounts and ``spot`` wallets); empty when the
+    venue keeps one.
     """
 
     venue: str
@@ -166,6 +169,12 @@ class VenueBalance:
     available: Decimal
     locked: Decimal
     ts: int
+    wallet: str = ""
+
+    @property
+    def key(self) -> str:
+        """Return ``currency``, or ``wallet:currency`` for a named wallet."""
+        return f"{self.wallet}:{self.currency}" if self.wallet else self.currency
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,18 +23,18 @@ from serenity.trading import ExchangeSimulator
 
 
 @pytest.fixture
-def phemex() -> Iterator[list[PlacerContext]]:
+def toyx() -> Iterator[list[PlacerContext]]:
     built: list[PlacerContext] = []
 
     def factory(ctx: PlacerContext) -> Any:
         built.append(ctx)
         return ExchangeSimulator(ctx.scheduler, ctx.marketdata, [])
 
-    register_placer("PHEMEX", factory)
+    register_placer("TOYX", factory)
     try:
         yield built
     finally:
-        unregister_placer("phemex")
+        unregister_placer("toyx")
 
 
 def context(uri: str) -> PlacerContext:
@@ -57,16 +57,16 @@ def test_uris_are_venue_and_instance() -> None:
             parse_placer_uri(bad)
 
 
-def test_a_registered_connector_builds_the_placer(phemex: list[PlacerContext]) -> None:
-    assert "phemex" in registered_placers()
-    assert require_connector("phemex:testnet") == ("phemex", "testnet")
-    placer = create_placer(context("phemex:testnet"))
-    assert isinstance(placer, ExchangeSimulator) and phemex[0].instance == "testnet"
-    with pytest.raises(ConfigError, match="already registered for venue 'phemex'"):
-        register_placer("phemex", lambda ctx: placer)
+def test_a_registered_connector_builds_the_placer(toyx: list[PlacerContext]) -> None:
+    assert {"toyx", "phemex"} <= set(registered_placers())  # phemex ships with Serenity
+    assert require_connector("toyx:testnet") == ("toyx", "testnet")
+    placer = create_placer(context("toyx:testnet"))
+    assert isinstance(placer, ExchangeSimulator) and toyx[0].instance == "testnet"
+    with pytest.raises(ConfigError, match="already registered for venue 'toyx'"):
+        register_placer("toyx", lambda ctx: placer)
 
 
-def test_a_venue_without_a_connector_is_refused_by_name(phemex: list[PlacerContext]) -> None:
+def test_a_venue_without_a_connector_is_refused_by_name(toyx: list[PlacerContext]) -> None:
     with pytest.raises(ConfigError) as refused:
         require_connector("phemx:prod")
     assert str(refused.value) == (
@@ -75,7 +75,7 @@ def test_a_venue_without_a_connector_is_refused_by_name(phemex: list[PlacerConte
         f"{', '.join(registered_placers())}. Run with --paper to trade the live feed on "
         "simulated fills"
     )
-    assert not phemex
+    assert not toyx
 
 
 def test_a_factory_must_build_an_order_placer() -> None:

@@ -3,8 +3,8 @@
 One connection carries every symbol. Spot pairs and coin-margined contracts are recorded
 from ``trade.subscribe`` and ``orderbook.subscribe`` (the full book), USDT-margined
 ``PerpetualV2`` contracts from ``trade_p.subscribe`` and ``orderbook_p.subscribe`` (the top
-30 levels); :func:`serenity.exchange.phemex.ws_scale` picks them and the price scales from
-the :class:`~serenity.exchange.product.ProductCatalog`, so a catalog is required.
+30 levels); :func:`serenity.exchange.phemex.marketdata.ws_scale` picks them and the price
+scales from the :class:`~serenity.exchange.product.ProductCatalog`, so a catalog is required.
 
 Sequence semantics. Phemex stamps each message with ``sequence``, a counter the matching
 engine shares between symbols: a symbol's next book update skips ahead by any amount (1 to
@@ -88,7 +88,7 @@ class PhemexFeedHandler(FeedHandler):
     sinks, metrics, backoff, on_state
         As for :class:`~serenity.marketdata.fh.FeedHandler`.
     catalog
-        Phemex's products (:func:`serenity.exchange.phemex.parse_products`); required, for
+        Phemex's products (:func:`serenity.exchange.phemex.refdata.parse_products`); required, for
         each symbol's channels and price scale.
 
     Raises

@@ -58,12 +58,14 @@ class ExchangePositionService:
         """Return the signal of balance changes."""
         return self.balances
 
-    def get_balance(self, currency: str) -> VenueBalance | None:
-        """Return the last balance of ``currency``, or None."""
-        return self._balances.get(currency)
+    def get_balance(self, currency: str, wallet: str = "") -> VenueBalance | None:
+        """Return the last balance of ``currency`` (in ``wallet``, for venues with several
+        wallets per currency), or None."""
+        return self._balances.get(f"{wallet}:{currency}" if wallet else currency)
 
     def get_balances(self) -> dict[str, VenueBalance]:
-        """Return the last balance of every currency, by code."""
+        """Return the last balance of every currency, by :attr:`VenueBalance.key` (the code,
+        or ``wallet:code``)."""
         return dict(self._balances)
 
     def get_position(self, instrument: InstrumentId) -> VenuePosition | None:
@@ -81,14 +83,14 @@ class ExchangePositionService:
         """
         changed = 0
         for balance in balances:
-            held = self._balances.get(balance.currency)
+            held = self._balances.get(balance.key)
             if held is not None and (
                 balance.ts < held.ts
                 or (held.total, held.available, held.locked)
                 == (balance.total, balance.available, balance.locked)
             ):
                 continue
-            self._balances[balance.currency] = balance
+            self._balances[balance.key] = balance
             self.balances.emit(balance)
             changed += 1
         if changed:

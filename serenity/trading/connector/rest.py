@@ -156,6 +156,9 @@ class ErrorPolicy:
         Codes meaning our timestamp was outside the venue's window.
     unknown_codes
         Codes meaning the venue does not know whether it executed the request.
+    retry_after
+        ``headers -> seconds``: how long a refused request should wait, for venues that
+        announce it elsewhere than in ``Retry-After``; None reads ``Retry-After``.
     attempts
         Sends of one request at most (the first included).
     backoff_s, max_backoff_s
@@ -169,6 +172,7 @@ class ErrorPolicy:
     retry_statuses: frozenset[int] = frozenset({429})
     clock_codes: frozenset[int | str] = frozenset()
     unknown_codes: frozenset[int | str] = frozenset()
+    retry_after: Callable[[Mapping[str, str]], float] | None = None
     attempts: int = 3
     backoff_s: float = 0.2
     max_backoff_s: float = 5.0
@@ -386,7 +390,7 @@ class RestClient:
                     code=code if code is not None else status,
                 )
             if status == 418:
-                wait = _retry_after(headers)
+                wait = (policy.retry_after or _retry_after)(headers)
                 self.limiter.pause(wait)
                 raise RateLimitedError(
                     f"{where}: banned for breaking rate limits ({detail}), for {wait:g} s",
@@ -405,7 +409,7 @@ class RestClient:
                 code in policy.retry_codes and status < 500  # a 5XX's outcome is unknown
             )
             if refused:
-                wait = max(_retry_after(headers), delay)
+                wait = max((policy.retry_after or _retry_after)(headers), delay)
                 if status == 429:
                     self.limiter.pause(wait)
                 if attempt < policy.attempts:

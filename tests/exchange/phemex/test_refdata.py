@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from serenity.errors import DataError, InvalidValueError, VenueError
+from serenity.errors import DataError, InvalidValueError, UnknownSymbolError, VenueError
 from serenity.exchange import phemex
 from serenity.model import InstrumentStatus, InstrumentType
 from tests.venues import payload, read_capture
@@ -169,3 +169,29 @@ def test_bad_payloads_name_the_venue_and_field(
 
     with pytest.raises(error, match=message):
         phemex.parse_products(products)
+
+
+def test_instruments_carry_each_products_api_and_scales(products: Any) -> None:
+    refdata = phemex.parse_instruments(products)
+
+    btcusd, spot = refdata.instrument("BTCUSD"), refdata.instrument("sBTCUSDT")
+    assert (btcusd.kind, btcusd.base, btcusd.value_currency) == (
+        phemex.ProductKind.PERPETUAL,
+        "BTC",
+        "BTC",
+    )
+    assert btcusd.scales == phemex.PhemexScales(price_scale=4, ratio_scale=8, value_scale=8)
+    assert refdata.instrument("ETHUSD").value_currency == "USD"
+    assert (spot.kind, spot.base, spot.quote) == (phemex.ProductKind.SPOT, "BTC", "USDT")
+    assert (spot.scales.price_scale, spot.scales.qty_scale, spot.scales.value_scale) == (8, 8, 8)
+    assert refdata.instrument("BTCUSDT").kind is phemex.ProductKind.PERPETUAL_V2
+    assert refdata.value(12345, "USD") == Decimal("1.2345")
+
+
+def test_unknown_symbols_and_currencies_are_named(products: Any) -> None:
+    refdata = phemex.parse_instruments(products)
+
+    with pytest.raises(UnknownSymbolError, match="unknown symbol 'BTCUDS' on phemex; did you mean"):
+        refdata.instrument("BTCUDS")
+    with pytest.raises(UnknownSymbolError, match="unknown currency 'DOGE' on phemex"):
+        refdata.value_scale("DOGE")
