@@ -96,7 +96,7 @@ async def running(venue: PhemexVenue, **kwargs: Any) -> AsyncIterator[Rig]:
     async with asyncio.TaskGroup() as tg:
         tg.create_task(scheduler.run())
         runner = tg.create_task(connector.run())
-        await until(lambda: connector.is_ready and connector._stream_ready, 5, what="ready")
+        await until(lambda: connector.is_ready and connector.stream_ready, 5, what="ready")
         yield rig
         connector.stop()
         await runner
@@ -325,13 +325,15 @@ async def test_declared_limits_keep_requests_within_the_venues_quota(venue: Phem
 async def test_fills_while_the_private_stream_is_down_are_applied_once(rig: Rig) -> None:
     order = rig.oms.submit(rig.factory.limit(BTCUSD, Side.BUY, 6, 8500))
     await until(lambda: order.status is OrderStatus.NEW)
-    connects = rig.connector.stream_connects
+    connects = rig.connector.stream.connects if rig.connector.stream else 0
 
     await rig.venue.drop_streams()
     rig.venue.fill(order.cl_ord_id, "2")  # while nobody listens
     rig.venue.fill(order.cl_ord_id, "1")
 
-    await until(lambda: rig.connector.stream_connects > connects)
+    await until(
+        lambda: rig.connector.stream is not None and rig.connector.stream.connects > connects
+    )
     await until(lambda: order.cum_qty == 3)
     await until(lambda: rig.connector.reconciliations >= 2)
     assert [f.last_qty for f in rig.fills()] == [2, 1]
