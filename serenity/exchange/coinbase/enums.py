@@ -114,11 +114,11 @@ LIQUIDITY_SPELLINGS: Final[Mapping[Liquidity, str]] = {v: k for k, v in LIQUIDIT
 DONE_REASONS: Final[Mapping[str, OrderStatus]] = {
     "filled": OrderStatus.FILLED,
     "canceled": OrderStatus.CANCELED,
-    "cancelled": OrderStatus.CANCELED,
     "rejected": OrderStatus.REJECTED,
-    "expired": OrderStatus.EXPIRED,
 }
-"""A ``done`` order's ``done_reason`` (REST) or ``reason`` (websocket) -> its final status."""
+"""A ``done`` order's ``done_reason`` (REST) or ``reason`` (websocket) -> its final status.
+
+A GTT order that timed out is ``canceled``: Coinbase reports no separate expiry."""
 
 _OPEN_STATUSES: Final[Mapping[str, OrderStatus]] = {
     "pending": OrderStatus.PENDING_NEW,

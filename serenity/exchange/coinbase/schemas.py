@@ -286,7 +286,6 @@ UserMessage = (
 _USER: Final = msgspec.json.Decoder(
     Received | Open | Done | Match | Change | Activate | Subscriptions | Heartbeat | WsError
 )
-_ANY: Final = msgspec.json.Decoder(dict[str, Any])
 _ORDER: Final = msgspec.json.Decoder(CoinbaseOrder)
 _ORDERS: Final = msgspec.json.Decoder(list[msgspec.Raw])
 _FILL: Final = msgspec.json.Decoder(CoinbaseFill)
@@ -323,8 +322,8 @@ def decode_user_message(data: bytes | str) -> UserMessage:
         problem = str(exc)
     except msgspec.DecodeError as exc:
         raise DataError(f"{VENUE}: user channel frame is not JSON: {exc}") from None
-    raw = _ANY.decode(data)
-    kind = raw.get("type")
+    raw = msgspec.json.decode(data)
+    kind = raw.get("type") if isinstance(raw, dict) else None
     if not isinstance(kind, str):
         raise DataError(f"{VENUE}: user channel message has no string type: {problem}")
     if kind in _KNOWN_TYPES:
