@@ -206,6 +206,45 @@ class OrderManagerService:
         placer.submit(order)
         return order
 
+    def adopt(self, order: Order) -> Order:
+        """Take over a working order placed elsewhere (found on a venue when a connector
+        reconciled); return it.
+
+        The order keeps the state given (status, ``cum_qty``, ``avg_px``, venue order id),
+        gets an order id, and is published as an ``ORDER_STATUS`` report. It is not sent to
+        a placer and no pre-trade check runs: it already works on the venue.
+
+        Raises
+        ------
+        InvalidValueError
+            When the order was submitted or adopted before, its client id is taken, or it
+            is not working.
+        """
+        if order.order_id:
+            raise InvalidValueError(f"order {order.cl_ord_id!r} is already managed")
+        key = (order.account, order.cl_ord_id)
+        if key in self._by_cl:
+            raise InvalidValueError(
+                f"client order id {order.cl_ord_id!r} is already used by account {order.account!r}"
+            )
+        if not order.is_working:
+            raise InvalidValueError(
+                f"only a working order can be adopted; order {order.cl_ord_id!r} is {order.status}"
+            )
+        now = self.scheduler.get_time()
+        order.order_id = next(self._ids)
+        order.created_ts = order.created_ts or now
+        order.updated_ts = now
+        self._orders[order.order_id] = order
+        self._by_cl[key] = order
+        self._working[order.order_id] = order
+        log.info(
+            "oms.order_adopted",
+            extra={"cl_ord_id": order.cl_ord_id, "venue_order_id": order.venue_order_id},
+        )
+        self._publish_state(order, ExecType.ORDER_STATUS)
+        return order
+
     def cancel(self, order: Order | int) -> None:
         """Ask to cancel a working order; a cancel that cannot be done is a
         :class:`~serenity.trading.CancelReject`, never an exception."""

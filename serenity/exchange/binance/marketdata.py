@@ -1,10 +1,4 @@
-"""Binance spot: endpoints, product parsing and market-stream parsing. Opens no sockets.
-
-``GET /api/v3/exchangeInfo`` answers an object whose ``symbols`` array lists every spot
-symbol with its ``status``, ``baseAsset``, ``quoteAsset`` and ``filters``. The
-``PRICE_FILTER`` filter gives the price tick (``tickSize``) and the ``LOT_SIZE`` filter the
-quantity step (``stepSize``) and minimum (``minQty``). Symbols no longer trading stay in the
-list with a status other than ``TRADING`` (``BREAK`` for a delisted pair).
+"""Binance spot market streams: the parsers the feedhandler uses. Opens no sockets.
 
 Market streams: events of the combined-stream path ``/stream`` arrive as ``{"stream": name,
 "data": payload}``. A ``trade``'s ``m`` ("is the buyer the market maker?") true means the
@@ -20,35 +14,26 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from serenity.errors import ConfigError, DataError, VenueError
+from serenity.errors import DataError
 from serenity.exchange import _fields as f
-from serenity.exchange.endpoints import Endpoints, Environment
-from serenity.exchange.product import Product, ProductCatalog
-from serenity.model.enums import InstrumentStatus, InstrumentType, Side
+from serenity.exchange.binance.endpoints import VENUE
+from serenity.exchange.binance.errors import code_of
+from serenity.model.enums import Side
 
 __all__ = [
     "AGG_TRADE",
     "DEPTH_LIMIT",
-    "DEPTH_PATH",
     "DEPTH_UPDATE",
-    "NAME",
-    "ENDPOINTS",
-    "EXCHANGE_INFO_PATH",
     "INFORMATIONAL_EVENTS",
     "MAX_STREAMS",
-    "PROD",
+    "NO_BOUNDS",
     "SERVER_SHUTDOWN",
-    "STREAM_PATH",
-    "TESTNET",
     "TRADE",
-    "VENUE",
     "LevelBounds",
     "Levels",
-    "NO_BOUNDS",
     "Reply",
     "aggressor_side",
     "depth_stream",
@@ -57,93 +42,14 @@ __all__ = [
     "parse_agg_trade",
     "parse_depth_snapshot",
     "parse_depth_update",
-    "parse_exchange_info",
     "parse_reply",
     "parse_trade",
-    "rest_error",
-    "rest_url_for",
-    "stream_url",
     "subscribe_request",
     "trade_stream",
 ]
 
-VENUE: Final = "binance"
-NAME: Final = "Binance"
-PROD: Final = Endpoints(rest="https://api.binance.com", ws="wss://stream.binance.com:9443")
-TESTNET: Final = Endpoints(
-    rest="https://testnet.binance.vision", ws="wss://stream.testnet.binance.vision"
-)
-ENDPOINTS: Final[Mapping[Environment, Endpoints]] = {
-    Environment.PROD: PROD,
-    Environment.TESTNET: TESTNET,
-}
-EXCHANGE_INFO_PATH: Final = "/api/v3/exchangeInfo"
-
-_STATUSES: Final[Mapping[str, InstrumentStatus]] = {
-    "PRE_TRADING": InstrumentStatus.PRE_TRADING,
-    "TRADING": InstrumentStatus.TRADING,
-    "POST_TRADING": InstrumentStatus.HALTED,
-    "END_OF_DAY": InstrumentStatus.HALTED,
-    "HALT": InstrumentStatus.HALTED,
-    "AUCTION_MATCH": InstrumentStatus.HALTED,
-    "BREAK": InstrumentStatus.HALTED,
-}
-
-
-def parse_exchange_info(payload: Any) -> ProductCatalog:
-    """Return the catalog in an ``/api/v3/exchangeInfo`` response (parsed JSON).
-
-    Raises
-    ------
-    DataError
-        When a field is missing or malformed, a symbol lacks its ``PRICE_FILTER`` or
-        ``LOT_SIZE`` filter, or a status is unknown; the message names the field.
-    """
-    body = f.as_mapping(VENUE, "exchangeInfo response", payload)
-    symbols = f.as_list(VENUE, "symbols", f.get(VENUE, "exchangeInfo", body, "symbols"))
-    products = []
-    for i, raw in enumerate(symbols):
-        where = f"symbols[{i}]"
-        obj = f.as_mapping(VENUE, where, raw)
-        products.append(_parse_symbol(f"{where} ({obj.get('symbol')})", obj))
-    return ProductCatalog.of(VENUE, products)
-
-
-def _parse_symbol(where: str, obj: Mapping[str, Any]) -> Product:
-    filters: dict[str, Mapping[str, Any]] = {}
-    for j, raw in enumerate(
-        f.as_list(VENUE, f"{where}.filters", f.get(VENUE, where, obj, "filters"))
-    ):
-        item = f.as_mapping(VENUE, f"{where}.filters[{j}]", raw)
-        filters[str(item.get("filterType"))] = item
-    price = _filter(where, filters, "PRICE_FILTER")
-    lot = _filter(where, filters, "LOT_SIZE")
-    return Product(
-        venue=VENUE,
-        symbol=f.text(VENUE, where, obj, "symbol"),
-        instrument_type=InstrumentType.CURRENCY_PAIR,
-        base=f.text(VENUE, where, obj, "baseAsset"),
-        quote=f.text(VENUE, where, obj, "quoteAsset"),
-        status=f.spelling(VENUE, f"{where}.status", _STATUSES, f.get(VENUE, where, obj, "status")),
-        tick_size=f.decimal(VENUE, f"{where}.PRICE_FILTER", price, "tickSize"),
-        lot_size=f.decimal(VENUE, f"{where}.LOT_SIZE", lot, "stepSize"),
-        min_qty=f.decimal(VENUE, f"{where}.LOT_SIZE", lot, "minQty"),
-    )
-
-
-def _filter(where: str, filters: Mapping[str, Mapping[str, Any]], kind: str) -> Mapping[str, Any]:
-    try:
-        return filters[kind]
-    except KeyError:
-        raise DataError(f"{VENUE}: {where}.filters has no {kind}") from None
-
-
 # -- market streams --------------------------------------------------------------------
 
-STREAM_PATH: Final = "/stream"
-"""The combined-stream path; its events arrive as ``{"stream": name, "data": payload}``."""
-DEPTH_PATH: Final = "/api/v3/depth"
-"""REST order-book snapshot, ``?symbol=BTCUSDT&limit=N``: ``lastUpdateId``, ``bids``, ``asks``."""
 DEPTH_LIMIT: Final = 1000
 """Levels a side asked of a depth snapshot, as in Binance's local-book guide (at most 5000)."""
 MAX_STREAMS: Final = 1024
@@ -159,11 +65,6 @@ INFORMATIONAL_EVENTS: Final = frozenset(
 """Event types of streams Serenity does not record (candles, tickers); ignored, not errors."""
 _INFORMATIONAL_STREAMS: Final = ("@bookTicker",)  # payloads without an "e" field
 
-_REST_FOR_WS_HOST: Final[Mapping[str, str]] = {
-    "stream.binance.com": PROD.rest,
-    "data-stream.binance.vision": "https://data-api.binance.vision",
-    "stream.testnet.binance.vision": TESTNET.rest,
-}
 _AGGRESSOR_SIDES: Final[Mapping[bool, Side]] = {True: Side.SELL, False: Side.BUY}
 """``m`` ("is the buyer the market maker?") to the taker's side: a maker buyer met a seller."""
 _NS_PER_MS: Final = 1_000_000
@@ -182,36 +83,6 @@ price is outside ``(lo, hi)``, its qty is ``max_qty`` or more, or ``x = price * 
 are checked in the loop that parses the levels, which costs less than a second pass."""
 NO_BOUNDS: Final[LevelBounds] = (0.0, math.inf, math.inf, 0.0, 1.0, 0.0, 0.0)
 """Bounds that refuse no finite level with price > 0 and qty >= 0."""
-
-
-def stream_url(ws_url: str) -> str:
-    """Return the combined-stream URL for a websocket URL.
-
-    A base URL without a path (``wss://stream.binance.com:9443``, as in :data:`PROD`) gets
-    :data:`STREAM_PATH`; a URL with a path is returned as given.
-    """
-    parts = urlsplit(ws_url)
-    if parts.path in ("", "/"):
-        return urlunsplit(parts._replace(path=STREAM_PATH))
-    return ws_url
-
-
-def rest_url_for(ws_url: str) -> str:
-    """Return the REST base URL of the Binance deployment that serves ``ws_url``.
-
-    Raises
-    ------
-    ConfigError
-        When ``ws_url`` is not one of Binance's stream hosts; give the REST URL explicitly.
-    """
-    host = urlsplit(ws_url).hostname or ""
-    try:
-        return _REST_FOR_WS_HOST[host]
-    except KeyError:
-        raise ConfigError(
-            f"{VENUE}: no known REST endpoint for websocket host {host!r}; give rest_url "
-            "(order books start from GET /api/v3/depth)"
-        ) from None
 
 
 def trade_stream(symbol: str) -> str:
@@ -405,36 +276,13 @@ def parse_reply(msg: Mapping[str, Any]) -> Reply:
     error = msg.get("error")
     if error is not None:
         body = f.as_mapping(VENUE, "reply field 'error'", error)
-        code = _code(body.get("code", "unknown"))
+        code = code_of(body.get("code", "unknown"))
         return Reply(msg.get("id"), code=code, msg=str(body.get("msg", "")))
     if "code" in msg and "msg" in msg:
-        return Reply(msg.get("id"), code=_code(msg["code"]), msg=str(msg["msg"]))
+        return Reply(msg.get("id"), code=code_of(msg["code"]), msg=str(msg["msg"]))
     if "result" in msg and "id" in msg:
         return Reply(msg["id"], result=msg["result"])
     raise DataError(f"{VENUE}: frame is neither a stream event nor a reply, was {_show(msg)}")
-
-
-def rest_error(status: int, body: bytes | str) -> VenueError:
-    """Return the error for a REST answer with HTTP ``status`` other than 200.
-
-    Binance's error bodies read ``{"code": -1121, "msg": "Invalid symbol."}``; the error keeps
-    that code, or the HTTP status when the body has none (429 and 418 mean rate-limited).
-    """
-    code: int | str | None = None
-    text = ""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        doc = None
-    if isinstance(doc, dict) and "code" in doc:
-        code, text = _code(doc["code"]), str(doc.get("msg", ""))
-    if not text:
-        raw = body.decode(errors="replace") if isinstance(body, bytes) else body
-        text = raw.strip()[:200]
-    detail = f", code {code}: {text}" if code is not None else (f": {text}" if text else "")
-    return VenueError(
-        f"{VENUE}: REST answered HTTP {status}{detail}", code=code if code is not None else status
-    )
 
 
 def _levels(raw: Any, bounds: LevelBounds = NO_BOUNDS) -> Levels:
@@ -540,10 +388,6 @@ def _malformed(
             f"U={_show(data.get('U'))} u={_show(data.get('u'))}"
         )
     return DataError(f"{VENUE}: malformed {event} event {_show(data)}")
-
-
-def _code(raw: Any) -> int | str:
-    return raw if isinstance(raw, int | str) and not isinstance(raw, bool) else str(raw)
 
 
 def _show(value: Any, limit: int = 80) -> str:
