@@ -34,6 +34,16 @@ import msgspec
 
 from serenity.errors import DataError
 from serenity.exchange.coinbase.endpoints import VENUE
+from serenity.exchange.coinbase.enums import (
+    parse_liquidity,
+    parse_order_status,
+    parse_order_type,
+    parse_side,
+    parse_time_in_force,
+)
+from serenity.exchange.coinbase.marketdata import parse_time
+from serenity.exchange.execution import OrderUpdate, VenueBalance, VenueFill
+from serenity.model import ExecType, InstrumentId, Liquidity
 
 __all__ = [
     "Activate",
@@ -57,6 +67,8 @@ __all__ = [
     "decode_orders",
     "decode_server_time",
     "decode_user_message",
+    "fill_exec_id",
+    "quote_of",
 ]
 
 ZERO: Final = Decimal(0)
@@ -96,6 +108,57 @@ class CoinbaseOrder(msgspec.Struct, kw_only=True, frozen=True):
             return None
         return self.executed_value / self.filled_size
 
+    @property
+    def client_id(self) -> str:
+        """Return the id to know the order by: its ``client_oid``, else Coinbase's ``id``."""
+        return self.client_oid or self.id
+
+    def to_order_update(
+        self, *, cl_ord_id: str | None = None, exec_type: ExecType = ExecType.ORDER_STATUS
+    ) -> OrderUpdate:
+        """Return this order's state as an :class:`~serenity.exchange.execution.OrderUpdate`.
+
+        ``cl_ord_id`` defaults to :attr:`client_id`. ``qty`` is ``size``; an order placed
+        by ``funds`` (no size) reports its filled size as its quantity once done. A rejected
+        order carries its ``reject_reason`` as ``text``.
+
+        Raises
+        ------
+        DataError
+            For an unknown side, type, status or time in force, or a malformed time.
+        """
+        where = f"order {self.id}"
+        status = parse_order_status(
+            self.status, self.done_reason, is_filled=self.filled_size > 0, where=where
+        )
+        qty = self.size if self.size is not None else self.filled_size
+        ts = parse_time(self.done_at or self.created_at)
+        text = self.reject_reason or (
+            f"done: {self.done_reason}" if self.done_reason not in (None, "filled") else None
+        )
+        return OrderUpdate(
+            instrument=InstrumentId(VENUE, self.product_id),
+            cl_ord_id=cl_ord_id or self.client_id,
+            venue_order_id=self.id,
+            exec_type=exec_type,
+            status=status,
+            side=parse_side(self.side, where=f"{where}.side"),
+            order_type=parse_order_type(self.type, self.stop, where=where),
+            qty=qty,
+            cum_qty=self.filled_size,
+            ts=ts,
+            tif=(
+                parse_time_in_force(self.time_in_force, where=f"{where}.time_in_force")
+                if self.time_in_force
+                else None
+            ),
+            price=self.price,
+            stop_price=self.stop_price,
+            avg_px=self.avg_px,
+            post_only=self.post_only,
+            text=text,
+        )
+
 
 class CoinbaseFill(msgspec.Struct, kw_only=True, frozen=True):
     """One fill of one of our orders, from ``GET /fills``."""
@@ -113,6 +176,34 @@ class CoinbaseFill(msgspec.Struct, kw_only=True, frozen=True):
     profile_id: str | None = None
     usd_volume: Decimal | None = None
 
+    @property
+    def exec_id(self) -> str:
+        """Return the fill's id, the same as its ``match`` on the ``user`` channel's."""
+        return fill_exec_id(self.product_id, self.trade_id)
+
+    def to_fill(self, *, cl_ord_id: str | None = None) -> VenueFill:
+        """Return this fill as a :class:`~serenity.exchange.execution.VenueFill`; the fee is
+        in the product's quote currency.
+
+        Raises
+        ------
+        DataError
+            For an unknown side or a malformed time.
+        """
+        return VenueFill(
+            instrument=InstrumentId(VENUE, self.product_id),
+            exec_id=self.exec_id,
+            venue_order_id=self.order_id,
+            cl_ord_id=cl_ord_id,
+            side=parse_side(self.side, where=f"fill {self.trade_id}.side"),
+            qty=self.size,
+            price=self.price,
+            ts=parse_time(self.created_at),
+            fee=self.fee,
+            fee_currency=quote_of(self.product_id),
+            liquidity=parse_liquidity(self.liquidity),
+        )
+
 
 class CoinbaseAccount(msgspec.Struct, kw_only=True, frozen=True):
     """One currency's account of a profile, from ``GET /accounts``."""
@@ -124,6 +215,18 @@ class CoinbaseAccount(msgspec.Struct, kw_only=True, frozen=True):
     available: Decimal
     profile_id: str | None = None
     trading_enabled: bool = True
+
+    def to_balance(self, ts: int) -> VenueBalance:
+        """Return this account as a :class:`~serenity.exchange.execution.VenueBalance` stated
+        at ``ts``: ``balance`` is the total, ``hold`` what open orders lock."""
+        return VenueBalance(
+            venue=VENUE,
+            currency=self.currency,
+            total=self.balance,
+            available=self.available,
+            locked=self.hold,
+            ts=ts,
+        )
 
 
 class ServerTime(msgspec.Struct, frozen=True):
@@ -206,6 +309,45 @@ class Match(_Base, tag="match", frozen=True):
     taker_profile_id: str | None = None
     maker_fee_rate: Decimal | None = None
     taker_fee_rate: Decimal | None = None
+
+    @property
+    def exec_id(self) -> str:
+        """Return the fill's id, the same as the ``GET /fills`` entry's."""
+        return fill_exec_id(self.product_id, self.trade_id)
+
+    def to_fill(self, order_id: str, *, cl_ord_id: str | None = None) -> VenueFill:
+        """Return the fill of our order ``order_id`` (the maker or the taker of this match).
+
+        Our side is the maker's ``side`` when we were the maker, else the other one; the fee
+        is ``price * size`` times our side's fee rate, in the quote currency (0 when the
+        message carries no rate: the ``GET /fills`` entry has the exact fee).
+
+        Raises
+        ------
+        DataError
+            When ``order_id`` is neither the maker's nor the taker's order, or the side is
+            unknown.
+        """
+        maker_side = parse_side(self.side, where=f"match {self.trade_id}.side")
+        if order_id == self.maker_order_id:
+            side, liquidity, rate = maker_side, Liquidity.MAKER, self.maker_fee_rate
+        elif order_id == self.taker_order_id:
+            side, liquidity, rate = maker_side.opposite(), Liquidity.TAKER, self.taker_fee_rate
+        else:
+            raise DataError(f"{VENUE}: match {self.trade_id} is not a fill of order {order_id}")
+        return VenueFill(
+            instrument=InstrumentId(VENUE, self.product_id),
+            exec_id=self.exec_id,
+            venue_order_id=order_id,
+            cl_ord_id=cl_ord_id,
+            side=side,
+            qty=self.size,
+            price=self.price,
+            ts=parse_time(self.time),
+            fee=self.price * self.size * rate if rate is not None else ZERO,
+            fee_currency=quote_of(self.product_id),
+            liquidity=liquidity,
+        )
 
 
 class Change(_Base, tag="change", frozen=True):
@@ -304,6 +446,16 @@ _KNOWN_TYPES: Final = frozenset(
         "error",
     }
 )
+
+
+def fill_exec_id(product_id: str, trade_id: int) -> str:
+    """Return the exec id of a fill: ``<product>:<trade_id>`` (trade ids count per product)."""
+    return f"{product_id}:{trade_id}"
+
+
+def quote_of(product_id: str) -> str:
+    """Return the quote currency of a product id such as ``BTC-USD``."""
+    return product_id.rpartition("-")[2]
 
 
 def decode_user_message(data: bytes | str) -> UserMessage:
