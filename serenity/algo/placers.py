@@ -8,8 +8,8 @@ finds the factory by the URI's venue and builds the placer. A placer that also h
 ``async def run()`` and ``def stop()`` (its private websocket, its login) is run beside the
 feeds for the life of the run and stopped after the working orders were cancelled.
 
-Until the venue connectors exist, no venue is registered, and a live run is refused with one
-error that names what is missing.
+A live run on a venue without a connector is refused with one error that names what is
+missing.
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ PlacerFactory = Callable[[PlacerContext], OrderPlacer]
 
 # Venue connectors shipped with Serenity, imported only when a live run asks for them:
 # venue -> "module:factory". The connectors issue adds its venues here.
-_BUILTIN: dict[str, str] = {}
+_BUILTIN: dict[str, str] = {
+    "binance": "serenity.trading.connector.binance:create_placer",
+}
 _FACTORIES: dict[str, PlacerFactory] = {}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from serenity.model import (
     ExecType,
@@ -22,7 +23,31 @@ from serenity.model import (
     TimeInForce,
 )
 
-__all__ = ["OrderUpdate", "VenueBalance", "VenueFill", "VenuePosition"]
+__all__ = ["OrderTerms", "OrderUpdate", "VenueBalance", "VenueFill", "VenuePosition"]
+
+
+class OrderTerms(Protocol):
+    """What a venue's request builders read of an order (``serenity.trading.Order`` has
+    it all): the exchange layer builds requests without depending on the trading layer."""
+
+    @property
+    def cl_ord_id(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def price(self) -> Decimal | None: ...
+    @property
+    def stop_price(self) -> Decimal | None: ...
+    @property
+    def tif(self) -> TimeInForce: ...
+    @property
+    def post_only(self) -> bool: ...
+    @property
+    def reduce_only(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

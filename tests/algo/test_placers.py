@@ -72,15 +72,33 @@ def test_a_venue_without_a_connector_is_refused_by_name(phemex: list[PlacerConte
     assert str(refused.value) == (
         "live trading needs an order connector for placer 'phemx:prod', and none is "
         "registered for venue 'phemx' (did you mean phemex?); venues with a connector: "
-        "phemex. Run with --paper to trade the live feed on simulated fills"
+        f"{', '.join(registered_placers())}. Run with --paper to trade the live feed on "
+        "simulated fills"
     )
     assert not phemex
 
 
 def test_a_factory_must_build_an_order_placer() -> None:
-    register_placer("binance", lambda ctx: object())  # type: ignore[arg-type, return-value]
+    register_placer("kraken", lambda ctx: object())  # type: ignore[arg-type, return-value]
     try:
         with pytest.raises(ConfigError, match="built object, which is not an OrderPlacer"):
-            create_placer(context("binance:prod"))
+            create_placer(context("kraken:prod"))
     finally:
-        unregister_placer("binance")
+        unregister_placer("kraken")
+
+
+def test_binance_is_built_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    from serenity.trading.connector.binance import BinanceConnector
+
+    assert "binance" in registered_placers()
+    monkeypatch.setenv("SERENITY_BINANCE_TESTNET_API_KEY", "key")
+    monkeypatch.setenv("SERENITY_BINANCE_TESTNET_API_SECRET", "secret")
+    placer = create_placer(context("binance:testnet"))
+    assert isinstance(placer, BinanceConnector)
+    assert placer.rest.base_url == "https://testnet.binance.vision"
+    assert placer.stream_url == "wss://ws-api.testnet.binance.vision/ws-api/v3"
+    with pytest.raises(ConfigError, match="unknown placer instance 'staging'"):
+        create_placer(context("binance:staging"))
+    monkeypatch.delenv("SERENITY_BINANCE_TESTNET_API_SECRET")
+    with pytest.raises(ConfigError, match="binance: incomplete API credentials"):
+        create_placer(context("binance:testnet"))

@@ -202,3 +202,40 @@ def test_an_account_without_a_placer_is_rejected_by_name() -> None:
     order = m.submit_at(1, m.factory.market(BTC, "BUY", 1))
     m.run()
     assert order.status is OrderStatus.REJECTED and "no order placer routed" in (order.reason or "")
+
+
+def test_adopt_takes_over_a_working_order_placed_elsewhere() -> None:
+    m = Market([(10, 99.0, 1.0, -1)], [BOOK])
+    found = m.factory.limit(BTC, "BUY", 2, 98)
+    found.status, found.cum_qty, found.avg_px = OrderStatus.PARTIALLY_FILLED, D("0.5"), D(98)
+    found.venue_order_id = "v-7"
+    adopted = []
+    m.at(1, lambda: adopted.append(m.oms.adopt(found)))
+    m.run()
+    (order,) = adopted
+    assert order is found and order.order_id > 0 and m.oms.working_orders() == [order]
+    assert m.oms.get_by_cl_ord_id("acct", found.cl_ord_id) is order
+    (event,) = m.of(order)
+    assert isinstance(event, ExecutionReport) and event.exec_type is ExecType.ORDER_STATUS
+    assert (event.status, event.cum_qty, event.venue_order_id) == (
+        OrderStatus.PARTIALLY_FILLED,
+        D("0.5"),
+        "v-7",
+    )
+    # it is managed like any order: a fill completes it, a second adoption is refused
+    m.oms.apply(
+        dataclasses.replace(
+            event,
+            exec_id="f-1",
+            exec_type=ExecType.TRADE,
+            last_qty=D("1.5"),
+            last_px=D(97),
+        )
+    )
+    assert order.status is OrderStatus.FILLED and order.avg_px == D("97.25")
+    with pytest.raises(InvalidValueError, match="already managed"):
+        m.oms.adopt(order)
+    done = m.factory.limit(BTC, "BUY", 1, 98)
+    done.status = OrderStatus.CANCELED
+    with pytest.raises(InvalidValueError, match="only a working order can be adopted"):
+        m.oms.adopt(done)

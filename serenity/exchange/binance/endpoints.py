@@ -121,4 +121,3 @@ def ws_api_url(ws_url: str) -> str:
     if parts.path in ("", "/"):
         return urlunsplit(parts._replace(path=WS_API_PATH))
     return ws_url
-

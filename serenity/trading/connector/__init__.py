@@ -21,11 +21,13 @@ A live run picks a connector by its placer URI (``placer: binance:testnet``) thr
 from __future__ import annotations
 
 from serenity.trading.connector.base import (
+    ConnectorContext,
     ConnectorSettings,
     PrivateStream,
     StreamFailure,
     StreamItem,
     StreamReady,
+    StreamRestart,
     VenueConnector,
 )
 from serenity.trading.connector.credentials import Credentials
@@ -50,6 +52,7 @@ from serenity.trading.connector.rest import (
 )
 
 __all__ = [
+    "ConnectorContext",
     "ConnectorSettings",
     "Credentials",
     "Difference",
@@ -69,6 +72,7 @@ __all__ = [
     "StreamFailure",
     "StreamItem",
     "StreamReady",
+    "StreamRestart",
     "VenueConnector",
     "VenueReply",
     "VenueSnapshot",

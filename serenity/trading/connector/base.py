@@ -83,11 +83,13 @@ from serenity.trading.reports import (
 from serenity.trading.validation import check_order
 
 __all__ = [
+    "ConnectorContext",
     "ConnectorSettings",
     "PrivateStream",
     "StreamFailure",
     "StreamItem",
     "StreamReady",
+    "StreamRestart",
     "VenueConnector",
 ]
 
@@ -152,6 +154,13 @@ class StreamReady:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamRestart:
+    """The venue ended the subscription or is closing the connection: reconnect now."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class StreamFailure:
     """The private stream refused us; ``is_auth`` when it refused the credentials."""
 
@@ -159,7 +168,9 @@ class StreamFailure:
     is_auth: bool = False
 
 
-StreamItem = OrderUpdate | VenueBalance | VenuePosition | StreamReady | StreamFailure
+StreamItem = (
+    OrderUpdate | VenueBalance | VenuePosition | StreamReady | StreamRestart | StreamFailure
+)
 """One entry of a private-stream message, as a venue's :class:`PrivateStream` reads it."""
 
 
@@ -185,6 +196,28 @@ class PrivateStream(Protocol):
             When the frame cannot be read at all.
         """
         ...
+
+
+class ConnectorContext(Protocol):
+    """What a venue's ``create_placer`` reads to build its connector (a live run's
+    :class:`~serenity.algo.PlacerContext` has it all)."""
+
+    @property
+    def uri(self) -> str: ...
+    @property
+    def venue(self) -> str: ...
+    @property
+    def instance(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def scheduler(self) -> NetworkScheduler: ...
+    @property
+    def products(self) -> Mapping[InstrumentId, Product]: ...
+    @property
+    def rest_url(self) -> str | None: ...
+    @property
+    def ws_url(self) -> str | None: ...
 
 
 class _Session:
@@ -293,6 +326,7 @@ class VenueConnector(ABC):
         self._stream_ready = False
         self._connection: WebsocketConnection | None = None
         self._stream: PrivateStream | None = None
+        self._restart = False
         self._lost_ns: int | None = None
         self._last_reconciled_ns: int | None = None
         self._synthetic = itertools.count(1)
@@ -358,6 +392,11 @@ class VenueConnector(ABC):
     def private_stream(self) -> PrivateStream:
         """Return the sans-I/O side of the venue's private stream."""
 
+    def refuse(self, order: Order, product: Product) -> str | None:
+        """Return why the venue cannot take ``order`` as it is (an order type or flag it
+        lacks), or None; checked before sending, after the instrument's filters."""
+        return None
+
     # -- order placer ------------------------------------------------------------------------
 
     def bind(self, sink: ExecutionSink) -> None:
@@ -375,8 +414,9 @@ class VenueConnector(ABC):
             )
             return
         refusal = check_order(order, product)
-        if refusal is not None:
-            self._reject(order, str(refusal), RejectSource.VALIDATION)
+        reason = str(refusal) if refusal is not None else self.refuse(order, product)
+        if reason is not None:
+            self._reject(order, reason, RejectSource.VALIDATION)
             return
         self._orders[order.cl_ord_id] = order
         self._spawn(order, "submit", lambda: self._do_submit(order, product))
@@ -434,9 +474,8 @@ class VenueConnector(ABC):
                 reconciler = tg.create_task(self._reconciler(), name=f"{self.venue}:reconcile")
                 stream_task = None
                 if self.stream_url is not None:
-                    self._connection = self._open_stream(self.stream_url)
                     stream_task = tg.create_task(
-                        self._connection.run(), name=f"{self.venue}:private-stream"
+                        self._keep_stream(self.stream_url), name=f"{self.venue}:private-stream"
                     )
                 await self._stop.wait()
                 if self._connection is not None:
@@ -489,7 +528,7 @@ class VenueConnector(ABC):
         closed: dict[str, OrderUpdate | None] = {}
         for order in list(self._orders.values()):
             cl = order.cl_ord_id
-            if not order.is_working or cl in open_ids or cl in in_flight:
+            if order.is_terminal or cl in open_ids or cl in in_flight:
                 continue
             product = self.products.get(order.instrument)
             if product is None:
@@ -715,10 +754,21 @@ class VenueConnector(ABC):
 
     # -- the private stream ----------------------------------------------------------------------
 
+    async def _keep_stream(self, url: str) -> None:
+        """Run the private stream; open a new connection when the venue asked for one."""
+        assert self._stop is not None
+        while not self._stop.is_set():
+            self._restart = False
+            self._connection = self._open_stream(url)
+            await self._connection.run()
+            if not self._restart:
+                return
+            self._on_stream_lost(time.time_ns(), "the venue ended the stream")
+
     def _open_stream(self, url: str) -> WebsocketConnection:
         settings = self.settings
         config = ConnectionConfig(
-            venue=self.venue,
+            venue=f"{self.venue}-private",  # its logs are told from the feed's
             url=url,
             heartbeat_s=settings.heartbeat_s,
             stall_timeout_s=settings.stall_timeout_s,
@@ -769,6 +819,14 @@ class VenueConnector(ABC):
             self._stream_ready = True
             log.info("connector.stream_ready", extra={"venue": self.venue})
             self.request_reconcile()
+        elif isinstance(item, StreamRestart):
+            log.warning(
+                "connector.stream_restart", extra={"venue": self.venue, "reason": item.reason}
+            )
+            self._stream_ready = False
+            self._restart = True
+            if self._connection is not None:
+                self._connection.stop()
         elif isinstance(item, StreamFailure):
             if item.is_auth:
                 self._fail(

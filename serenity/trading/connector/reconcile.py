@@ -281,9 +281,9 @@ def reconcile(
             _diff(venue, DifferenceKind.MISSED_FILL, now, order, **_fill_details(fill))
         )
 
-    # our working orders: compare filled quantities; finish those the venue closed
+    # our live orders (pending ones too): compare filled quantities; finish those closed
     for order in known:
-        if not order.is_working or order.cl_ord_id in in_flight:
+        if order.is_terminal or order.cl_ord_id in in_flight:
             continue
         ours = pending_qty.get(order.order_id, order.cum_qty)
         theirs: OrderUpdate | None = open_by_cl.get(order.cl_ord_id)

@@ -13,7 +13,7 @@ answer                                    outcome
 ========================================  ==============================================
 success                                   the :class:`RestResponse`
 auth code or HTTP 401/403 (policy)        :class:`~serenity.errors.AuthError` at once
-HTTP 429, or a ``retry_code``             not executed: wait (``Retry-After``, backoff),
+HTTP 429, or a ``retry_code`` with a 4XX  not executed: wait (``Retry-After``, backoff),
                                           re-sign and send again, up to ``attempts``
 a ``clock_code`` (timestamp outside the   not executed: read the venue's clock, re-sign
 venue's window)                           with the corrected time, send again
@@ -401,7 +401,10 @@ class RestClient:
                 )
                 await self.sync_clock()
                 continue
-            if status in policy.retry_statuses or code in policy.retry_codes:
+            refused = status in policy.retry_statuses or (
+                code in policy.retry_codes and status < 500  # a 5XX's outcome is unknown
+            )
+            if refused:
                 wait = max(_retry_after(headers), delay)
                 if status == 429:
                     self.limiter.pause(wait)

@@ -1,0 +1,158 @@
+"""Reconciliation's decisions, pure: venue snapshots against the orders we know."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal as D
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from serenity.exchange.execution import OrderUpdate, VenueFill
+from serenity.model import ExecType, InstrumentId, OrderStatus, OrderType, Side
+from serenity.trading import Order, OrderFactory
+from serenity.trading.connector import DifferenceKind, VenueSnapshot, reconcile
+
+BTC = InstrumentId("memvenue", "BTCUSD")
+T = 1_700_000_000_000_000_000
+make = OrderFactory("acct", prefix="o-")
+
+
+def working(qty: str = "1", cum: str = "0", vid: str = "v1", **kw: object) -> Order:
+    order = make.limit(BTC, Side.BUY, qty, "100")
+    order.order_id = int(order.cl_ord_id.split("-")[1])
+    order.status = OrderStatus.PARTIALLY_FILLED if D(cum) else OrderStatus.NEW
+    order.cum_qty = D(cum)
+    order.venue_order_id = vid
+    for k, v in kw.items():
+        setattr(order, k, v)
+    return order
+
+
+def state(
+    order_or_cl: Order | str, status: OrderStatus, cum: str = "0", **kw: object
+) -> OrderUpdate:
+    cl = order_or_cl if isinstance(order_or_cl, str) else order_or_cl.cl_ord_id
+    vid = "x" if isinstance(order_or_cl, str) else order_or_cl.venue_order_id or "x"
+    fields: dict[str, object] = dict(
+        instrument=BTC,
+        cl_ord_id=cl,
+        venue_order_id=vid,
+        exec_type=ExecType.ORDER_STATUS,
+        status=status,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        qty=D(1),
+        price=D(100),
+        cum_qty=D(cum),
+        ts=T,
+    )
+    fields.update(kw)
+    return OrderUpdate(**fields)  # type: ignore[arg-type]
+
+
+def fill(exec_id: str, vid: str, qty: str, ts: int = T, cl: str | None = None) -> VenueFill:
+    return VenueFill(
+        instrument=BTC,
+        exec_id=exec_id,
+        venue_order_id=vid,
+        cl_ord_id=cl,
+        side=Side.BUY,
+        qty=D(qty),
+        price=D(100),
+        ts=ts,
+    )
+
+
+def snap(**kw: object) -> VenueSnapshot:
+    return VenueSnapshot(venue="memvenue", ts=T + 1, **kw)  # type: ignore[arg-type]
+
+
+def test_agreement_is_clean() -> None:
+    order = working()
+    plan = reconcile(snap(open_orders=[state(order, OrderStatus.NEW)]), [order])
+    assert plan.is_clean and not plan.updates and not plan.adopt
+
+
+def test_an_unknown_working_order_is_adopted_with_its_fills_counted_in() -> None:
+    stranger = state("theirs", OrderStatus.PARTIALLY_FILLED, "0.4", venue_order_id="v9")
+    plan = reconcile(snap(open_orders=[stranger], fills=[fill("f1", "v9", "0.4")]), [])
+    assert plan.adopt == [stranger] and plan.covered == {"f1"} and not plan.updates
+    assert [d.kind for d in plan.differences] == [DifferenceKind.ADOPTED]
+
+
+def test_missed_fills_are_applied_once_in_time_order() -> None:
+    order = working(qty="1")
+    fills = [fill("f2", "v1", "0.3", T + 2), fill("f1", "v1", "0.2", T + 1)]
+    plan = reconcile(
+        snap(open_orders=[state(order, OrderStatus.PARTIALLY_FILLED, "0.5")], fills=fills),
+        [order],
+    )
+    assert [(u.exec_id, u.cum_qty) for _, u in plan.updates] == [("f1", D("0.2")), ("f2", D("0.5"))]
+    assert all(u.exec_type is ExecType.TRADE for _, u in plan.updates)
+    again = reconcile(snap(fills=fills, open_orders=[]), [order], applied={"f1", "f2"}, closed={})
+    assert not again.updates
+
+
+def test_closed_orders_finish_with_the_venues_status() -> None:
+    canceled, gone, pending, busy = working(vid="a"), working(vid="b"), working(vid=""), working()
+    pending.status = OrderStatus.PENDING_NEW
+    plan = reconcile(
+        snap(),
+        [canceled, gone, pending, busy],
+        closed={
+            canceled.cl_ord_id: state(canceled, OrderStatus.CANCELED),
+            gone.cl_ord_id: None,
+            pending.cl_ord_id: None,
+            busy.cl_ord_id: None,
+        },
+        in_flight={busy.cl_ord_id},
+    )
+    kinds = {u.cl_ord_id: u.exec_type for _, u in plan.updates}
+    assert kinds == {canceled.cl_ord_id: ExecType.CANCELED, gone.cl_ord_id: ExecType.EXPIRED}
+    assert [(o.cl_ord_id, r) for o, r in plan.rejects] == [
+        (pending.cl_ord_id, "memvenue never received the order")
+    ]
+    assert busy.cl_ord_id not in {d.cl_ord_id for d in plan.differences}
+
+
+def test_a_missed_ack_a_gap_a_late_and_a_foreign_fill_are_differences() -> None:
+    acked = working()
+    acked.status = OrderStatus.PENDING_NEW
+    short = working(vid="v2")
+    done = working(vid="v3")
+    done.status = OrderStatus.CANCELED
+    plan = reconcile(
+        snap(
+            open_orders=[state(acked, OrderStatus.NEW), state(short, OrderStatus.NEW, "0.5")],
+            fills=[fill("late", "v3", "0.1"), fill("other", "v4", "0.1")],
+        ),
+        [acked, short, done],
+    )
+    kinds = [d.kind for d in plan.differences]
+    assert kinds == [
+        DifferenceKind.MISSED_ACK,
+        DifferenceKind.LATE_FILL,
+        DifferenceKind.FOREIGN_FILL,
+        DifferenceKind.FILL_GAP,
+    ]
+    assert [(u.exec_type, u.status) for _, u in plan.updates] == [(ExecType.NEW, OrderStatus.NEW)]
+
+
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=12), st.sets(st.integers(0, 11)))
+def test_fills_are_never_applied_twice_or_beyond_the_order(
+    sizes: list[int], seen: set[int]
+) -> None:
+    total = sum(sizes)
+    order = working(qty=str(total))
+    fills = [fill(f"f{i}", "v1", str(q), T + i) for i, q in enumerate(sizes)]
+    applied = {f"f{i}" for i in seen}
+    plan = reconcile(snap(fills=fills, open_orders=[]), [order], applied=applied, closed={})
+    ids = [u.exec_id for _, u in plan.updates]
+    assert len(ids) == len(set(ids)) and not set(ids) & applied
+    assert sum((u.fill.qty for _, u in plan.updates if u.fill), D(0)) <= total
+    twice = reconcile(
+        snap(fills=fills + fills, open_orders=[]), [order], applied=applied, closed={}
+    )
+    assert [u.exec_id for _, u in twice.updates] == ids
+    assert replace(order).cum_qty == 0
