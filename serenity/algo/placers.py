@@ -80,6 +80,7 @@ PlacerFactory = Callable[[PlacerContext], OrderPlacer]
 # venue -> "module:factory". The connectors issue adds its venues here.
 _BUILTIN: dict[str, str] = {
     "binance": "serenity.trading.connector.binance:create_placer",
+    "coinbase": "serenity.trading.connector.coinbase:create_placer",
 }
 _FACTORIES: dict[str, PlacerFactory] = {}
 

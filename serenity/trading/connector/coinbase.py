@@ -43,7 +43,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import orjson
 
@@ -86,6 +86,7 @@ from serenity.exchange.product import Product
 from serenity.model import ExecType, InstrumentId, OrderStatus, OrderType, Side, TimeInForce
 from serenity.tau import NetworkScheduler
 from serenity.trading.connector.base import (
+    ConnectorContext,
     ConnectorSettings,
     PrivateStream,
     StreamFailure,
@@ -105,7 +106,6 @@ from serenity.trading.connector.rest import (
     VenueReply,
 )
 from serenity.trading.orders import Order
-from serenity.trading.reports import RejectSource
 
 __all__ = [
     "ERRORS",
@@ -277,13 +277,10 @@ class CoinbaseConnector(VenueConnector):
 
     # -- the placer ------------------------------------------------------------------------
 
-    def submit(self, order: Order) -> None:
-        """Refuse what Coinbase cannot carry, locally; send the rest (never blocks)."""
-        reason = refusal(order)
-        if reason is not None:
-            self._reject(order, reason, RejectSource.VALIDATION)
-            return
-        super().submit(order)
+    def refuse(self, order: Order, product: Product) -> str | None:
+        """Return why Coinbase cannot carry ``order`` (reduce-only, DAY, GTD, a FOK market
+        order, a stop that is not GTC), or None."""
+        return refusal(order)
 
     async def run(self) -> None:
         """Read Coinbase's clock, then run the connector (see the base class).
@@ -695,26 +692,7 @@ class CoinbaseStream:
         return StreamFailure(text, is_auth=is_auth)
 
 
-class _Context(Protocol):
-    """What :func:`create_placer` reads of a :class:`serenity.algo.PlacerContext`."""
-
-    @property
-    def venue(self) -> str: ...
-    @property
-    def instance(self) -> str: ...
-    @property
-    def account(self) -> str: ...
-    @property
-    def scheduler(self) -> NetworkScheduler: ...
-    @property
-    def products(self) -> Mapping[InstrumentId, Product]: ...
-    @property
-    def rest_url(self) -> str | None: ...
-    @property
-    def ws_url(self) -> str | None: ...
-
-
-def create_placer(context: _Context) -> CoinbaseConnector:
+def create_placer(context: ConnectorContext) -> CoinbaseConnector:
     """Build the connector of a live run's ``coinbase:prod`` or ``coinbase:sandbox`` placer.
 
     The instance picks the deployment; ``rest_url`` and ``ws_url`` replace its URLs (a test

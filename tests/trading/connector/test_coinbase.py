@@ -18,10 +18,17 @@ import aiohttp
 import pytest
 
 from serenity import Secret
+from serenity.algo.placers import (
+    PlacerContext,
+    create_placer,
+    parse_placer_uri,
+    registered_placers,
+)
 from serenity.errors import AuthError, ConfigError
 from serenity.exchange import coinbase
 from serenity.exchange.coinbase.orders import client_oid
 from serenity.exchange.endpoints import Endpoints
+from serenity.marketdata.live import FeedHandlerMarketdataService
 from serenity.model import ExecType, InstrumentId, Liquidity, OrderStatus, Side, TimeInForce
 from serenity.tau import RealtimeNetworkScheduler
 from serenity.tau.event import Do
@@ -508,3 +515,44 @@ def test_a_key_without_passphrase_is_one_clear_error() -> None:
             credentials=Credentials(venue="coinbase", api_key=Secret(KEY), secret=Secret(SECRET)),
             endpoints=Endpoints(rest="http://127.0.0.1:9", ws="ws://127.0.0.1:9/"),
         )
+
+
+def _context(uri: str, **urls: str) -> PlacerContext:
+    venue, instance = parse_placer_uri(uri)
+    scheduler = RealtimeNetworkScheduler()
+    return PlacerContext(
+        uri=uri,
+        venue=venue,
+        instance=instance,
+        account="main",
+        scheduler=scheduler,
+        marketdata=FeedHandlerMarketdataService(scheduler, []),
+        **urls,  # type: ignore[arg-type]
+    )
+
+
+def test_coinbase_is_a_built_in_placer_with_prod_and_sandbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in (("KEY", KEY), ("SECRET", SECRET), ("PASSPHRASE", PASSPHRASE)):
+        monkeypatch.setenv(f"SERENITY_COINBASE_SANDBOX_API_{name}", value)
+        monkeypatch.delenv(f"SERENITY_COINBASE_API_{name}", raising=False)
+    monkeypatch.delenv("SERENITY_COINBASE_CREDENTIALS", raising=False)
+    assert "coinbase" in registered_placers()
+
+    sandbox = create_placer(_context("coinbase:sandbox"))
+    local = create_placer(
+        _context("coinbase:sandbox", rest_url="http://127.0.0.1:9", ws_url="ws://127.0.0.1:9/")
+    )
+
+    assert isinstance(sandbox, CoinbaseConnector) and isinstance(local, CoinbaseConnector)
+    assert sandbox.rest.base_url == "https://api-public.sandbox.exchange.coinbase.com"
+    assert sandbox.stream_url == "wss://ws-feed-public.sandbox.exchange.coinbase.com"
+    assert (local.rest.base_url, local.stream_url) == ("http://127.0.0.1:9", "ws://127.0.0.1:9/")
+    with pytest.raises(ConfigError, match=r"coinbase: unknown instance 'testnet'.*sandbox"):
+        create_placer(_context("coinbase:testnet"))
+    with pytest.raises(ConfigError, match="coinbase: no API credentials"):
+        create_placer(_context("coinbase:prod"))  # the sandbox's key is not prod's
+    monkeypatch.delenv("SERENITY_COINBASE_SANDBOX_API_PASSPHRASE")
+    with pytest.raises(ConfigError, match="coinbase: incomplete API credentials.*PASSPHRASE"):
+        create_placer(_context("coinbase:sandbox"))
