@@ -556,3 +556,23 @@ def test_coinbase_is_a_built_in_placer_with_prod_and_sandbox(
     monkeypatch.delenv("SERENITY_COINBASE_SANDBOX_API_PASSPHRASE")
     with pytest.raises(ConfigError, match="coinbase: incomplete API credentials.*PASSPHRASE"):
         create_placer(_context("coinbase:sandbox"))
+
+
+async def test_no_credential_reaches_a_log_record_even_at_debug(
+    venue: CoinbaseVenue, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with running(venue) as rig:
+        order = rig.bid("1", "95")
+        await until(lambda: order.status is OrderStatus.NEW)
+        await venue.fill(rig.oid(order), "0.5")
+        rig.oms.cancel(order)
+        await until(lambda: order.status is OrderStatus.CANCELED)
+        await venue.drop_streams()
+        await until(lambda: rig.connector.stream_connects >= 2 and rig.connector._stream_ready)
+
+    assert len(caplog.records) > 20
+    for record in caplog.records:
+        text = record.getMessage() + repr(record.__dict__)
+        for secret in (KEY, SECRET, PASSPHRASE):
+            assert secret not in text, record.getMessage()
