@@ -104,7 +104,9 @@ async def test_a_strategy_trades_live_against_the_coinbase_venue(tmp_path: Path)
     printed = stdout.decode()
     assert "live run of bid_each: 2 orders, 3 fills" in printed, printed
     assert "working orders at stop: 1 cancelled, 0 left working" in printed
-    fills = RunOutputs(out).fills
+    outputs = RunOutputs(out)
+    fills = outputs.fills
+    assert round(float(outputs.positions.qty.iloc[-1]), 8) == 0.16  # the fills made a position
     assert sorted(fills.qty) == [0.02, 0.04, 0.1]
     assert sorted(fills.price) == [98.5, 98.5, 100.5]
     assert sorted(fills.liquidity) == ["MAKER", "MAKER", "TAKER"]
