@@ -149,6 +149,10 @@ class UserChannel:
         """Note that an order with ``client_oid`` is about to be sent."""
         self._expected[client_oid] = order
 
+    def unexpect(self, client_oid: str) -> None:
+        """Forget an expected order whose request failed."""
+        self._expected.pop(client_oid, None)
+
     def bind(self, venue_order_id: str, client_oid: str | None = None) -> TrackedOrder | None:
         """Tie Coinbase's ``venue_order_id`` to the order expected as ``client_oid``; return
         the order (None when neither id is known)."""

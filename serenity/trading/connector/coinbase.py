@@ -100,6 +100,7 @@ from serenity.trading.connector.positions import ExchangePositionService
 from serenity.trading.connector.reconcile import VenueSnapshot
 from serenity.trading.connector.rest import (
     ErrorPolicy,
+    OutcomeUnknownError,
     RestClient,
     RestRequest,
     RestResponse,
@@ -320,7 +321,13 @@ class CoinbaseConnector(VenueConnector):
             post_only=order.post_only,
         )
         self.channel.expect(oid, tracked)
-        answer = await self._post(order, product, self.account)
+        try:
+            answer = await self._post(order, product, self.account)
+        except OutcomeUnknownError:
+            raise  # the order may be on the venue: its messages are still expected
+        except VenueError:
+            self.channel.unexpect(oid)
+            raise
         return self._acknowledged(answer, oid)
 
     async def cancel_order(self, order: Order, product: Product) -> Sequence[OrderUpdate]:
@@ -502,13 +509,15 @@ class CoinbaseConnector(VenueConnector):
     async def _catch_up(self, order: Order, tracked: TrackedOrder) -> list[OrderUpdate]:
         """Return TRADE updates of the fills of ``order``'s venue order not yet counted."""
         venue_id = order.venue_order_id or tracked.venue_order_id
-        if not venue_id:
-            return []
-        state = await self._get_order(cb.order_path(venue_id))
+        path = cb.order_path(venue_id) if venue_id else self._order_path(order)
+        state = await self._get_order(path)
         if state is None or not state.filled_size:
             return []  # canceled without fills (Coinbase forgets those)
+        if not tracked.venue_order_id:
+            tracked.venue_order_id = state.id
+            self.channel.track(tracked)
         updates = []
-        for fill in await self._fills(None, order_id=venue_id):
+        for fill in await self._fills(None, order_id=state.id):
             if self.channel.count_fill(tracked, fill):
                 updates.append(
                     tracked.update(ExecType.TRADE, tracked.fill_status, fill.ts, fill=fill)
