@@ -20,16 +20,7 @@ A live run picks a connector by its placer URI (``placer: binance:testnet``) thr
 
 from __future__ import annotations
 
-from serenity.trading.connector.base import (
-    ConnectorContext,
-    ConnectorSettings,
-    PrivateStream,
-    StreamFailure,
-    StreamItem,
-    StreamReady,
-    StreamRestart,
-    VenueConnector,
-)
+from serenity.trading.connector.base import VenueConnector
 from serenity.trading.connector.credentials import Credentials
 from serenity.trading.connector.limits import RateLimit, RateLimiter
 from serenity.trading.connector.positions import ExchangePositionService
@@ -49,6 +40,14 @@ from serenity.trading.connector.rest import (
     RestResponse,
     Signer,
     VenueReply,
+)
+from serenity.trading.connector.settings import ConnectorContext, ConnectorSettings
+from serenity.trading.connector.stream import (
+    PrivateStream,
+    StreamFailure,
+    StreamItem,
+    StreamReady,
+    StreamRestart,
 )
 
 __all__ = [

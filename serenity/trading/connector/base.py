@@ -44,18 +44,16 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
-from typing import Any, ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final
 
-from serenity.errors import AuthError, DataError, InvalidValueError, SerenityError, VenueError
+from serenity.errors import AuthError, InvalidValueError, SerenityError, VenueError
 from serenity.exchange.execution import OrderUpdate, VenueBalance, VenueFill, VenuePosition
 from serenity.exchange.product import Product
-from serenity.marketdata.fh.backoff import Backoff
-from serenity.marketdata.fh.connection import ConnectionConfig, WebsocketConnection
-from serenity.marketdata.fh.state import FeedState
-from serenity.model import ExecType, InstrumentId, OrderStatus, OrderType, TimeInForce
+from serenity.model import ExecType, InstrumentId, OrderStatus
 from serenity.tau import NetworkScheduler
+from serenity.trading.connector._updates import STATE_EXEC, exec_id_of, order_of, report_of
 from serenity.trading.connector.positions import ExchangePositionService
 from serenity.trading.connector.reconcile import (
     Difference,
@@ -65,186 +63,26 @@ from serenity.trading.connector.reconcile import (
     reconcile,
 )
 from serenity.trading.connector.rest import OutcomeUnknownError, RestClient
+from serenity.trading.connector.settings import ConnectorSettings
+from serenity.trading.connector.stream import PrivateStream, StreamRunner
 from serenity.trading.orders import (
-    LimitOrder,
-    MarketOrder,
     Order,
-    StopLimitOrder,
-    StopOrder,
 )
 from serenity.trading.placer import ExecutionSink
 from serenity.trading.reports import (
     CancelReject,
-    ExecutionReport,
     OrderEvent,
     Reject,
     RejectSource,
 )
 from serenity.trading.validation import check_order
 
-__all__ = [
-    "ConnectorContext",
-    "ConnectorSettings",
-    "PrivateStream",
-    "StreamFailure",
-    "StreamItem",
-    "StreamReady",
-    "StreamRestart",
-    "VenueConnector",
-]
+__all__ = ["VenueConnector"]
 
 log = logging.getLogger(__name__)
 
 _NS_PER_S: Final = 1_000_000_000
 _SEEN_CAP: Final = 200_000
-_ORDER_TYPES: Final[Mapping[OrderType, type[Order]]] = {
-    OrderType.MARKET: MarketOrder,
-    OrderType.LIMIT: LimitOrder,
-    OrderType.STOP_MARKET: StopOrder,
-    OrderType.STOP_LIMIT: StopLimitOrder,
-}
-_STATE_EXEC: Final[Mapping[OrderStatus, ExecType]] = {
-    OrderStatus.CANCELED: ExecType.CANCELED,
-    OrderStatus.EXPIRED: ExecType.EXPIRED,
-    OrderStatus.REJECTED: ExecType.REJECTED,
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConnectorSettings:
-    """Timing of a connector's private stream, queries and reconciliation.
-
-    Attributes
-    ----------
-    heartbeat_s
-        Interval of the private stream's pings.
-    stall_timeout_s
-        A private stream silent this long is reconnected.
-    connect_timeout_s
-        Longest wait to open the private stream.
-    backoff_initial_s, backoff_max_s
-        Reconnect delays of the private stream (exponential, with jitter).
-    query_attempts
-        Queries of an order whose request had an unknown outcome, before giving up.
-    query_delay_s
-        Wait before the first such query, doubled before each next one.
-    fill_lookback_s
-        How far back the first reconciliation looks for fills.
-    reconnect_lookback_s
-        After a reconnect, fills are looked for from this long before the disconnect.
-    reconcile_retry_s
-        Wait before retrying a reconciliation the venue failed.
-    """
-
-    heartbeat_s: float = 10.0
-    stall_timeout_s: float = 60.0
-    connect_timeout_s: float = 10.0
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 30.0
-    query_attempts: int = 3
-    query_delay_s: float = 0.25
-    fill_lookback_s: float = 3600.0
-    reconnect_lookback_s: float = 60.0
-    reconcile_retry_s: float = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class StreamReady:
-    """The private stream is authenticated and subscribed: events flow from now on."""
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRestart:
-    """The venue ended the subscription or is closing the connection: reconnect now."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class StreamFailure:
-    """The private stream refused us; ``is_auth`` when it refused the credentials."""
-
-    text: str
-    is_auth: bool = False
-
-
-StreamItem = (
-    OrderUpdate | VenueBalance | VenuePosition | StreamReady | StreamRestart | StreamFailure
-)
-"""One entry of a private-stream message, as a venue's :class:`PrivateStream` reads it."""
-
-
-class PrivateStream(Protocol):
-    """A venue's private websocket, free of I/O: what to send and how to read what comes."""
-
-    def subscriptions(self) -> list[str]:
-        """Return the frames to send after each (re)connect: authentication and
-        subscription, signed now."""
-        ...
-
-    def ping_frame(self) -> str | None:
-        """Return an application-level ping sent every heartbeat (its answer keeps the
-        quiet stream from looking stalled), or None."""
-        ...
-
-    def parse(self, data: str | bytes) -> list[StreamItem]:
-        """Return the entries of one frame (none for a frame of no interest).
-
-        Raises
-        ------
-        DataError
-            When the frame cannot be read at all.
-        """
-        ...
-
-
-class ConnectorContext(Protocol):
-    """What a venue's ``create_placer`` reads to build its connector (a live run's
-    :class:`~serenity.algo.PlacerContext` has it all)."""
-
-    @property
-    def uri(self) -> str: ...
-    @property
-    def venue(self) -> str: ...
-    @property
-    def instance(self) -> str: ...
-    @property
-    def account(self) -> str: ...
-    @property
-    def scheduler(self) -> NetworkScheduler: ...
-    @property
-    def products(self) -> Mapping[InstrumentId, Product]: ...
-    @property
-    def rest_url(self) -> str | None: ...
-    @property
-    def ws_url(self) -> str | None: ...
-
-
-class _Session:
-    """The :class:`~serenity.marketdata.fh.connection.FeedSession` of a private stream."""
-
-    def __init__(self, connector: VenueConnector, stream: PrivateStream) -> None:
-        self.connector = connector
-        self.stream = stream
-
-    def subscriptions(self) -> list[str]:
-        self.connector._stream_ready = False
-        return self.stream.subscriptions()
-
-    def on_connected(self, ts: int) -> None:
-        self.connector.stream_connects += 1
-
-    def on_frame(self, data: str | bytes, ts_recv: int) -> None:
-        self.connector._on_frame(data, ts_recv)
-
-    def on_disconnected(self, ts: int, reason: str) -> None:
-        self.connector._on_stream_lost(ts, reason)
-
-    def ping_frame(self) -> str | None:
-        return self.stream.ping_frame()
-
-    def is_synced(self) -> bool:
-        return self.connector._stream_ready
 
 
 class VenueConnector(ABC):
@@ -276,10 +114,6 @@ class VenueConnector(ABC):
         The last differences found by reconciliation and the stream (most recent last).
     reconciliations
         Reconciliations completed.
-    stream_connects
-        Connections of the private stream opened.
-    stream_state
-        The private stream's state.
     """
 
     venue: ClassVar[str] = ""
@@ -308,8 +142,6 @@ class VenueConnector(ABC):
         )
         self.differences: deque[Difference] = deque(maxlen=1_000)
         self.reconciliations = 0
-        self.stream_connects = 0
-        self.stream_state = FeedState.INITIALIZING
         self.failure: BaseException | None = None
         self._sink: ExecutionSink | None = None
         self._orders: dict[str, Order] = {}
@@ -323,13 +155,8 @@ class VenueConnector(ABC):
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._reconcile_wanted: asyncio.Event | None = None
-        self._stream_ready = False
-        self._connection: WebsocketConnection | None = None
-        self._stream: PrivateStream | None = None
-        self._restart = False
-        self._lost_ns: int | None = None
+        self._runner: StreamRunner | None = None
         self._last_reconciled_ns: int | None = None
-        self._synthetic = itertools.count(1)
 
     # -- venue hooks -----------------------------------------------------------------------
 
@@ -474,12 +301,19 @@ class VenueConnector(ABC):
                 reconciler = tg.create_task(self._reconciler(), name=f"{self.venue}:reconcile")
                 stream_task = None
                 if self.stream_url is not None:
+                    self._runner = StreamRunner(
+                        self,
+                        self.private_stream(),
+                        venue=self.venue,
+                        url=self.stream_url,
+                        settings=self.settings,
+                    )
                     stream_task = tg.create_task(
-                        self._keep_stream(self.stream_url), name=f"{self.venue}:private-stream"
+                        self._runner.run(), name=f"{self.venue}:private-stream"
                     )
                 await self._stop.wait()
-                if self._connection is not None:
-                    self._connection.stop()
+                if self._runner is not None:
+                    self._runner.stop()
                 reconciler.cancel()
                 if stream_task is not None:
                     await stream_task
@@ -490,7 +324,6 @@ class VenueConnector(ABC):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.rest.close()
-            self.stream_state = FeedState.STOPPED
         if self.failure is not None:
             raise self.failure
 
@@ -515,7 +348,8 @@ class VenueConnector(ABC):
         """
         if since_ns is None:
             margin = int(self.settings.reconnect_lookback_s * _NS_PER_S)
-            anchor = self._lost_ns or self._last_reconciled_ns or time.time_ns()
+            lost = self._runner.lost_ns if self._runner is not None else None
+            anchor = lost or self._last_reconciled_ns or time.time_ns()
             since_ns = anchor - margin
         snapshot = await self.snapshot(since_ns=since_ns)
         snapshot = replace(
@@ -565,7 +399,8 @@ class VenueConnector(ABC):
         self.positions.update_positions(snapshot.positions)
         self.reconciliations += 1
         self._last_reconciled_ns = snapshot.ts
-        self._lost_ns = None
+        if self._runner is not None:
+            self._runner.take_lost_ns()
         log.info(
             "connector.reconciled",
             extra={
@@ -597,18 +432,20 @@ class VenueConnector(ABC):
         self._aliases[venue_cl_ord_id] = order.cl_ord_id
         self._venue_cl[order.cl_ord_id] = venue_cl_ord_id
 
-    def product_for(self, instrument: InstrumentId) -> Product | None:
-        """Return the listing of ``instrument``, or None."""
-        return self.products.get(instrument)
+    @property
+    def stream_ready(self) -> bool:
+        """Return True while the private stream is subscribed."""
+        return self._runner is not None and self._runner.ready
+
+    @property
+    def stream(self) -> StreamRunner | None:
+        """Return the private stream's runner while :meth:`run` runs (None without one)."""
+        return self._runner
 
     @property
     def is_ready(self) -> bool:
         """Return True once the first reconciliation is done and orders are sent."""
         return self._ready.is_set()
-
-    def next_id(self, prefix: str) -> str:
-        """Return a fresh id for a synthetic record (e.g. ``prefix-1``)."""
-        return f"{prefix}-{next(self._synthetic)}"
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -754,88 +591,22 @@ class VenueConnector(ABC):
 
     # -- the private stream ----------------------------------------------------------------------
 
-    async def _keep_stream(self, url: str) -> None:
-        """Run the private stream; open a new connection when the venue asked for one."""
-        assert self._stop is not None
-        while not self._stop.is_set():
-            self._restart = False
-            self._connection = self._open_stream(url)
-            await self._connection.run()
-            if not self._restart:
-                return
-            self._on_stream_lost(time.time_ns(), "the venue ended the stream")
+    def on_stream_entry(self, entry: OrderUpdate | VenueBalance | VenuePosition) -> None:
+        """Take an order update, a balance or a position from the private stream."""
+        if isinstance(entry, OrderUpdate):
+            self._on_update(entry)
+        elif isinstance(entry, VenueBalance):
+            self.positions.update_balances([entry])
+        else:
+            self.positions.update_positions([entry])
 
-    def _open_stream(self, url: str) -> WebsocketConnection:
-        settings = self.settings
-        config = ConnectionConfig(
-            venue=f"{self.venue}-private",  # its logs are told from the feed's
-            url=url,
-            heartbeat_s=settings.heartbeat_s,
-            stall_timeout_s=settings.stall_timeout_s,
-            connect_timeout_s=settings.connect_timeout_s,
-        )
-        backoff = Backoff(initial_s=settings.backoff_initial_s, max_s=settings.backoff_max_s)
-        self._stream = self.private_stream()
-        return WebsocketConnection(
-            config,
-            _Session(self, self._stream),
-            backoff=backoff,
-            on_state=self._on_stream_state,
-        )
+    def on_stream_ready(self) -> None:
+        """Reconcile: the private stream is subscribed again."""
+        self.request_reconcile()
 
-    def _on_stream_state(self, state: FeedState) -> None:
-        self.stream_state = state
-
-    def _on_stream_lost(self, ts: int, reason: str) -> None:
-        if self._stream_ready and self._lost_ns is None:
-            self._lost_ns = ts
-        self._stream_ready = False
-        log.warning("connector.stream_lost", extra={"venue": self.venue, "reason": reason})
-
-    def _on_frame(self, data: str | bytes, ts_recv: int) -> None:
-        stream = self._stream
-        assert stream is not None  # set with the connection
-        try:
-            items = stream.parse(data)
-        except DataError as exc:
-            log.warning(
-                "connector.stream_unreadable", extra={"venue": self.venue, "error": str(exc)}
-            )
-            return
-        for item in items:
-            try:
-                self._on_item(item)
-            except Exception:  # one bad entry must not lose the others
-                log.exception("connector.stream_entry_failed", extra={"venue": self.venue})
-
-    def _on_item(self, item: StreamItem) -> None:
-        if isinstance(item, OrderUpdate):
-            self._on_update(item)
-        elif isinstance(item, VenueBalance):
-            self.positions.update_balances([item])
-        elif isinstance(item, VenuePosition):
-            self.positions.update_positions([item])
-        elif isinstance(item, StreamReady):
-            self._stream_ready = True
-            log.info("connector.stream_ready", extra={"venue": self.venue})
-            self.request_reconcile()
-        elif isinstance(item, StreamRestart):
-            log.warning(
-                "connector.stream_restart", extra={"venue": self.venue, "reason": item.reason}
-            )
-            self._stream_ready = False
-            self._restart = True
-            if self._connection is not None:
-                self._connection.stop()
-        elif isinstance(item, StreamFailure):
-            if item.is_auth:
-                self._fail(
-                    AuthError(f"{self.venue}: the private stream refused our API key: {item.text}")
-                )
-            else:
-                log.warning(
-                    "connector.stream_error", extra={"venue": self.venue, "text": item.text}
-                )
+    def on_stream_failed(self, error: AuthError) -> None:
+        """Stop with ``error``: the venue refused the credentials."""
+        self._fail(error)
 
     def _on_update(self, update: OrderUpdate) -> None:
         update = self._canonical(update)
@@ -905,17 +676,17 @@ class VenueConnector(ABC):
         if update.exec_type is ExecType.ORDER_STATUS:
             self._apply_state(order, update)
             return
-        exec_id = _exec_id(update)
+        exec_id = exec_id_of(update)
         if exec_id in self._seen:
             return
         self._mark_seen(exec_id)
-        self._deliver(self._report(order, update, exec_id))
+        self._deliver(report_of(order, update, exec_id))
 
     def _apply_state(self, order: Order, state: OrderUpdate) -> bool:
         """Deliver what a statement of ``order``'s state implies; return True when it
         finished the order. Fills are never inferred from a state: a filled quantity the
         order manager lacks is fetched by a reconciliation."""
-        kind = _STATE_EXEC.get(state.status)
+        kind = STATE_EXEC.get(state.status)
         if kind is not None:
             self._apply(order, replace(state, exec_type=kind, exec_id=None))
             return True
@@ -924,32 +695,6 @@ class VenueConnector(ABC):
         if state.cum_qty > order.cum_qty:
             self.request_reconcile()
         return state.status.is_terminal
-
-    def _report(self, order: Order, update: OrderUpdate, exec_id: str) -> ExecutionReport:
-        fill = update.fill
-        return ExecutionReport(
-            order_id=order.order_id,
-            cl_ord_id=order.cl_ord_id,
-            exec_id=exec_id,
-            exec_type=update.exec_type,
-            status=update.status,
-            account=order.account,
-            instrument=order.instrument,
-            side=order.side,
-            qty=update.qty,
-            price=update.price,
-            cum_qty=update.cum_qty,
-            leaves_qty=update.leaves_qty,
-            ts=update.ts,
-            last_qty=fill.qty if fill is not None else Decimal(0),
-            last_px=fill.price if fill is not None else None,
-            avg_px=update.avg_px,
-            fee=fill.fee if fill is not None else Decimal(0),
-            fee_currency=fill.fee_currency if fill is not None else "",
-            liquidity=fill.liquidity if fill is not None else None,
-            venue_order_id=update.venue_order_id or None,
-            text=update.text,
-        )
 
     def _adopt(self, update: OrderUpdate) -> None:
         adopt = getattr(self._sink, "adopt", None)
@@ -961,7 +706,7 @@ class VenueConnector(ABC):
             problem = "the order manager cannot adopt orders"
         else:
             try:
-                order = _order_of(update, self.account)
+                order = order_of(update, self.account)
             except InvalidValueError as exc:
                 problem = str(exc)
         if order is None or adopt is None:
@@ -1037,39 +782,3 @@ class VenueConnector(ABC):
     def seen_exec_ids(self) -> Collection[str]:
         """Return the exec ids delivered so far (the most recent, bounded)."""
         return self._seen.keys()
-
-
-def _exec_id(update: OrderUpdate) -> str:
-    """Return the exec id of a change: the same however the venue reported it."""
-    kind = update.exec_type
-    if kind is ExecType.TRADE:
-        if update.fill is not None:
-            return update.fill.exec_id
-        return update.exec_id or f"trade:{update.venue_order_id}:{update.cum_qty}"
-    if kind is ExecType.REPLACED:
-        return update.exec_id or (
-            f"replaced:{update.venue_order_id}:{update.qty}:{update.price}:{update.ts}"
-        )
-    return f"{kind}:{update.venue_order_id or update.cl_ord_id}"
-
-
-def _order_of(update: OrderUpdate, account: str) -> Order:
-    cls = _ORDER_TYPES[update.order_type]
-    order = cls(
-        cl_ord_id=update.cl_ord_id,
-        account=account,
-        instrument=update.instrument,
-        side=update.side,
-        qty=update.qty,
-        order_type=update.order_type,
-        price=update.price,
-        stop_price=update.stop_price,
-        post_only=update.post_only,
-        tif=update.tif if update.tif is not None else TimeInForce.GTC,
-    )
-    order.status = update.status
-    order.cum_qty = update.cum_qty
-    order.avg_px = update.avg_px
-    order.venue_order_id = update.venue_order_id or None
-    order.created_ts = order.updated_ts = update.ts
-    return order

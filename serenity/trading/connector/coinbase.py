@@ -85,15 +85,7 @@ from serenity.exchange.execution import OrderUpdate, VenueFill
 from serenity.exchange.product import Product
 from serenity.model import ExecType, InstrumentId, OrderStatus, OrderType, Side, TimeInForce
 from serenity.tau import NetworkScheduler
-from serenity.trading.connector.base import (
-    ConnectorContext,
-    ConnectorSettings,
-    PrivateStream,
-    StreamFailure,
-    StreamItem,
-    StreamReady,
-    VenueConnector,
-)
+from serenity.trading.connector.base import VenueConnector
 from serenity.trading.connector.credentials import Credentials
 from serenity.trading.connector.limits import RateLimit
 from serenity.trading.connector.positions import ExchangePositionService
@@ -105,6 +97,13 @@ from serenity.trading.connector.rest import (
     RestRequest,
     RestResponse,
     VenueReply,
+)
+from serenity.trading.connector.settings import ConnectorContext, ConnectorSettings
+from serenity.trading.connector.stream import (
+    PrivateStream,
+    StreamFailure,
+    StreamItem,
+    StreamReady,
 )
 from serenity.trading.orders import Order
 

@@ -24,6 +24,20 @@ def test_the_rest_example_of_the_documentation() -> None:
     assert signing.sign_query(SECRET, QUERY[:30], QUERY[30:]) == expected
 
 
+def test_the_rest_example_with_a_non_ascii_symbol_signs_the_percent_encoded_query() -> None:
+    params = [
+        ("symbol", "１２３４５６"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", "1"),
+        ("price", "0.1"),
+    ]
+    signed = signing.signed_query(SECRET, params, timestamp_ms=1499827319559)
+    assert urlencode(signed).startswith("symbol=%EF%BC%91%EF%BC%92%EF%BC%93")
+    assert signed[-1][1] == "e1353ec6b14d888f1164ae9af8228a3dbd508bc82eb867db8ab6046442f33ef3"
+
+
 def test_signed_query_appends_the_window_the_time_and_the_signature() -> None:
     params = [
         ("symbol", "LTCBTC"),

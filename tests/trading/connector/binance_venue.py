@@ -16,8 +16,8 @@ Scenario controls: :meth:`~BinanceVenue.fill` (partial and complete fills),
 :attr:`~BinanceVenue.skew_ms` (the venue's clock ahead of ours),
 :meth:`~BinanceVenue.fail_next` and :meth:`~BinanceVenue.delay_next` (errors and timeouts),
 :meth:`~BinanceVenue.drop_user_streams` (the private stream cut; events meanwhile are lost,
-as on Binance), :meth:`~BinanceVenue.terminate_subscriptions` (the subscription ended), :meth:`~BinanceVenue.add_order` (orders placed elsewhere, or left open by an
-earlier run).
+as on Binance), :meth:`~BinanceVenue.terminate_subscriptions` (the subscription ended),
+:meth:`~BinanceVenue.add_order` (orders placed elsewhere, or left open by an earlier run).
 """
 
 from __future__ import annotations

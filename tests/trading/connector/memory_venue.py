@@ -139,7 +139,7 @@ class MemoryConnector(VenueConnector):
     def push(self, *items: StreamItem) -> None:
         """Deliver private-stream entries as one message would."""
         for item in items:
-            self._on_item(item)
+            self.on_stream_entry(item)  # type: ignore[arg-type]
 
     # -- hooks -----------------------------------------------------------------------------
 

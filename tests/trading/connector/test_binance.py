@@ -98,7 +98,7 @@ async def rig_on(venue: BinanceVenue, **kwargs: Any) -> AsyncIterator[Rig]:
         runner = tg.create_task(connector.run())
         try:
             # started: reconciled at start and again once the user data stream was subscribed
-            await until(lambda: connector._stream_ready and connector.reconciliations >= 2, 10)
+            await until(lambda: connector.stream_ready and connector.reconciliations >= 2, 10)
             yield rig
         finally:
             connector.stop()

@@ -104,6 +104,10 @@ class Rig:
         return self.oms.submit(self.factory.limit(BTC, Side.BUY, qty, price, **kw))  # type: ignore[arg-type]
 
 
+def stream_connects(connector: CoinbaseConnector) -> int:
+    return connector.stream.connects if connector.stream is not None else 0
+
+
 def products(venue: CoinbaseVenue) -> dict[InstrumentId, object]:
     """Return the listings of the products the tests trade (BTC-USD, ETH-USD)."""
     catalog = coinbase.parse_products(list(venue.products.values()))
@@ -137,7 +141,7 @@ async def running(
         tg.create_task(scheduler.run())
         runner = tg.create_task(connector.run())
         await until(lambda: connector.is_ready, 5, what="the connector to reconcile")
-        await until(lambda: connector._stream_ready, 5, what="the user channel")
+        await until(lambda: connector.stream_ready, 5, what="the user channel")
         await until(lambda: connector.reconciliations >= 2, 5, what="the stream's reconciliation")
         try:
             yield rig
@@ -415,12 +419,12 @@ async def test_a_skewed_clock_is_read_at_start_and_after_an_expired_request(
 
 async def test_an_expired_stream_login_resyncs_the_clock_and_reconnects(rig: Rig) -> None:
     rig.venue.clock_offset_s = 75.0
-    connects = rig.connector.stream_connects
+    connects = stream_connects(rig.connector)
 
     await rig.venue.drop_streams()
 
     await until(
-        lambda: rig.connector.stream_connects >= connects + 2 and rig.connector._stream_ready
+        lambda: stream_connects(rig.connector) >= connects + 2 and rig.connector.stream_ready
     )
     assert "expired" in rig.venue.auth_failures and rig.connector.clock_resyncs >= 1
     assert rig.connector.failure is None
@@ -450,7 +454,7 @@ async def test_fills_while_the_stream_is_down_are_applied_once_after_it_is_back(
     await until(lambda: order.status is OrderStatus.NEW)
 
     await rig.venue.drop_streams(hold=True)
-    await until(lambda: not rig.connector._stream_ready)
+    await until(lambda: not rig.connector.stream_ready)
     await rig.venue.fill(rig.oid(order), "0.5")
     await rig.venue.fill(rig.oid(order), "0.2")
     rig.venue.release_streams()
@@ -569,7 +573,7 @@ async def test_no_credential_reaches_a_log_record_even_at_debug(
         rig.oms.cancel(order)
         await until(lambda: order.status is OrderStatus.CANCELED)
         await venue.drop_streams()
-        await until(lambda: rig.connector.stream_connects >= 2 and rig.connector._stream_ready)
+        await until(lambda: stream_connects(rig.connector) >= 2 and rig.connector.stream_ready)
 
     assert len(caplog.records) > 20
     for record in caplog.records:
