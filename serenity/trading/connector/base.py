@@ -63,8 +63,15 @@ from serenity.trading.connector.reconcile import (
     reconcile,
 )
 from serenity.trading.connector.rest import OutcomeUnknownError, RestClient
-from serenity.trading.connector.settings import ConnectorSettings
-from serenity.trading.connector.stream import PrivateStream, StreamRunner
+from serenity.trading.connector.settings import ConnectorContext, ConnectorSettings
+from serenity.trading.connector.stream import (
+    PrivateStream,
+    StreamFailure,
+    StreamItem,
+    StreamReady,
+    StreamRestart,
+    StreamRunner,
+)
 from serenity.trading.orders import (
     Order,
 )
@@ -77,7 +84,17 @@ from serenity.trading.reports import (
 )
 from serenity.trading.validation import check_order
 
-__all__ = ["VenueConnector"]
+# The stream entries, settings and context lived here first; still importable from here.
+__all__ = [
+    "ConnectorContext",
+    "ConnectorSettings",
+    "PrivateStream",
+    "StreamFailure",
+    "StreamItem",
+    "StreamReady",
+    "StreamRestart",
+    "VenueConnector",
+]
 
 log = logging.getLogger(__name__)
 
