@@ -505,7 +505,7 @@ async def test_a_self_trade_prevention_change_shrinks_the_order(rig: Rig) -> Non
 
 
 async def test_balances_are_published_as_balances(rig: Rig) -> None:
-    balances = {b.currency: b for b in rig.connector.positions._balances.values()}
+    balances = rig.connector.positions.get_balances()
 
     assert balances["USD"].total == D("1000000") and balances["BTC"].available == D("10")
 
