@@ -81,6 +81,7 @@ PlacerFactory = Callable[[PlacerContext], OrderPlacer]
 _BUILTIN: dict[str, str] = {
     "binance": "serenity.trading.connector.binance:create_placer",
     "phemex": "serenity.trading.connector.phemex:create_placer",
+    "coinbase": "serenity.trading.connector.coinbase:create_placer",
 }
 _FACTORIES: dict[str, PlacerFactory] = {}
 

@@ -247,12 +247,12 @@ async def test_a_stalled_or_dropped_feed_pauses_order_entry_until_it_is_live(
 async def test_a_live_run_without_an_order_connector_is_refused_before_connecting(
     tmp_path: Path,
 ) -> None:
-    cfg = {**bid_each(BTC), "placer": "coinbase:prod"}
+    cfg = {**bid_each(BTC), "placer": "kraken:prod"}  # a venue without a connector
     with pytest.raises(ConfigError) as refused:
         await LiveRun(cfg, paper=False, out=tmp_path / "run").run()
     message = str(refused.value)
-    assert "order connector for placer 'coinbase:prod'" in message
-    assert "venue 'coinbase'" in message and "--paper" in message
+    assert "order connector for placer 'kraken:prod'" in message
+    assert "venue 'kraken'" in message and "--paper" in message
     with pytest.raises(ConfigError, match="a live run needs `placer` in the config"):
         await LiveRun(bid_each(BTC), paper=False, out=tmp_path / "run").run()
     assert not (tmp_path / "run").exists()
@@ -267,6 +267,7 @@ def simulated_venue() -> Iterator[list[PlacerContext]]:
         seen.append(ctx)
         return ExchangeSimulator(ctx.scheduler, ctx.marketdata, list(ctx.products))
 
+    unregister_placer("coinbase")  # the built-in connector, if it was loaded
     register_placer("coinbase", connector)
     try:
         yield seen

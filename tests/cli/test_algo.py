@@ -99,14 +99,14 @@ def test_a_live_run_without_a_connector_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = yaml.safe_load(PEG.read_text())
-    config["placer"] = "coinbase:prod"
+    config["placer"] = "kraken:prod"  # a venue without a connector
     config["strategy"]["module"] = str(PEG.parent / "peg.py")
     path = tmp_path / "live.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["algo", "run", str(path), f"--out={tmp_path / 'run'}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
-        "serenity: live trading needs an order connector for placer 'coinbase:prod'"
+        "serenity: live trading needs an order connector for placer 'kraken:prod'"
     )
     assert not (tmp_path / "run").exists()
 

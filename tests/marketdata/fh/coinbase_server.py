@@ -294,12 +294,23 @@ class CoinbaseServer:
     async def _feed(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=False)
         await ws.prepare(request)
+        await self.serve(ws, request)
+        return ws
+
+    async def serve(
+        self, ws: web.WebSocketResponse, request: web.Request, first: str | None = None
+    ) -> None:
+        """Serve the feed on an open websocket until it closes; ``first`` is a text frame
+        already read from it (how the order venue of the connector tests hands over the
+        public connections of its shared feed URL)."""
         client = _Client(ws)
         self.clients.append(client)
         self.connections += 1
         heartbeats = asyncio.create_task(self._heartbeats(client))
         bench: asyncio.Task[None] | None = None
         try:
+            if first is not None:
+                await self._request(client, first)
             async for msg in ws:
                 if msg.type is WSMsgType.PING:
                     if not client.stalled:
@@ -313,7 +324,6 @@ class CoinbaseServer:
             if bench is not None:
                 bench.cancel()
             self.clients.remove(client)
-        return ws
 
     async def _heartbeats(self, client: _Client) -> None:
         while True:

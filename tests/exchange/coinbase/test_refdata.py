@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from serenity.errors import DataError
+from serenity.errors import DataError, InvalidValueError
 from serenity.exchange import coinbase
+from serenity.exchange.coinbase import refdata
 from serenity.model import InstrumentStatus, InstrumentType
 from tests.venues import payload, read_capture
 
@@ -87,3 +88,32 @@ def test_bad_products_name_the_venue_and_field(edit: Any, message: str) -> None:
 def test_bad_currencies_payload_is_refused() -> None:
     with pytest.raises(DataError, match="coinbase: currencies response must be a JSON array"):
         coinbase.parse_products(payload("coinbase", "products"), {"message": "rate limited"})
+
+
+def test_min_market_funds_is_the_minimum_notional() -> None:
+    catalog = coinbase.parse_products(payload("coinbase", "products"))
+
+    btc = catalog.get("BTC-USD")
+    assert btc is not None and btc.min_notional == Decimal("1")
+
+
+@pytest.mark.parametrize(
+    ("value", "increment", "text"),
+    [
+        (Decimal("100"), Decimal("0.01"), "100.00"),
+        (Decimal("0.5"), Decimal("0.00000001"), "0.50000000"),
+        (Decimal("1.5E+1"), Decimal("0.1"), "15.0"),
+        (Decimal("12"), Decimal("1"), "12"),
+        (Decimal("20"), Decimal("10"), "20"),
+    ],
+)
+def test_values_are_written_with_the_increments_decimals(
+    value: Decimal, increment: Decimal, text: str
+) -> None:
+    assert refdata.format_to_increment(value, increment, what="x") == text
+
+
+@pytest.mark.parametrize("value", [Decimal("0.005"), Decimal("0"), Decimal("-1"), Decimal("NaN")])
+def test_values_off_the_grid_or_not_positive_are_refused(value: Decimal) -> None:
+    with pytest.raises(InvalidValueError, match="coinbase: x"):
+        refdata.format_to_increment(value, Decimal("0.01"), what="x")
