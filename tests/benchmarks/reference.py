@@ -382,11 +382,20 @@ def stored(n: int, folder: str) -> Callable[[], Iterator[pa.RecordBatch]]:
 
 
 def main(argv: list[str]) -> None:
+    """``reference.py MODE N [FILE]``: run one way over N trades (from FILE, a Parquet file
+    of generated trades, when given; generated into a temporary file first otherwise)."""
     import tempfile
+
+    import pyarrow.parquet as pq
 
     mode, n = argv[0], int(argv[1])
     with tempfile.TemporaryDirectory() as folder:
-        data = stored(n, folder)()  # generated and written before the clock starts
+        if len(argv) > 2:
+            path = argv[2]
+            read = lambda: pq.ParquetFile(path).iter_batches(batch_size=BATCH)  # noqa: E731
+        else:
+            read = stored(n, folder)
+        data = read()  # generated and written before the clock starts
         start = time.perf_counter()
         if mode == "batch":
             result = run_engine(data, batch=True)
@@ -402,6 +411,8 @@ def main(argv: list[str]) -> None:
             result = run_array_loop(data)
         elif mode == "vectorised":
             result = run_vectorised(data)
+        elif mode == "generate":
+            result = Result(0, 0.0, 0.0, 0)
         else:
             raise SystemExit(f"unknown mode {mode!r}")
         wall = time.perf_counter() - start
