@@ -376,7 +376,7 @@ def stored(n: int, folder: str) -> Callable[[], Iterator[pa.RecordBatch]]:
             writer.write_batch(rb)
 
     def read() -> Iterator[pa.RecordBatch]:
-        return pq.ParquetFile(path).iter_batches(batch_size=BATCH)
+        return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH)
 
     return read
 
@@ -392,7 +392,7 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         if len(argv) > 2:
             path = argv[2]
-            read = lambda: pq.ParquetFile(path).iter_batches(batch_size=BATCH)  # noqa: E731
+            read = lambda: pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH)  # noqa: E731
         else:
             read = stored(n, folder)
         data = read()  # generated and written before the clock starts
