@@ -87,10 +87,7 @@ def stream_url(ws_url: str) -> str:
     A base URL without a path (``wss://stream.binance.com:9443``, as in :data:`PROD`) gets
     :data:`STREAM_PATH`; a URL with a path is returned as given.
     """
-    parts = urlsplit(ws_url)
-    if parts.path in ("", "/"):
-        return urlunsplit(parts._replace(path=STREAM_PATH))
-    return ws_url
+    return _with_default_path(ws_url, STREAM_PATH)
 
 
 def rest_url_for(ws_url: str) -> str:
@@ -117,7 +114,12 @@ def ws_api_url(ws_url: str) -> str:
     A base URL without a path (a test server's) gets :data:`WS_API_PATH`; a URL with a
     path is returned as given.
     """
-    parts = urlsplit(ws_url)
+    return _with_default_path(ws_url, WS_API_PATH)
+
+
+def _with_default_path(url: str, path: str) -> str:
+    """Return ``url`` with ``path`` when it has none, else ``url`` as given."""
+    parts = urlsplit(url)
     if parts.path in ("", "/"):
-        return urlunsplit(parts._replace(path=WS_API_PATH))
-    return ws_url
+        return urlunsplit(parts._replace(path=path))
+    return url

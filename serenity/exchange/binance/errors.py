@@ -81,17 +81,7 @@ def error_of(status: int, body: bytes) -> tuple[int | str | None, str] | None:
     """
     if status < 400:
         return None
-    code: int | str | None = None
-    text = ""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        doc = None
-    if isinstance(doc, dict) and "code" in doc:
-        code, text = code_of(doc["code"]), str(doc.get("msg", ""))
-    if not text:
-        text = body.decode(errors="replace").strip()[:200]
-    return code, text
+    return _code_and_text(body)
 
 
 def rest_error(status: int, body: bytes | str) -> VenueError:
@@ -100,6 +90,21 @@ def rest_error(status: int, body: bytes | str) -> VenueError:
     Binance's error bodies read ``{"code": -1121, "msg": "Invalid symbol."}``; the error keeps
     that code, or the HTTP status when the body has none (429 and 418 mean rate-limited).
     """
+    code, text = _code_and_text(body)
+    detail = f", code {code}: {text}" if code is not None else (f": {text}" if text else "")
+    return VenueError(
+        f"{VENUE}: REST answered HTTP {status}{detail}", code=code if code is not None else status
+    )
+
+
+def code_of(raw: Any) -> int | str:
+    """Return a JSON error code as an int or a string (never a bool)."""
+    return raw if isinstance(raw, int | str) and not isinstance(raw, bool) else str(raw)
+
+
+def _code_and_text(body: bytes | str) -> tuple[int | str | None, str]:
+    """Return an error body's Binance code (None when it has none) and its message, else the
+    start of the body itself."""
     code: int | str | None = None
     text = ""
     try:
@@ -111,12 +116,4 @@ def rest_error(status: int, body: bytes | str) -> VenueError:
     if not text:
         raw = body.decode(errors="replace") if isinstance(body, bytes) else body
         text = raw.strip()[:200]
-    detail = f", code {code}: {text}" if code is not None else (f": {text}" if text else "")
-    return VenueError(
-        f"{VENUE}: REST answered HTTP {status}{detail}", code=code if code is not None else status
-    )
-
-
-def code_of(raw: Any) -> int | str:
-    """Return a JSON error code as an int or a string (never a bool)."""
-    return raw if isinstance(raw, int | str) and not isinstance(raw, bool) else str(raw)
+    return code, text

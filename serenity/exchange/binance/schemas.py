@@ -16,6 +16,7 @@ applied once however often it is reported.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -89,6 +90,21 @@ def _avg(quote: Decimal | None, qty: Decimal) -> Decimal | None:
     if quote is None or quote <= 0 or qty <= 0:
         return None
     return quote / qty
+
+
+def _balances(rows: Iterable[AccountBalance | _PositionBalance], ts: int) -> list[VenueBalance]:
+    """Return Binance's free and locked amounts of each asset as balances stamped ``ts``."""
+    return [
+        VenueBalance(
+            venue=VENUE,
+            currency=b.asset,
+            total=b.free + b.locked,
+            available=b.free,
+            locked=b.locked,
+            ts=ts,
+        )
+        for b in rows
+    ]
 
 
 class ErrorBody(msgspec.Struct, frozen=True):
@@ -349,18 +365,7 @@ class Account(msgspec.Struct, frozen=True, rename="camel"):
 
     def to_balances(self, ts: int | None = None) -> list[VenueBalance]:
         """Return the balances, stamped ``ts`` (the account's update time by default)."""
-        when = _ns(self.update_time) if ts is None else ts
-        return [
-            VenueBalance(
-                venue=VENUE,
-                currency=b.asset,
-                total=b.free + b.locked,
-                available=b.free,
-                locked=b.locked,
-                ts=when,
-            )
-            for b in self.balances
-        ]
+        return _balances(self.balances, _ns(self.update_time) if ts is None else ts)
 
 
 # -- the user data stream ---------------------------------------------------------------------
@@ -473,18 +478,7 @@ class AccountPositionEvent(msgspec.Struct, frozen=True):
 
     def to_balances(self) -> list[VenueBalance]:
         """Return the balances, stamped with the time of the account update."""
-        ts = _ns(self.update_time)
-        return [
-            VenueBalance(
-                venue=VENUE,
-                currency=b.asset,
-                total=b.free + b.locked,
-                available=b.free,
-                locked=b.locked,
-                ts=ts,
-            )
-            for b in self.balances
-        ]
+        return _balances(self.balances, _ns(self.update_time))
 
 
 class _EventType(msgspec.Struct, frozen=True):

@@ -35,8 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import msgspec
 
@@ -51,9 +50,9 @@ from serenity.exchange.coinbase.enums import (
     SelfTradePrevention,
 )
 from serenity.exchange.coinbase.refdata import format_price, format_size
+from serenity.exchange.execution import OrderTerms
 from serenity.exchange.product import Product
-from serenity.model import InstrumentId
-from serenity.model.enums import OrderType, Side, TimeInForce
+from serenity.model.enums import OrderType, TimeInForce
 
 __all__ = [
     "OPEN_STATUSES",
@@ -71,31 +70,6 @@ OPEN_STATUSES: Final = ("open", "pending", "active")
 PAGE_LIMIT: Final = 100
 """Entries per page of a list query (Coinbase's maximum and default)."""
 _NAMESPACE: Final = b"serenity:coinbase:"
-
-
-class OrderTerms(Protocol):
-    """What an order asks for; :class:`serenity.trading.Order` has these attributes."""
-
-    @property
-    def cl_ord_id(self) -> str: ...
-    @property
-    def instrument(self) -> InstrumentId: ...
-    @property
-    def side(self) -> Side: ...
-    @property
-    def qty(self) -> Decimal: ...
-    @property
-    def order_type(self) -> OrderType: ...
-    @property
-    def price(self) -> Decimal | None: ...
-    @property
-    def stop_price(self) -> Decimal | None: ...
-    @property
-    def tif(self) -> TimeInForce: ...
-    @property
-    def post_only(self) -> bool: ...
-    @property
-    def reduce_only(self) -> bool: ...
 
 
 def client_oid(account: str, cl_ord_id: str) -> str:

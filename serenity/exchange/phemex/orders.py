@@ -1,11 +1,12 @@
 """Phemex REST requests built from orders: new, amend, cancel, queries; contracts and spot.
 
-A builder takes an order (anything with the fields of :class:`OrderSpec`, such as
-:class:`serenity.trading.Order`) and the product's :class:`PhemexInstrument`, and returns a
-:class:`RestCall`: the method, path, query string and body exactly as they are sent and
-signed. Prices and quantities are scaled with the product's own scales; a value finer than
-the scale allows, or an order Phemex cannot take, is refused with :class:`InvalidValueError`
-naming the venue and the problem, before anything is sent.
+A builder takes an order (anything with the fields of
+:class:`~serenity.exchange.execution.OrderTerms`, such as :class:`serenity.trading.Order`) and
+the product's :class:`PhemexInstrument`, and returns a :class:`RestCall`: the method, path,
+query string and body exactly as they are sent and signed. Prices and quantities are scaled
+with the product's own scales; a value finer than the scale allows, or an order Phemex cannot
+take, is refused with :class:`InvalidValueError` naming the venue and the problem, before
+anything is sent.
 
 Mapping (faithful, one flag each):
 
@@ -22,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from serenity.errors import InvalidValueError
+from serenity.exchange.execution import OrderTerms
 from serenity.exchange.phemex import endpoints as ep
 from serenity.exchange.phemex.enums import (
     ORDER_TYPES,
@@ -34,7 +36,7 @@ from serenity.exchange.phemex.enums import (
 )
 from serenity.exchange.phemex.refdata import PhemexInstrument, ProductKind
 from serenity.exchange.phemex.signing import encode_body, encode_query
-from serenity.model.enums import OrderType, Side, TimeInForce
+from serenity.model.enums import OrderType
 
 __all__ = [
     "MAX_CL_ORD_ID_LEN",
@@ -57,27 +59,9 @@ _STOPS: Final = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
 _PRICED: Final = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
 
-class OrderSpec(Protocol):
-    """What a builder reads of an order (:class:`serenity.trading.Order` has all of it)."""
-
-    @property
-    def cl_ord_id(self) -> str: ...
-    @property
-    def side(self) -> Side: ...
-    @property
-    def qty(self) -> Decimal: ...
-    @property
-    def order_type(self) -> OrderType: ...
-    @property
-    def price(self) -> Decimal | None: ...
-    @property
-    def stop_price(self) -> Decimal | None: ...
-    @property
-    def tif(self) -> TimeInForce: ...
-    @property
-    def post_only(self) -> bool: ...
-    @property
-    def reduce_only(self) -> bool: ...
+OrderSpec = OrderTerms
+"""What a builder reads of an order: :class:`serenity.exchange.execution.OrderTerms` (the
+name the Phemex builders knew it by; :class:`serenity.trading.Order` has all of it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +89,7 @@ class RestCall:
         return f"{self.path}?{self.query}" if self.query else self.path
 
 
-def new_order(order: OrderSpec, instrument: PhemexInstrument) -> RestCall:
+def new_order(order: OrderTerms, instrument: PhemexInstrument) -> RestCall:
     """Return the request placing ``order`` on ``instrument``.
 
     Raises
@@ -315,7 +299,7 @@ def _check_cl_ord_id(cl_ord_id: str) -> None:
         )
 
 
-def _price(order: OrderSpec, instrument: PhemexInstrument) -> int | None:
+def _price(order: OrderTerms, instrument: PhemexInstrument) -> int | None:
     if order.order_type not in _PRICED:
         return None
     if order.price is None:
@@ -323,7 +307,7 @@ def _price(order: OrderSpec, instrument: PhemexInstrument) -> int | None:
     return _scaled(order.price, instrument.scales.price_scale, "price")
 
 
-def _stop(order: OrderSpec, instrument: PhemexInstrument) -> int | None:
+def _stop(order: OrderTerms, instrument: PhemexInstrument) -> int | None:
     if order.order_type not in _STOPS:
         return None
     if order.stop_price is None:

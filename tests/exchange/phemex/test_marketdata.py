@@ -29,6 +29,23 @@ def frames(name: str) -> dict[str, Any]:
     return payload("phemex", f"ws/{name}")  # type: ignore[no-any-return]
 
 
+def usd_product(
+    symbol: str, kind: InstrumentType, base: str, *, settle: str | None = None
+) -> Product:
+    """Return a trading Phemex product quoted in USD, ticks of 0.5 and lots of 1."""
+    return Product(
+        venue="phemex",
+        symbol=symbol,
+        instrument_type=kind,
+        base=base,
+        quote="USD",
+        status=InstrumentStatus.TRADING,
+        tick_size=Decimal("0.5"),
+        lot_size=Decimal(1),
+        settle=settle,
+    )
+
+
 def capture_frames(captures_dir: Path) -> list[tuple[int, bytes]]:
     """Return the received messages of ``PHEMEX.ws.1.0`` as (ns, raw JSON)."""
     out = []
@@ -44,16 +61,7 @@ def test_products_pick_the_channels_and_scales_phemex_documents() -> None:
     assert SPOT == phemex.WsScale(phemex.SCALED_CHANNELS, 10**8, 10**8)
     assert PERP_V2 == phemex.WsScale(phemex.UNSCALED_CHANNELS)
     assert phemex.SCALED_CHANNELS.book_params == (True,)  # the full book
-    index = Product(
-        venue="phemex",
-        symbol=".BTC",
-        instrument_type=InstrumentType.INDEX,
-        base="BTC",
-        quote="USD",
-        status=InstrumentStatus.TRADING,
-        tick_size=Decimal("0.5"),
-        lot_size=Decimal(1),
-    )
+    index = usd_product(".BTC", InstrumentType.INDEX, "BTC")
     with pytest.raises(DataError, match="phemex: no websocket market data for index"):
         phemex.ws_scale(index)
 
@@ -241,17 +249,7 @@ def test_every_frame_of_the_2021_capture_parses(captures_dir: Path) -> None:
 
 
 def test_catalog_without_price_scale_is_a_data_error() -> None:
-    product = Product(
-        venue="phemex",
-        symbol="XYZUSD",
-        instrument_type=InstrumentType.PERPETUAL_FUTURE,
-        base="XYZ",
-        quote="USD",
-        status=InstrumentStatus.TRADING,
-        tick_size=Decimal("0.5"),
-        lot_size=Decimal(1),
-        settle="USD",
-    )
+    product = usd_product("XYZUSD", InstrumentType.PERPETUAL_FUTURE, "XYZ", settle="USD")
     ProductCatalog.of("phemex", [product])
     with pytest.raises(DataError, match="contract 'XYZUSD' has no price scale"):
         phemex.ws_scale(product)
