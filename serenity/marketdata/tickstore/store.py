@@ -21,7 +21,6 @@ import logging
 import os
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
@@ -29,7 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from serenity.errors import ConfigError, InvalidValueError, StoreError
-from serenity.marketdata.tickstore._parquet import encode, iter_window, read_window, to_frame
+from serenity.marketdata.tickstore._parquet import iter_window, read_window, to_frame
+from serenity.marketdata.tickstore._writes import insert_version, write_tombstone
 from serenity.marketdata.tickstore.args import (
     Instant,
     check_symbol,
@@ -311,94 +311,7 @@ class BlobTickstore:
             raise InvalidValueError(
                 f"dedupe_on={dedupe_on!r} is not a metadata key; keys are {sorted(meta)}"
             )
-        table = to_arrow(data, self._kind, day)
-
-        def same(v: VersionInfo | None) -> bool:
-            return (
-                dedupe_on is not None
-                and v is not None
-                and not v.is_tombstone
-                and v.metadata.get(dedupe_on) == meta[dedupe_on]
-            )
-
-        latest = self.latest_version(sym, day) if dedupe_on is not None else None
-        if latest is not None and same(latest):
-            self._log_unchanged(sym, day, latest)
-            return latest.version
-        file = f"{uuid.uuid4().hex}.parquet"
-        buffer = encode(
-            table,
-            {"serenity.table": self._table, "serenity.symbol": sym, "serenity.date": str(day)},
-        )
-        key = self.folder(sym, day) + file
-        self._blobs.put(key, memoryview(buffer))
-        ts = table.column("ts")
-
-        def update(index: VersionIndex) -> VersionIndex | None:
-            if any(v.file == file for v in index.versions):
-                return None  # our own write landed although its reply was lost
-            if same(index.latest()):
-                return None
-            return index.appended(
-                VersionInfo(
-                    symbol=sym,
-                    date=day,
-                    version=index.next_version(),
-                    valid_from_ns=index.next_valid_from(time.time_ns()),
-                    file=file,
-                    rows=table.num_rows,
-                    ts_min=ts[0].as_py() if table.num_rows else None,
-                    ts_max=ts[-1].as_py() if table.num_rows else None,
-                    size_bytes=buffer.size,
-                    metadata=meta,
-                )
-            )
-
-        committed = self.commit(sym, day, update)
-        mine = next((v for v in committed.versions if v.file == file), None)
-        if mine is None:
-            self._blobs.remove(key)  # an identical version was committed meanwhile
-            current = committed.latest()
-            assert current is not None  # `same` matched it
-            self._log_unchanged(sym, day, current)
-            return current.version
-        log.info(
-            "tickstore.insert",
-            extra={
-                "table": self._table,
-                "symbol": sym,
-                "day": str(day),
-                "version": mine.version,
-                "rows": mine.rows,
-                "bytes": mine.size_bytes,
-            },
-        )
-        self._publish_write(sym, day, "insert")
-        return mine.version
-
-    def _publish_write(self, symbol: str, day: dt.date, reason: str) -> None:
-        """Publish a committed write to the Delta log; a failure leaves the version committed."""
-        if not self._publish:
-            return
-        try:
-            self.delta_log.publish([(symbol, day)], reason=reason)
-        except StoreError as exc:
-            log.error(
-                "tickstore.publish_failed",
-                extra={
-                    "table": self._table,
-                    "symbol": symbol,
-                    "day": str(day),
-                    "error": str(exc),
-                    "repair": f"serenity tickstore publish {self.url} --table {self._table}",
-                },
-            )
-
-    def _log_unchanged(self, symbol: str, day: dt.date, v: VersionInfo) -> None:
-        log.info(
-            "tickstore.insert_unchanged",
-            extra={"table": self._table, "symbol": symbol, "day": str(day), "version": v.version},
-        )
+        return insert_version(self, sym, day, to_arrow(data, self._kind, day), meta, dedupe_on)
 
     def delete(
         self, symbol: str, date: dt.date | str, *, metadata: Mapping[str, Any] | None = None
@@ -412,35 +325,7 @@ class BlobTickstore:
                 f"{self._table} has no {sym} data on {day} to delete; "
                 f"stored days run {days[0]} to {days[-1]}"
             )
-
-        def update(index: VersionIndex) -> VersionIndex | None:
-            latest = index.latest()
-            if latest is None or latest.is_tombstone:
-                return None
-            return index.appended(
-                VersionInfo(
-                    symbol=sym,
-                    date=day,
-                    version=index.next_version(),
-                    valid_from_ns=index.next_valid_from(time.time_ns()),
-                    file=None,
-                    metadata=meta,
-                )
-            )
-
-        tombstone = self.commit(sym, day, update).latest()
-        assert tombstone is not None  # the day has an index
-        log.info(
-            "tickstore.delete",
-            extra={
-                "table": self._table,
-                "symbol": sym,
-                "day": str(day),
-                "version": tombstone.version,
-            },
-        )
-        self._publish_write(sym, day, "delete")
-        return tombstone.version
+        return write_tombstone(self, sym, day, meta)
 
     # -- reads --------------------------------------------------------------------------------
 
