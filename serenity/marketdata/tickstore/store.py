@@ -347,13 +347,8 @@ class BlobTickstore:
 
     def dates(self, symbol: str, as_of: Instant | None = None) -> list[dt.date]:
         """Return the days holding data now, or as of an instant; see :meth:`Tickstore.dates`."""
-        sym, as_of_ns = check_symbol(symbol), _as_of(as_of)
-        out = []
-        for day in self._require_days(sym):
-            v = self.load_index(sym, day)[0].current_at(as_of_ns)
-            if v is not None and not v.is_tombstone:
-                out.append(day)
-        return out
+        sym = check_symbol(symbol)
+        return [v.date for v in self._current(sym, self._require_days(sym), _as_of(as_of))]
 
     def resolve(
         self, symbol: str, start: Instant, end: Instant, as_of: Instant | None = None
@@ -367,13 +362,15 @@ class BlobTickstore:
         self, symbol: str, start_ns: int, end_ns: int, as_of_ns: int | None
     ) -> list[VersionInfo]:
         wanted = set(days_overlapping(start_ns, end_ns))
-        out = []
-        for day in self._require_days(symbol):
-            if day in wanted:
-                v = self.load_index(symbol, day)[0].current_at(as_of_ns)
-                if v is not None and not v.is_tombstone:
-                    out.append(v)
-        return out
+        days = [day for day in self._require_days(symbol) if day in wanted]
+        return self._current(symbol, days, as_of_ns)
+
+    def _current(
+        self, symbol: str, days: Sequence[dt.date], as_of_ns: int | None
+    ) -> list[VersionInfo]:
+        """Return the version current at ``as_of_ns`` of each of ``days`` that holds data then."""
+        current = (self.load_index(symbol, day)[0].current_at(as_of_ns) for day in days)
+        return [v for v in current if v is not None and not v.is_tombstone]
 
     def _columns(self, columns: Sequence[str] | None) -> list[str] | None:
         if columns is None:
@@ -393,6 +390,13 @@ class BlobTickstore:
         chosen = self._resolve(sym, start_ns, end_ns, _as_of(as_of))
         needed = [v for v in chosen if v.rows and _meets(v, start_ns, end_ns)]
         return needed, start_ns, end_ns
+
+    def _sources(self, needed: Sequence[VersionInfo]) -> Iterator[tuple[pa.NativeFile, str]]:
+        """Yield each version's open file and where it is, closing it when the next is asked."""
+        for v in needed:
+            key = self.data_key(v)
+            with self._blobs.open(key) as source:
+                yield source, f"{self.url}/{key}"
 
     @overload
     def select(
@@ -444,11 +448,10 @@ class BlobTickstore:
         output = _output(to)
         cols = self._columns(columns)
         needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
-        parts = []
-        for v in needed:
-            with self._blobs.open(self.data_key(v)) as source:
-                where = f"{self.url}/{self.data_key(v)}"
-                parts.append(read_window(source, start_ns, end_ns, where=where, columns=cols))
+        parts = [
+            read_window(source, start_ns, end_ns, where=where, columns=cols)
+            for source, where in self._sources(needed)
+        ]
         schema = schema_of(self._kind)
         empty = schema.empty_table() if cols is None else schema.empty_table().select(cols)
         table = pa.concat_tables(parts) if parts else empty
@@ -511,10 +514,8 @@ class BlobTickstore:
         needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
 
         def batches() -> Iterator[pa.RecordBatch]:
-            for v in needed:
-                where = f"{self.url}/{self.data_key(v)}"
-                with self._blobs.open(self.data_key(v)) as source:
-                    yield from iter_window(source, start_ns, end_ns, where=where, columns=cols)
+            for source, where in self._sources(needed):
+                yield from iter_window(source, start_ns, end_ns, where=where, columns=cols)
 
         if output == "pandas":
             return (to_frame(pa.Table.from_batches([b])) for b in batches())
