@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -63,26 +64,25 @@ def insert_version(
     key = store.folder(sym, day) + file
     store.blobs.put(key, memoryview(buffer))
     ts = table.column("ts")
+    draft = VersionInfo(
+        symbol=sym,
+        date=day,
+        version=1,  # _appended numbers it at commit
+        valid_from_ns=0,
+        file=file,
+        rows=table.num_rows,
+        ts_min=ts[0].as_py() if table.num_rows else None,
+        ts_max=ts[-1].as_py() if table.num_rows else None,
+        size_bytes=buffer.size,
+        metadata=meta,
+    )
 
     def update(index: VersionIndex) -> VersionIndex | None:
         if any(v.file == file for v in index.versions):
             return None  # our own write landed although its reply was lost
         if same(index.latest()):
             return None
-        return index.appended(
-            VersionInfo(
-                symbol=sym,
-                date=day,
-                version=index.next_version(),
-                valid_from_ns=index.next_valid_from(time.time_ns()),
-                file=file,
-                rows=table.num_rows,
-                ts_min=ts[0].as_py() if table.num_rows else None,
-                ts_max=ts[-1].as_py() if table.num_rows else None,
-                size_bytes=buffer.size,
-                metadata=meta,
-            )
-        )
+        return _appended(index, draft)
 
     committed = store.commit(sym, day, update)
     mine = next((v for v in committed.versions if v.file == file), None)
@@ -109,21 +109,13 @@ def insert_version(
 
 def write_tombstone(store: BlobTickstore, sym: str, day: dt.date, meta: dict[str, Any]) -> int:
     """Append a tombstone to a stored partition (unless it ends in one) and return its number."""
+    draft = VersionInfo(symbol=sym, date=day, version=1, valid_from_ns=0, file=None, metadata=meta)
 
     def update(index: VersionIndex) -> VersionIndex | None:
         latest = index.latest()
         if latest is None or latest.is_tombstone:
             return None
-        return index.appended(
-            VersionInfo(
-                symbol=sym,
-                date=day,
-                version=index.next_version(),
-                valid_from_ns=index.next_valid_from(time.time_ns()),
-                file=None,
-                metadata=meta,
-            )
-        )
+        return _appended(index, draft)
 
     tombstone = store.commit(sym, day, update).latest()
     assert tombstone is not None  # the day has an index
@@ -138,6 +130,17 @@ def write_tombstone(store: BlobTickstore, sym: str, day: dt.date, meta: dict[str
     )
     _publish_write(store, sym, day, "delete")
     return tombstone.version
+
+
+def _appended(index: VersionIndex, draft: VersionInfo) -> VersionIndex:
+    """Return ``index`` with ``draft`` as its next version (number and validity), current now."""
+    return index.appended(
+        replace(
+            draft,
+            version=index.next_version(),
+            valid_from_ns=index.next_valid_from(time.time_ns()),
+        )
+    )
 
 
 def _publish_write(store: BlobTickstore, symbol: str, day: dt.date, reason: str) -> None:
