@@ -21,7 +21,6 @@ import logging
 import os
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
@@ -29,7 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from serenity.errors import ConfigError, InvalidValueError, StoreError
-from serenity.marketdata.tickstore._parquet import encode, iter_window, read_window, to_frame
+from serenity.marketdata.tickstore._parquet import iter_window, read_window, to_frame
+from serenity.marketdata.tickstore._writes import insert_version, write_tombstone
 from serenity.marketdata.tickstore.args import (
     Instant,
     check_symbol,
@@ -311,94 +311,7 @@ class BlobTickstore:
             raise InvalidValueError(
                 f"dedupe_on={dedupe_on!r} is not a metadata key; keys are {sorted(meta)}"
             )
-        table = to_arrow(data, self._kind, day)
-
-        def same(v: VersionInfo | None) -> bool:
-            return (
-                dedupe_on is not None
-                and v is not None
-                and not v.is_tombstone
-                and v.metadata.get(dedupe_on) == meta[dedupe_on]
-            )
-
-        latest = self.latest_version(sym, day) if dedupe_on is not None else None
-        if latest is not None and same(latest):
-            self._log_unchanged(sym, day, latest)
-            return latest.version
-        file = f"{uuid.uuid4().hex}.parquet"
-        buffer = encode(
-            table,
-            {"serenity.table": self._table, "serenity.symbol": sym, "serenity.date": str(day)},
-        )
-        key = self.folder(sym, day) + file
-        self._blobs.put(key, memoryview(buffer))
-        ts = table.column("ts")
-
-        def update(index: VersionIndex) -> VersionIndex | None:
-            if any(v.file == file for v in index.versions):
-                return None  # our own write landed although its reply was lost
-            if same(index.latest()):
-                return None
-            return index.appended(
-                VersionInfo(
-                    symbol=sym,
-                    date=day,
-                    version=index.next_version(),
-                    valid_from_ns=index.next_valid_from(time.time_ns()),
-                    file=file,
-                    rows=table.num_rows,
-                    ts_min=ts[0].as_py() if table.num_rows else None,
-                    ts_max=ts[-1].as_py() if table.num_rows else None,
-                    size_bytes=buffer.size,
-                    metadata=meta,
-                )
-            )
-
-        committed = self.commit(sym, day, update)
-        mine = next((v for v in committed.versions if v.file == file), None)
-        if mine is None:
-            self._blobs.remove(key)  # an identical version was committed meanwhile
-            current = committed.latest()
-            assert current is not None  # `same` matched it
-            self._log_unchanged(sym, day, current)
-            return current.version
-        log.info(
-            "tickstore.insert",
-            extra={
-                "table": self._table,
-                "symbol": sym,
-                "day": str(day),
-                "version": mine.version,
-                "rows": mine.rows,
-                "bytes": mine.size_bytes,
-            },
-        )
-        self._publish_write(sym, day, "insert")
-        return mine.version
-
-    def _publish_write(self, symbol: str, day: dt.date, reason: str) -> None:
-        """Publish a committed write to the Delta log; a failure leaves the version committed."""
-        if not self._publish:
-            return
-        try:
-            self.delta_log.publish([(symbol, day)], reason=reason)
-        except StoreError as exc:
-            log.error(
-                "tickstore.publish_failed",
-                extra={
-                    "table": self._table,
-                    "symbol": symbol,
-                    "day": str(day),
-                    "error": str(exc),
-                    "repair": f"serenity tickstore publish {self.url} --table {self._table}",
-                },
-            )
-
-    def _log_unchanged(self, symbol: str, day: dt.date, v: VersionInfo) -> None:
-        log.info(
-            "tickstore.insert_unchanged",
-            extra={"table": self._table, "symbol": symbol, "day": str(day), "version": v.version},
-        )
+        return insert_version(self, sym, day, to_arrow(data, self._kind, day), meta, dedupe_on)
 
     def delete(
         self, symbol: str, date: dt.date | str, *, metadata: Mapping[str, Any] | None = None
@@ -412,35 +325,7 @@ class BlobTickstore:
                 f"{self._table} has no {sym} data on {day} to delete; "
                 f"stored days run {days[0]} to {days[-1]}"
             )
-
-        def update(index: VersionIndex) -> VersionIndex | None:
-            latest = index.latest()
-            if latest is None or latest.is_tombstone:
-                return None
-            return index.appended(
-                VersionInfo(
-                    symbol=sym,
-                    date=day,
-                    version=index.next_version(),
-                    valid_from_ns=index.next_valid_from(time.time_ns()),
-                    file=None,
-                    metadata=meta,
-                )
-            )
-
-        tombstone = self.commit(sym, day, update).latest()
-        assert tombstone is not None  # the day has an index
-        log.info(
-            "tickstore.delete",
-            extra={
-                "table": self._table,
-                "symbol": sym,
-                "day": str(day),
-                "version": tombstone.version,
-            },
-        )
-        self._publish_write(sym, day, "delete")
-        return tombstone.version
+        return write_tombstone(self, sym, day, meta)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -462,13 +347,8 @@ class BlobTickstore:
 
     def dates(self, symbol: str, as_of: Instant | None = None) -> list[dt.date]:
         """Return the days holding data now, or as of an instant; see :meth:`Tickstore.dates`."""
-        sym, as_of_ns = check_symbol(symbol), _as_of(as_of)
-        out = []
-        for day in self._require_days(sym):
-            v = self.load_index(sym, day)[0].current_at(as_of_ns)
-            if v is not None and not v.is_tombstone:
-                out.append(day)
-        return out
+        sym = check_symbol(symbol)
+        return [v.date for v in self._current(sym, self._require_days(sym), _as_of(as_of))]
 
     def resolve(
         self, symbol: str, start: Instant, end: Instant, as_of: Instant | None = None
@@ -482,13 +362,15 @@ class BlobTickstore:
         self, symbol: str, start_ns: int, end_ns: int, as_of_ns: int | None
     ) -> list[VersionInfo]:
         wanted = set(days_overlapping(start_ns, end_ns))
-        out = []
-        for day in self._require_days(symbol):
-            if day in wanted:
-                v = self.load_index(symbol, day)[0].current_at(as_of_ns)
-                if v is not None and not v.is_tombstone:
-                    out.append(v)
-        return out
+        days = [day for day in self._require_days(symbol) if day in wanted]
+        return self._current(symbol, days, as_of_ns)
+
+    def _current(
+        self, symbol: str, days: Sequence[dt.date], as_of_ns: int | None
+    ) -> list[VersionInfo]:
+        """Return the version current at ``as_of_ns`` of each of ``days`` that holds data then."""
+        current = (self.load_index(symbol, day)[0].current_at(as_of_ns) for day in days)
+        return [v for v in current if v is not None and not v.is_tombstone]
 
     def _columns(self, columns: Sequence[str] | None) -> list[str] | None:
         if columns is None:
@@ -508,6 +390,13 @@ class BlobTickstore:
         chosen = self._resolve(sym, start_ns, end_ns, _as_of(as_of))
         needed = [v for v in chosen if v.rows and _meets(v, start_ns, end_ns)]
         return needed, start_ns, end_ns
+
+    def _sources(self, needed: Sequence[VersionInfo]) -> Iterator[tuple[pa.NativeFile, str]]:
+        """Yield each version's open file and where it is, closing it when the next is asked."""
+        for v in needed:
+            key = self.data_key(v)
+            with self._blobs.open(key) as source:
+                yield source, f"{self.url}/{key}"
 
     @overload
     def select(
@@ -559,11 +448,10 @@ class BlobTickstore:
         output = _output(to)
         cols = self._columns(columns)
         needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
-        parts = []
-        for v in needed:
-            with self._blobs.open(self.data_key(v)) as source:
-                where = f"{self.url}/{self.data_key(v)}"
-                parts.append(read_window(source, start_ns, end_ns, where=where, columns=cols))
+        parts = [
+            read_window(source, start_ns, end_ns, where=where, columns=cols)
+            for source, where in self._sources(needed)
+        ]
         schema = schema_of(self._kind)
         empty = schema.empty_table() if cols is None else schema.empty_table().select(cols)
         table = pa.concat_tables(parts) if parts else empty
@@ -626,10 +514,8 @@ class BlobTickstore:
         needed, start_ns, end_ns = self._plan(symbol, start, end, as_of)
 
         def batches() -> Iterator[pa.RecordBatch]:
-            for v in needed:
-                where = f"{self.url}/{self.data_key(v)}"
-                with self._blobs.open(self.data_key(v)) as source:
-                    yield from iter_window(source, start_ns, end_ns, where=where, columns=cols)
+            for source, where in self._sources(needed):
+                yield from iter_window(source, start_ns, end_ns, where=where, columns=cols)
 
         if output == "pandas":
             return (to_frame(pa.Table.from_batches([b])) for b in batches())
