@@ -55,14 +55,24 @@ def run_env(tmp_path: Path, **variables: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def algo_run(
-    config: Path, *options: str, env: dict[str, str], log: Path
+    config: Path,
+    *,
+    out: Path,
+    ws_url: str,
+    rest_url: str,
+    env: dict[str, str],
+    log: Path,
+    metrics_port: int | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run ``serenity algo run config options`` with its stderr in ``log``; kill it if it
-    is still running when the block ends."""
+    """Run ``serenity algo run config`` into ``out`` against the venue at ``ws_url`` and
+    ``rest_url`` (serving metrics on ``metrics_port``, if given), with its stderr in
+    ``log``; kill it if it is still running when the block ends."""
+    metrics = [] if metrics_port is None else [f"--metrics-port={metrics_port}"]
     with log.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "serenity", "--log-level=INFO", "algo", "run", str(config)),
-            *options,
+            *(f"--out={out}", f"--ws-url={ws_url}", f"--rest-url={rest_url}", *metrics),
+            "--noreport",
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
             env=env,

@@ -38,13 +38,12 @@ async def test_a_strategy_trades_live_against_the_binance_venue(tmp_path: Path) 
     async with BinanceVenue(ping_interval_s=0.5) as venue:
         async with algo_run(
             config,
-            f"--out={out}",
-            f"--ws-url={venue.ws_url}",
-            f"--rest-url={venue.rest_url}",
-            f"--metrics-port={port}",
-            "--noreport",
+            out=out,
+            ws_url=venue.ws_url,
+            rest_url=venue.rest_url,
             env=env,
             log=log,
+            metrics_port=port,
         ) as proc:
             await until(lambda: venue.snapshot_requests >= 1, 30)
             await until_started(

@@ -44,13 +44,12 @@ async def test_a_strategy_trades_live_against_the_coinbase_venue(tmp_path: Path)
     async with CoinbaseVenue(marketdata=marketdata, heartbeat_interval_s=0.2) as venue:
         async with algo_run(
             config,
-            f"--out={out}",
-            f"--ws-url={venue.ws_url}",
-            f"--rest-url={venue.rest_url}",
-            f"--metrics-port={port}",
-            "--noreport",
+            out=out,
+            ws_url=venue.ws_url,
+            rest_url=venue.rest_url,
             env=env,
             log=log,
+            metrics_port=port,
         ) as proc:
             await until(lambda: marketdata.connections >= 1, 30)
             await until_started(

@@ -28,10 +28,9 @@ async def test_a_strategy_trades_phemex_live_through_serenity_algo_run(tmp_path:
         venue.markets["BTCUSD"].last_ep = best_ask  # the venue trades where the feed quotes
         async with algo_run(
             path,
-            f"--out={out}",
-            f"--ws-url=phemex={venue.ws_url}",
-            f"--rest-url=phemex={venue.rest_url}",
-            "--noreport",
+            out=out,
+            ws_url=f"phemex={venue.ws_url}",
+            rest_url=f"phemex={venue.rest_url}",
             env=env,
             log=log,
         ) as proc:
