@@ -33,36 +33,38 @@ waited for it, then keeps the private stream open with
 :class:`~serenity.marketdata.fh.connection.WebsocketConnection` (backoff and jitter,
 stall detection) and reconciles again after every (re)connect. Every entry of a stream
 message is processed even when one concerns an unknown order.
+
+The class is built in layers: the delivery of reports to the order manager
+(``_delivery.ReportDelivery``) under the requests as tasks with the failure policy
+(``_requests.OrderRequests``), under the placer, the running and the reconciliation here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
-from serenity.errors import AuthError, InvalidValueError, SerenityError, VenueError
-from serenity.exchange.execution import OrderUpdate, VenueBalance, VenueFill, VenuePosition
+from serenity.errors import AuthError, VenueError
+from serenity.exchange.execution import OrderUpdate, VenueBalance, VenuePosition
 from serenity.exchange.product import Product
-from serenity.model import ExecType, InstrumentId, OrderStatus
+from serenity.model import InstrumentId
 from serenity.tau import NetworkScheduler
-from serenity.trading.connector._updates import STATE_EXEC, exec_id_of, order_of, report_of
+from serenity.trading.connector._requests import OrderRequests
 from serenity.trading.connector.positions import ExchangePositionService
 from serenity.trading.connector.reconcile import (
     Difference,
-    DifferenceKind,
     ReconcilePlan,
     VenueSnapshot,
     reconcile,
 )
-from serenity.trading.connector.rest import OutcomeUnknownError, RestClient
+from serenity.trading.connector.rest import RestClient
 from serenity.trading.connector.settings import ConnectorContext, ConnectorSettings
 from serenity.trading.connector.stream import (
     PrivateStream,
@@ -72,16 +74,9 @@ from serenity.trading.connector.stream import (
     StreamRestart,
     StreamRunner,
 )
-from serenity.trading.orders import (
-    Order,
-)
+from serenity.trading.orders import Order
 from serenity.trading.placer import ExecutionSink
-from serenity.trading.reports import (
-    CancelReject,
-    OrderEvent,
-    Reject,
-    RejectSource,
-)
+from serenity.trading.reports import RejectSource
 from serenity.trading.validation import check_order
 
 # The stream entries, settings and context lived here first; still importable from here.
@@ -99,10 +94,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _NS_PER_S: Final = 1_000_000_000
-_SEEN_CAP: Final = 200_000
 
 
-class VenueConnector(ABC):
+class VenueConnector(OrderRequests, ABC):
     """An order placer for one venue account (see the module docstring).
 
     The constructor opens nothing and starts no task. Subclasses set :attr:`venue` and
@@ -464,148 +458,6 @@ class VenueConnector(ABC):
         """Return True once the first reconciliation is done and orders are sent."""
         return self._ready.is_set()
 
-    # -- requests ----------------------------------------------------------------------------
-
-    def _spawn(
-        self, order: Order, what: str, work: Callable[[], Coroutine[Any, Any, None]]
-    ) -> None:
-        cl = order.cl_ord_id
-        self._in_flight[cl] = self._in_flight.get(cl, 0) + 1
-        task = asyncio.get_running_loop().create_task(
-            self._guard(order, what, work), name=f"{self.venue}:{what}:{cl}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guard(
-        self, order: Order, what: str, work: Callable[[], Coroutine[Any, Any, None]]
-    ) -> None:
-        cl = order.cl_ord_id
-        lock = self._locks.setdefault(cl, asyncio.Lock())
-        try:
-            await self._ready.wait()
-            async with lock:
-                await work()
-        except AuthError as exc:
-            self._fail(exc)
-        except SerenityError as exc:
-            log.error(
-                "connector.request_failed",
-                extra={"venue": self.venue, "what": what, "cl_ord_id": cl, "error": str(exc)},
-            )
-        finally:
-            left = self._in_flight.get(cl, 1) - 1
-            if left > 0:
-                self._in_flight[cl] = left
-            else:
-                self._in_flight.pop(cl, None)
-                if not lock.locked() and order.is_terminal:
-                    self._locks.pop(cl, None)
-
-    async def _do_submit(self, order: Order, product: Product) -> None:
-        try:
-            updates = await self.place(order, product)
-        except OutcomeUnknownError as exc:
-            self._warn_unknown(order, "submit", exc)
-            await self._settle(order, product, is_new=True)
-            return
-        except AuthError as exc:
-            self._reject(order, str(exc), RejectSource.VENUE)
-            raise
-        except VenueError as exc:
-            self._reject(order, str(exc), RejectSource.VENUE)
-            return
-        for update in updates:
-            self._apply(order, update)
-
-    async def _do_cancel(self, order: Order, product: Product) -> None:
-        try:
-            updates = await self.cancel_order(order, product)
-        except OutcomeUnknownError as exc:
-            self._warn_unknown(order, "cancel", exc)
-            if not await self._settle(order, product, is_new=False):
-                self._cancel_reject(order, f"{exc}; the order is still working", False)
-            return
-        except AuthError as exc:
-            self._cancel_reject(order, str(exc), False)
-            raise
-        except VenueError as exc:
-            await self._settle(order, product, is_new=False, attempts=1)
-            self._cancel_reject(order, str(exc), False)
-            return
-        for update in updates:
-            self._apply(order, update)
-
-    async def _do_amend(
-        self, order: Order, product: Product, price: Decimal | None, qty: Decimal | None
-    ) -> None:
-        try:
-            updates = await self.amend(order, product, price=price, qty=qty)
-        except OutcomeUnknownError as exc:
-            self._warn_unknown(order, "amend", exc)
-            await self._settle(order, product, is_new=False)
-            self._cancel_reject(order, f"{exc}; the amend was not confirmed", True)
-            return
-        except AuthError as exc:
-            self._cancel_reject(order, str(exc), True)
-            raise
-        except VenueError as exc:
-            await self._settle(order, product, is_new=False, attempts=1)
-            self._cancel_reject(order, str(exc), True)
-            return
-        for update in updates:
-            self._apply(order, update)
-
-    async def _settle(
-        self, order: Order, product: Product, *, is_new: bool, attempts: int | None = None
-    ) -> bool:
-        """Query ``order`` until the venue answers; apply its state. Return True when the
-        order was finished by it."""
-        tries = self.settings.query_attempts if attempts is None else attempts
-        delay = self.settings.query_delay_s
-        unknown = 0
-        for attempt in range(tries):
-            if attempts is None:
-                await asyncio.sleep(delay * 2**attempt)
-            try:
-                state = await self.query(order, product)
-            except AuthError:
-                raise
-            except VenueError as exc:
-                log.warning(
-                    "connector.query_failed",
-                    extra={"venue": self.venue, "cl_ord_id": order.cl_ord_id, "error": str(exc)},
-                )
-                continue
-            if state is None:
-                unknown += 1
-                continue
-            return self._apply_state(order, self._canonical(state))
-        if is_new and unknown == tries and order.status is OrderStatus.PENDING_NEW:
-            self._reject(
-                order,
-                f"{self.venue}: no answer to the order and the venue does not know it after "
-                f"{tries} queries",
-                RejectSource.VENUE,
-            )
-            return True
-        log.warning(
-            "connector.unsettled",
-            extra={"venue": self.venue, "cl_ord_id": order.cl_ord_id, "queries": tries},
-        )
-        return False
-
-    def _warn_unknown(self, order: Order, what: str, exc: VenueError) -> None:
-        log.warning(
-            "connector.outcome_unknown",
-            extra={
-                "venue": self.venue,
-                "what": what,
-                "cl_ord_id": order.cl_ord_id,
-                "error": str(exc),
-            },
-        )
-
     # -- the private stream ----------------------------------------------------------------------
 
     def on_stream_entry(self, entry: OrderUpdate | VenueBalance | VenuePosition) -> None:
@@ -625,33 +477,6 @@ class VenueConnector(ABC):
         """Stop with ``error``: the venue refused the credentials."""
         self._fail(error)
 
-    def _on_update(self, update: OrderUpdate) -> None:
-        update = self._canonical(update)
-        order = self._orders.get(update.cl_ord_id)
-        if order is None:
-            self._record(
-                Difference(
-                    venue=self.venue,
-                    kind=DifferenceKind.UNKNOWN_ORDER,
-                    ts=time.time_ns(),
-                    cl_ord_id=update.cl_ord_id,
-                    instrument=update.instrument,
-                    details={
-                        "venue_order_id": update.venue_order_id,
-                        "exec_type": str(update.exec_type),
-                        "status": str(update.status),
-                    },
-                )
-            )
-            if (
-                not update.status.is_terminal
-                and update.exec_type is not ExecType.TRADE
-                and update.instrument in self.products
-            ):
-                self.request_reconcile()  # reconciliation adopts it
-            return
-        self._apply(order, update)
-
     async def _reconciler(self) -> None:
         assert self._reconcile_wanted is not None
         wanted = self._reconcile_wanted
@@ -670,130 +495,7 @@ class VenueConnector(ABC):
                 await asyncio.sleep(self.settings.reconcile_retry_s)
                 wanted.set()
 
-    def _fail(self, exc: BaseException) -> None:
-        if self.failure is None:
-            self.failure = exc
-            log.error("connector.failed", extra={"venue": self.venue, "error": str(exc)})
-        self.stop()
-
     # -- reports -----------------------------------------------------------------------------
-
-    def _canonical(self, update: OrderUpdate) -> OrderUpdate:
-        mapped = self._aliases.get(update.cl_ord_id)
-        return update if mapped is None else replace(update, cl_ord_id=mapped)
-
-    def _canonical_fill(self, fill: VenueFill) -> VenueFill:
-        if fill.cl_ord_id is None:
-            return fill
-        mapped = self._aliases.get(fill.cl_ord_id)
-        return fill if mapped is None else replace(fill, cl_ord_id=mapped)
-
-    def _apply(self, order: Order, update: OrderUpdate) -> None:
-        """Deliver a change the venue reported for ``order``."""
-        if update.exec_type is ExecType.ORDER_STATUS:
-            self._apply_state(order, update)
-            return
-        exec_id = exec_id_of(update)
-        if exec_id in self._seen:
-            return
-        self._mark_seen(exec_id)
-        self._deliver(report_of(order, update, exec_id))
-
-    def _apply_state(self, order: Order, state: OrderUpdate) -> bool:
-        """Deliver what a statement of ``order``'s state implies; return True when it
-        finished the order. Fills are never inferred from a state: a filled quantity the
-        order manager lacks is fetched by a reconciliation."""
-        kind = STATE_EXEC.get(state.status)
-        if kind is not None:
-            self._apply(order, replace(state, exec_type=kind, exec_id=None))
-            return True
-        if order.status is OrderStatus.PENDING_NEW and not state.status.is_terminal:
-            self._apply(order, replace(state, exec_type=ExecType.NEW, exec_id=None))
-        if state.cum_qty > order.cum_qty:
-            self.request_reconcile()
-        return state.status.is_terminal
-
-    def _adopt(self, update: OrderUpdate) -> None:
-        adopt = getattr(self._sink, "adopt", None)
-        problem = None
-        order = None
-        if update.cl_ord_id in self._orders:
-            problem = "its client order id is already used"
-        elif adopt is None:
-            problem = "the order manager cannot adopt orders"
-        else:
-            try:
-                order = order_of(update, self.account)
-            except InvalidValueError as exc:
-                problem = str(exc)
-        if order is None or adopt is None:
-            self._record(
-                Difference(
-                    venue=self.venue,
-                    kind=DifferenceKind.ADOPT_FAILED,
-                    ts=time.time_ns(),
-                    cl_ord_id=update.cl_ord_id,
-                    instrument=update.instrument,
-                    details={"reason": problem},
-                )
-            )
-            return
-        self._orders[order.cl_ord_id] = order
-        self.scheduler.schedule(lambda: adopt(order))
-
-    def _reject(self, order: Order, reason: str, source: RejectSource) -> None:
-        self._deliver(
-            Reject(
-                order_id=order.order_id,
-                cl_ord_id=order.cl_ord_id,
-                account=order.account,
-                instrument=order.instrument,
-                reason=reason,
-                source=source,
-                ts=self.scheduler.get_time(),
-            )
-        )
-
-    def _cancel_reject(self, order: Order, reason: str, is_replace: bool) -> None:
-        self._deliver(
-            CancelReject(
-                order_id=order.order_id,
-                cl_ord_id=order.cl_ord_id,
-                reason=reason,
-                ts=self.scheduler.get_time(),
-                is_replace=is_replace,
-            )
-        )
-
-    def _deliver(self, event: OrderEvent) -> None:
-        sink = self._sink
-        if sink is None:
-            log.error(
-                "connector.unbound",
-                extra={"venue": self.venue, "cl_ord_id": getattr(event, "cl_ord_id", "")},
-            )
-            return
-        self.scheduler.schedule(lambda: sink.apply(event))
-
-    def _mark_seen(self, exec_id: str) -> None:
-        seen = self._seen
-        seen[exec_id] = None
-        if len(seen) > _SEEN_CAP:
-            for old in list(itertools.islice(seen, len(seen) - _SEEN_CAP)):
-                del seen[old]
-
-    def _record(self, difference: Difference) -> None:
-        self.differences.append(difference)
-        log.warning(
-            "connector.difference",
-            extra={
-                "venue": difference.venue,
-                "kind": str(difference.kind),
-                "cl_ord_id": difference.cl_ord_id,
-                "instrument": None if difference.instrument is None else str(difference.instrument),
-                "details": difference.details,
-            },
-        )
 
     @property
     def seen_exec_ids(self) -> Collection[str]:

@@ -32,12 +32,15 @@ A thin I/O layer over :mod:`serenity.exchange.coinbase` on the shared
 Credentials need a passphrase: ``SERENITY_COINBASE_API_KEY``, ``..._API_SECRET``,
 ``..._API_PASSPHRASE`` (or ``SERENITY_COINBASE_SANDBOX_*`` for the sandbox's own key, or a
 credentials file); see :class:`~serenity.trading.connector.Credentials`.
+
+The paged REST reads live in ``_coinbase_rest``, the reading of Coinbase's answers with
+the ``user`` channel's tracking in ``_coinbase_tracking``, and :class:`CoinbaseStream` in
+``_coinbase_stream`` (exported from here).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -45,46 +48,32 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-import orjson
-
 from serenity._version import __version__
-from serenity.errors import AuthError, ConfigError, DataError, InvalidValueError, VenueError
+from serenity.errors import AuthError, ConfigError, InvalidValueError, VenueError
 from serenity.exchange.coinbase import endpoints as cb
 from serenity.exchange.coinbase.enums import SelfTradePrevention
-from serenity.exchange.coinbase.errors import ErrorKind, classify, parse_error_answer
+from serenity.exchange.coinbase.errors import ErrorKind, parse_error_answer
 from serenity.exchange.coinbase.marketdata import parse_time
-from serenity.exchange.coinbase.orders import (
-    client_oid,
-    encode_body,
-    fills_query,
-    new_order_body,
-    open_orders_query,
-    refusal,
-)
-from serenity.exchange.coinbase.schemas import (
-    CoinbaseOrder,
-    Heartbeat,
-    Subscriptions,
-    UnknownMessage,
-    WsError,
-    decode_accounts,
-    decode_fills,
-    decode_order,
-    decode_orders,
-    decode_server_time,
-    decode_user_message,
-)
-from serenity.exchange.coinbase.signing import (
-    CoinbaseSigner,
-    timestamp_text,
-    user_subscribe_message,
-)
+from serenity.exchange.coinbase.orders import client_oid, encode_body, new_order_body, refusal
+from serenity.exchange.coinbase.schemas import CoinbaseOrder, decode_accounts, decode_order
+from serenity.exchange.coinbase.signing import CoinbaseSigner, timestamp_text
 from serenity.exchange.coinbase.user_channel import TrackedOrder, UserChannel
 from serenity.exchange.endpoints import Endpoints, resolve_endpoints
 from serenity.exchange.execution import OrderUpdate, VenueFill
 from serenity.exchange.product import Product
 from serenity.model import ExecType, InstrumentId, OrderStatus, OrderType, Side, TimeInForce
 from serenity.tau import NetworkScheduler
+from serenity.trading.connector import _coinbase_tracking as tracking
+from serenity.trading.connector._coinbase_rest import (
+    JSON,
+    PRIVATE,
+    log_bad,
+    read_fills,
+    read_open_orders,
+    read_order,
+    server_time,
+)
+from serenity.trading.connector._coinbase_stream import CoinbaseStream
 from serenity.trading.connector.base import VenueConnector
 from serenity.trading.connector.credentials import Credentials
 from serenity.trading.connector.limits import RateLimit
@@ -95,16 +84,10 @@ from serenity.trading.connector.rest import (
     OutcomeUnknownError,
     RestClient,
     RestRequest,
-    RestResponse,
     VenueReply,
 )
 from serenity.trading.connector.settings import ConnectorContext, ConnectorSettings
-from serenity.trading.connector.stream import (
-    PrivateStream,
-    StreamFailure,
-    StreamItem,
-    StreamReady,
-)
+from serenity.trading.connector.stream import PrivateStream
 from serenity.trading.orders import Order
 
 __all__ = [
@@ -128,12 +111,6 @@ RATE_LIMITS: Final = (
 (private endpoints 15 requests a second in bursts of 30, ``/fills`` 10 a second in bursts
 of 20, public endpoints 10 a second in bursts of 15) so that requests bunched on their way
 to the venue never exceed them there."""
-_PRIVATE: Final = {"private": 1}
-_FILLS: Final = {"fills": 1}
-_PUBLIC: Final = {"public": 1}
-_JSON: Final = "application/json"
-_MAX_PAGES: Final = 50
-_NS_PER_MS: Final = 1_000_000
 
 
 def _reply(status: int, body: bytes) -> VenueReply | None:
@@ -171,11 +148,6 @@ class CoinbaseRequestSigner:
             self._signer.headers(timestamp_text(now_ms), request.method, path, request.body or b"")
         )
         return request
-
-
-async def _server_time(client: RestClient) -> int:
-    answer = await client.request("GET", cb.TIME_PATH, cost=_PUBLIC)
-    return int(decode_server_time(answer.body).epoch * 1000)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,8 +225,8 @@ class CoinbaseConnector(VenueConnector):
             signer=CoinbaseRequestSigner(self.signer),
             limits=RATE_LIMITS,
             timeout_s=timeout_s,
-            server_time=_server_time,
-            headers={"User-Agent": f"serenity/{__version__}", "Accept": _JSON},
+            server_time=server_time,
+            headers={"User-Agent": f"serenity/{__version__}", "Accept": JSON},
         )
         super().__init__(
             account=account,
@@ -308,18 +280,7 @@ class CoinbaseConnector(VenueConnector):
         """Send ``order`` (``POST /orders``); return its acknowledgement or rejection."""
         oid = client_oid(self.account, order.cl_ord_id)
         self.set_venue_client_id(order, oid)
-        tracked = TrackedOrder(
-            cl_ord_id=order.cl_ord_id,
-            instrument=order.instrument,
-            side=order.side,
-            order_type=order.order_type,
-            qty=order.qty,
-            price=order.price,
-            stop_price=order.stop_price,
-            tif=order.tif,
-            post_only=order.post_only,
-        )
-        self.channel.expect(oid, tracked)
+        self.channel.expect(oid, tracking.tracked(order))
         try:
             answer = await self._post(order, product, self.account)
         except OutcomeUnknownError:
@@ -327,12 +288,12 @@ class CoinbaseConnector(VenueConnector):
         except VenueError:
             self.channel.unexpect(oid)
             raise
-        return self._acknowledged(answer, oid)
+        return tracking.acknowledged(self.channel, answer, oid)
 
     async def cancel_order(self, order: Order, product: Product) -> Sequence[OrderUpdate]:
         """Cancel ``order`` (``DELETE``); return its fills not yet seen and its end."""
         await self.rest.request(
-            "DELETE", self._order_path(order), signed=True, cost=_PRIVATE, idempotent=False
+            "DELETE", self._order_path(order), signed=True, cost=PRIVATE, idempotent=False
         )
         return await self._closed(order)
 
@@ -349,11 +310,11 @@ class CoinbaseConnector(VenueConnector):
         old_id = order.venue_order_id or ""
         tracked = self.channel.get(old_id) if old_id else None
         if tracked is None:
-            tracked = self._track(order)
+            tracked = tracking.track(self.channel, order)
         self.channel.replacing(old_id)
         try:
             await self.rest.request(
-                "DELETE", self._order_path(order), signed=True, cost=_PRIVATE, idempotent=False
+                "DELETE", self._order_path(order), signed=True, cost=PRIVATE, idempotent=False
             )
         except VenueError:
             self.channel.not_replacing(old_id)
@@ -414,28 +375,29 @@ class CoinbaseConnector(VenueConnector):
     async def query(self, order: Order, product: Product) -> OrderUpdate | None:
         """Return Coinbase's state of ``order``, or None when it does not know it (an
         order canceled without fills is forgotten by Coinbase)."""
-        answer = await self._get_order(self._order_path(order))
-        return None if answer is None else self._stated(answer)
+        answer = await read_order(self.rest, self._order_path(order))
+        return None if answer is None else tracking.stated(self.channel, answer)
 
     async def snapshot(self, *, since_ns: int) -> VenueSnapshot:
         """Return open orders, fills since ``since_ns`` and balances (every page)."""
         listed = [
             o
-            for o in await self._open_orders()
+            for o in await read_open_orders(self.rest)
             if InstrumentId(VENUE, o.product_id) in self.products
         ]
         fills: list[VenueFill] = []
         for instrument in self.products:
             if instrument.venue == VENUE:
-                fills += await self._fills(since_ns, product_id=instrument.symbol)
+                fills += await read_fills(self.rest, since_ns, product_id=instrument.symbol)
         self.channel.count_fills(fills)
         for order in listed:
             if self.channel.get(order.id) is None:  # placed elsewhere or before: follow it
-                self._follow(order, {f.exec_id for f in fills if f.venue_order_id == order.id})
-        open_orders = [self._stated(o) for o in listed]
-        answer = await self.rest.request("GET", cb.ACCOUNTS_PATH, signed=True, cost=_PRIVATE)
+                exec_ids = {f.exec_id for f in fills if f.venue_order_id == order.id}
+                tracking.follow(self.channel, order, exec_ids)
+        open_orders = [tracking.stated(self.channel, o) for o in listed]
+        answer = await self.rest.request("GET", cb.ACCOUNTS_PATH, signed=True, cost=PRIVATE)
         accounts, bad = decode_accounts(answer.body)
-        self._log_bad(bad)
+        log_bad(bad)
         now = time.time_ns()
         return VenueSnapshot(
             venue=VENUE,
@@ -475,29 +437,18 @@ class CoinbaseConnector(VenueConnector):
             "POST",
             cb.ORDERS_PATH,
             signed=True,
-            cost=_PRIVATE,
+            cost=PRIVATE,
             body=encode_body(body),
-            content_type=_JSON,
+            content_type=JSON,
             idempotent=False,
         )
         return decode_order(answer.body)
 
-    def _acknowledged(self, answer: CoinbaseOrder, oid: str) -> list[OrderUpdate]:
-        tracked = self.channel.bind(answer.id, oid)
-        if tracked is None:  # pragma: no cover - expect() always precedes
-            return [self._stated(answer)]
-        ts = parse_time(answer.created_at)
-        if answer.status == "rejected":
-            text = f"{VENUE}: rejected: {answer.reject_reason or 'no reason given'}"
-            return [tracked.update(ExecType.REJECTED, OrderStatus.REJECTED, ts, text=text)]
-        if answer.status == "done":
-            return [self._stated(answer)]
-        tracked.is_acked = True
-        return [tracked.update(ExecType.NEW, tracked.fill_status, ts)]
-
     async def _closed(self, order: Order) -> list[OrderUpdate]:
         """Return the updates that finish a canceled ``order``: fills first, then its end."""
-        tracked = self.channel.get(order.venue_order_id or "") or self._track(order)
+        tracked = self.channel.get(order.venue_order_id or "") or tracking.track(
+            self.channel, order
+        )
         caught_up = await self._catch_up(order, tracked)
         now = time.time_ns()
         if tracked.cum_qty >= tracked.qty:
@@ -509,195 +460,24 @@ class CoinbaseConnector(VenueConnector):
         """Return TRADE updates of the fills of ``order``'s venue order not yet counted."""
         venue_id = order.venue_order_id or tracked.venue_order_id
         path = cb.order_path(venue_id) if venue_id else self._order_path(order)
-        state = await self._get_order(path)
+        state = await read_order(self.rest, path)
         if state is None or not state.filled_size:
             return []  # canceled without fills (Coinbase forgets those)
         if not tracked.venue_order_id:
             tracked.venue_order_id = state.id
             self.channel.track(tracked)
         updates = []
-        for fill in await self._fills(None, order_id=state.id):
+        for fill in await read_fills(self.rest, None, order_id=state.id):
             if self.channel.count_fill(tracked, fill):
                 updates.append(
                     tracked.update(ExecType.TRADE, tracked.fill_status, fill.ts, fill=fill)
                 )
         return updates
 
-    def _track(self, order: Order) -> TrackedOrder:
-        tracked = TrackedOrder(
-            cl_ord_id=order.cl_ord_id,
-            instrument=order.instrument,
-            side=order.side,
-            order_type=order.order_type,
-            qty=order.qty,
-            price=order.price,
-            stop_price=order.stop_price,
-            tif=order.tif,
-            post_only=order.post_only,
-            cum_qty=order.cum_qty,
-            notional=(order.avg_px or Decimal(0)) * order.cum_qty,
-            venue_order_id=order.venue_order_id or "",
-            is_acked=order.status is not OrderStatus.PENDING_NEW,
-        )
-        if tracked.venue_order_id:
-            self.channel.track(tracked)
-        return tracked
-
-    def _follow(self, answer: CoinbaseOrder, exec_ids: set[str]) -> None:
-        """Track an order found open on the venue, so its stream messages read right."""
-        try:
-            update = answer.to_order_update()
-        except DataError as exc:
-            self._log_bad([exc])
-            return
-        self.channel.track(
-            TrackedOrder(
-                cl_ord_id=update.cl_ord_id,
-                instrument=update.instrument,
-                side=update.side,
-                order_type=update.order_type,
-                qty=update.qty,
-                price=update.price,
-                stop_price=update.stop_price,
-                tif=update.tif,
-                post_only=update.post_only,
-                cum_qty=answer.filled_size,
-                notional=answer.executed_value,
-                venue_order_id=answer.id,
-                exec_ids=exec_ids,
-                is_acked=True,
-            )
-        )
-
     def _order_path(self, order: Order) -> str:
         if order.venue_order_id:
             return cb.order_path(order.venue_order_id)
         return cb.client_order_path(self.venue_client_id(order))
-
-    async def _get_order(self, path: str) -> CoinbaseOrder | None:
-        try:
-            answer = await self.rest.request("GET", path, signed=True, cost=_PRIVATE)
-        except VenueError as exc:
-            if exc.code == ErrorKind.NOT_FOUND.value:
-                return None
-            raise
-        return decode_order(answer.body)
-
-    def _stated(self, answer: CoinbaseOrder) -> OrderUpdate:
-        """Return Coinbase's statement of an order in our terms: an order carried on by a
-        replacement keeps its total quantity and what filled before."""
-        update = answer.to_order_update()
-        tracked = self.channel.get(answer.id)
-        if tracked is None or not tracked.base_qty:
-            return update
-        cum = tracked.base_qty + answer.filled_size
-        paid = tracked.base_notional + answer.executed_value
-        return dataclasses.replace(
-            update, cl_ord_id=tracked.cl_ord_id, qty=tracked.qty, cum_qty=cum, avg_px=paid / cum
-        )
-
-    async def _open_orders(self) -> list[CoinbaseOrder]:
-        found: list[CoinbaseOrder] = []
-        after: str | None = None
-        for _ in range(_MAX_PAGES):
-            answer = await self.rest.request(
-                "GET", cb.ORDERS_PATH, open_orders_query(after=after), signed=True, cost=_PRIVATE
-            )
-            page, bad = decode_orders(answer.body)
-            self._log_bad(bad)
-            found += page
-            after = _cursor(answer)
-            if after is None or not page:
-                break
-        return found
-
-    async def _fills(
-        self, since_ns: int | None, *, product_id: str | None = None, order_id: str | None = None
-    ) -> list[VenueFill]:
-        found: list[VenueFill] = []
-        after: str | None = None
-        for _ in range(_MAX_PAGES):
-            query = fills_query(product_id=product_id, order_id=order_id, after=after)
-            answer = await self.rest.request("GET", cb.FILLS_PATH, query, signed=True, cost=_FILLS)
-            page, bad = decode_fills(answer.body)
-            self._log_bad(bad)
-            older = False
-            for raw in page:
-                try:
-                    fill = raw.to_fill()
-                except DataError as exc:
-                    self._log_bad([exc])
-                    continue
-                if since_ns is not None and fill.ts < since_ns:
-                    older = True
-                    continue
-                found.append(fill)
-            after = _cursor(answer)
-            if after is None or older or not page:
-                break
-        return found
-
-    def _log_bad(self, errors: Sequence[DataError]) -> None:
-        for error in errors:
-            log.warning("connector.bad_entry", extra={"venue": VENUE, "error": str(error)})
-
-
-def _cursor(answer: RestResponse) -> str | None:
-    for name, value in answer.headers.items():
-        if name.lower() == "cb-after" and value:
-            return value
-    return None
-
-
-class CoinbaseStream:
-    """The ``user`` channel of one connector, free of I/O (a
-    :class:`~serenity.trading.connector.PrivateStream`)."""
-
-    def __init__(self, connector: CoinbaseConnector) -> None:
-        self.connector = connector
-
-    def subscriptions(self) -> list[str]:
-        """Return the signed ``subscribe`` for the traded products' ``user`` channel."""
-        connector = self.connector
-        ids = sorted(i.symbol for i in connector.products if i.venue == VENUE)
-        message = user_subscribe_message(
-            connector.signer, ids, timestamp_text(connector.rest.now_ms())
-        )
-        return [orjson.dumps(message).decode()]
-
-    def ping_frame(self) -> str | None:
-        """Return None: the ``heartbeat`` channel speaks every second."""
-        return None
-
-    def parse(self, data: str | bytes) -> list[StreamItem]:
-        """Return the entries of one frame.
-
-        Raises
-        ------
-        DataError
-            When the frame is not a readable message.
-        """
-        message = decode_user_message(data)
-        if isinstance(message, Heartbeat):
-            return []
-        if isinstance(message, Subscriptions):
-            names = {c.get("name") if isinstance(c, dict) else c for c in message.channels}
-            return [StreamReady()] if "user" in names else []
-        if isinstance(message, WsError):
-            return [self._failure(message)]
-        if isinstance(message, UnknownMessage):
-            log.debug("connector.stream_unknown", extra={"venue": VENUE, "type": message.type})
-            return []
-        return list(self.connector.channel.read(message))
-
-    def _failure(self, message: WsError) -> StreamFailure:
-        text = f"{message.message}: {message.reason}" if message.reason else message.message
-        kind = classify(400, f"{message.message} {message.reason}")
-        if kind is ErrorKind.CLOCK:
-            self.connector.resync_clock()
-            return StreamFailure(text)
-        is_auth = kind is ErrorKind.AUTH or "authentication" in message.message.lower()
-        return StreamFailure(text, is_auth=is_auth)
 
 
 def create_placer(context: ConnectorContext) -> CoinbaseConnector:

@@ -17,14 +17,12 @@ from serenity.exchange.binance import parse_exchange_info
 from serenity.model import InstrumentId, Liquidity, OrderStatus, Side
 from serenity.secret import Secret
 from serenity.tau import RealtimeNetworkScheduler
-from serenity.tau.event import Do
 from serenity.trading import (
     CancelReject,
     ExecutionReport,
     OrderEvent,
     OrderFactory,
     OrderManagerService,
-    OrderPlacerService,
     Reject,
     RejectSource,
 )
@@ -32,6 +30,7 @@ from serenity.trading.connector import ConnectorSettings, Credentials, Differenc
 from serenity.trading.connector.binance import BinanceConnector
 from tests.polling import until
 from tests.trading.connector.binance_venue import API_KEY, SECRET, BinanceVenue
+from tests.trading.connector.wiring import connector_running, order_manager
 from tests.venues import payload
 
 BTC = InstrumentId("binance", "BTCUSDT")
@@ -88,22 +87,17 @@ def connector_for(
 async def rig_on(venue: BinanceVenue, **kwargs: Any) -> AsyncIterator[Rig]:
     scheduler = RealtimeNetworkScheduler()
     connector = connector_for(venue, scheduler, **kwargs)
-    placers = OrderPlacerService()
-    placers.register("binance:testnet", connector)
-    oms = OrderManagerService(scheduler, placers, products=PRODUCTS)
-    rig = Rig(venue, connector, oms)
-    Do(scheduler.network, oms.order_events, lambda: rig.events.append(oms.order_events.get_value()))
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(scheduler.run())
-        runner = tg.create_task(connector.run())
-        try:
-            # started: reconciled at start and again once the user data stream was subscribed
-            await until(lambda: connector.stream_ready and connector.reconciliations >= 2, 10)
-            yield rig
-        finally:
-            connector.stop()
-            await runner
-            scheduler.shutdown()
+    events: list[OrderEvent] = []
+    oms = order_manager(
+        scheduler, connector, placer="binance:testnet", products=PRODUCTS, events=events
+    )
+
+    async def started() -> None:
+        # reconciled at start and again once the user data stream was subscribed
+        await until(lambda: connector.stream_ready and connector.reconciliations >= 2, 10)
+
+    async with connector_running(scheduler, connector, started):
+        yield Rig(venue, connector, oms, events)
 
 
 @pytest.fixture

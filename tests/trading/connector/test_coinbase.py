@@ -31,7 +31,6 @@ from serenity.exchange.endpoints import Endpoints
 from serenity.marketdata.live import FeedHandlerMarketdataService
 from serenity.model import ExecType, InstrumentId, Liquidity, OrderStatus, Side, TimeInForce
 from serenity.tau import RealtimeNetworkScheduler
-from serenity.tau.event import Do
 from serenity.trading import (
     CancelReject,
     ExecutionReport,
@@ -39,7 +38,6 @@ from serenity.trading import (
     OrderEvent,
     OrderFactory,
     OrderManagerService,
-    OrderPlacerService,
     Reject,
     RejectSource,
 )
@@ -54,6 +52,7 @@ from tests.trading.connector.coinbase_venue import (
     TAKER_FEE,
     CoinbaseVenue,
 )
+from tests.trading.connector.wiring import connector_running, order_manager
 
 ACCOUNT = "main"
 BTC = InstrumentId("coinbase", "BTC-USD")
@@ -132,23 +131,18 @@ async def running(
         settings=SETTINGS,
         timeout_s=2.0,
     )
-    placers = OrderPlacerService()
-    placers.register("coinbase:sandbox", connector)
-    oms = OrderManagerService(scheduler, placers, products=products(venue))  # type: ignore[arg-type]
-    rig = Rig(venue, connector, oms, factory=OrderFactory(ACCOUNT, prefix=prefix))
-    Do(scheduler.network, oms.order_events, lambda: rig.events.append(oms.order_events.get_value()))
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(scheduler.run())
-        runner = tg.create_task(connector.run())
+    events: list[OrderEvent] = []
+    oms = order_manager(
+        scheduler, connector, placer="coinbase:sandbox", products=products(venue), events=events
+    )
+
+    async def ready() -> None:
         await until(lambda: connector.is_ready, 5, what="the connector to reconcile")
         await until(lambda: connector.stream_ready, 5, what="the user channel")
         await until(lambda: connector.reconciliations >= 2, 5, what="the stream's reconciliation")
-        try:
-            yield rig
-        finally:
-            connector.stop()
-            await runner
-            scheduler.shutdown()
+
+    async with connector_running(scheduler, connector, ready):
+        yield Rig(venue, connector, oms, events, factory=OrderFactory(ACCOUNT, prefix=prefix))
 
 
 @pytest.fixture

@@ -4,104 +4,70 @@ feed URL: a strategy trades end to end, through a drop of the private stream."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sys
 from decimal import Decimal
 from pathlib import Path
-
-import yaml
 
 from serenity.analytics import RunOutputs
 from tests.cli.test_algo import _free_port, _until_metric
 from tests.marketdata.fh.coinbase_server import CoinbaseServer
 from tests.polling import until
 from tests.trading.connector.coinbase_venue import KEY, PASSPHRASE, SECRET, CoinbaseVenue
+from tests.trading.connector.live_run import (
+    algo_run,
+    run_env,
+    stop_run,
+    until_started,
+    write_config,
+)
 
-ROOT = Path(__file__).resolve().parents[3]
 FILLS = 'serenity_algo_fills_total{instrument="BTC-USD@coinbase"}'
 
 
 async def test_a_strategy_trades_live_against_the_coinbase_venue(tmp_path: Path) -> None:
-    config = tmp_path / "live.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "api-version": "v1",
-                "strategy": {
-                    "name": "bid_each",
-                    "module": "tests.algo.live_strategies",
-                    "class": "BidEach",
-                    "params": {"qty": 0.1, "offset": 1.0},
-                },
-                "instruments": ["COINBASE:BTC-USD"],
-                "account": "coinbase-test",
-                "placer": "coinbase:sandbox",
-            }
-        )
+    config = write_config(
+        tmp_path / "live.yaml",
+        instrument="COINBASE:BTC-USD",
+        placer="coinbase:sandbox",
+        qty=0.1,
+        account="coinbase-test",
     )
     port = _free_port()
     out = tmp_path / "run"
     log = tmp_path / "stderr.log"
-    env = {
-        **os.environ,
-        "TQDM_DISABLE": "1",
-        "SERENITY_HOME": str(tmp_path / "home"),
-        "PYTHONPATH": str(ROOT),
-        "SERENITY_COINBASE_SANDBOX_API_KEY": KEY,
-        "SERENITY_COINBASE_SANDBOX_API_SECRET": SECRET,
-        "SERENITY_COINBASE_SANDBOX_API_PASSPHRASE": PASSPHRASE,
-    }
-    env.pop("SERENITY_DB_URL", None)
+    env = run_env(
+        tmp_path,
+        SERENITY_COINBASE_SANDBOX_API_KEY=KEY,
+        SERENITY_COINBASE_SANDBOX_API_SECRET=SECRET,
+        SERENITY_COINBASE_SANDBOX_API_PASSPHRASE=PASSPHRASE,
+    )
     marketdata = CoinbaseServer(heartbeat_interval_s=0.2)
     async with CoinbaseVenue(marketdata=marketdata, heartbeat_interval_s=0.2) as venue:
-        with log.open("wb") as stderr:
-            proc = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "serenity", "--log-level=INFO", "algo", "run"),
-                str(config),
-                f"--out={out}",
-                f"--ws-url={venue.ws_url}",
-                f"--rest-url={venue.rest_url}",
-                f"--metrics-port={port}",
-                "--noreport",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-                cwd=ROOT,
+        async with algo_run(
+            config,
+            out=out,
+            ws_url=venue.ws_url,
+            rest_url=venue.rest_url,
+            env=env,
+            log=log,
+            metrics_port=port,
+        ) as proc:
+            await until(lambda: marketdata.connections >= 1, 30)
+            await until_started(
+                proc, port, log, lambda: marketdata.update("BTC-USD", bids=[(95.0, 1.0)])
             )
-            try:
-                # the feed is live once its book synced and a frame came after: send frames
-                # (below the touch) until the strategy starts
-                await until(lambda: marketdata.connections >= 1, 30)
-                started = "serenity_algo_strategies_started 1.0"
-                for _ in range(100):
-                    await marketdata.update("BTC-USD", bids=[(95.0, 1.0)])
-                    try:
-                        await _until_metric(proc, port, started, log, timeout_s=0.3)
-                        break
-                    except AssertionError:
-                        if proc.returncode is not None:
-                            raise
-                # on start the strategy buys at market (taking the venue's best ask) and bids
-                # a point below the best bid
-                await _until_metric(proc, port, "serenity_algo_working_orders 1.0", log)
-                (bid,) = [o for o in venue.orders.values() if o.is_live]
-                await venue.fill(bid.id, "0.04")  # a partial fill, on the user channel
-                await _until_metric(proc, port, f"{FILLS} 2.0", log)
-                # the private stream drops; a fill while it is down comes by reconciliation
-                await venue.drop_streams(hold=True)
-                await venue.fill(bid.id, "0.02")
-                venue.release_streams()
-                await _until_metric(proc, port, f"{FILLS} 3.0", log)
-                proc.send_signal(signal.SIGTERM)  # stop: the rest of the bid is cancelled
-                stdout, _ = await asyncio.wait_for(proc.communicate(), 60)
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
+            # on start the strategy buys at market (taking the venue's best ask) and bids
+            # a point below the best bid
+            await _until_metric(proc, port, "serenity_algo_working_orders 1.0", log)
+            (bid,) = [o for o in venue.orders.values() if o.is_live]
+            await venue.fill(bid.id, "0.04")  # a partial fill, on the user channel
+            await _until_metric(proc, port, f"{FILLS} 2.0", log)
+            # the private stream drops; a fill while it is down comes by reconciliation
+            await venue.drop_streams(hold=True)
+            await venue.fill(bid.id, "0.02")
+            venue.release_streams()
+            await _until_metric(proc, port, f"{FILLS} 3.0", log)
+            printed = await stop_run(proc)  # stop: the rest of the bid is cancelled
     assert proc.returncode == 0, log.read_text()[-3000:]
-    printed = stdout.decode()
     assert "live run of bid_each: 2 orders, 3 fills" in printed, printed
     assert "working orders at stop: 1 cancelled, 0 left working" in printed
     outputs = RunOutputs(out)

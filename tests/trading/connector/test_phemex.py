@@ -24,14 +24,12 @@ from serenity.exchange.phemex.signing import PhemexSigner
 from serenity.model import InstrumentId, Liquidity, OrderStatus, Side, TimeInForce
 from serenity.secret import Secret
 from serenity.tau import RealtimeNetworkScheduler
-from serenity.tau.event import Do
 from serenity.trading import (
     CancelReject,
     ExecutionReport,
     OrderEvent,
     OrderFactory,
     OrderManagerService,
-    OrderPlacerService,
     Reject,
     RejectSource,
 )
@@ -39,6 +37,7 @@ from serenity.trading.connector import ConnectorSettings, DifferenceKind, RateLi
 from serenity.trading.connector.phemex import PhemexConnector, build_connector, create_placer
 from tests.polling import until
 from tests.trading.connector.phemex_venue import API_KEY, SECRET, PhemexVenue, signed_headers
+from tests.trading.connector.wiring import connector_running, order_manager
 from tests.venues import payload
 
 BTCUSD = InstrumentId("phemex", "BTCUSD")
@@ -69,7 +68,7 @@ class Rig:
 
 def connect(
     venue: PhemexVenue, *, secret: str = SECRET, timeout_s: float = 5.0, **kwargs: Any
-) -> tuple[RealtimeNetworkScheduler, PhemexConnector, OrderManagerService]:
+) -> tuple[RealtimeNetworkScheduler, PhemexConnector]:
     scheduler = RealtimeNetworkScheduler()
     connector = build_connector(
         account="acct",
@@ -82,25 +81,22 @@ def connect(
         timeout_s=timeout_s,
         **kwargs,
     )
-    placers = OrderPlacerService()
-    placers.register("phemex:test", connector)
-    oms = OrderManagerService(scheduler, placers, products=PRODUCTS)  # type: ignore[arg-type]
-    return scheduler, connector, oms
+    return scheduler, connector
 
 
 @asynccontextmanager
 async def running(venue: PhemexVenue, **kwargs: Any) -> AsyncIterator[Rig]:
-    scheduler, connector, oms = connect(venue, **kwargs)
-    rig = Rig(venue, connector, oms)
-    Do(scheduler.network, oms.order_events, lambda: rig.events.append(oms.order_events.get_value()))
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(scheduler.run())
-        runner = tg.create_task(connector.run())
+    scheduler, connector = connect(venue, **kwargs)
+    events: list[OrderEvent] = []
+    oms = order_manager(
+        scheduler, connector, placer="phemex:test", products=PRODUCTS, events=events
+    )
+
+    async def ready() -> None:
         await until(lambda: connector.is_ready and connector.stream_ready, 5, what="ready")
-        yield rig
-        connector.stop()
-        await runner
-        scheduler.shutdown()
+
+    async with connector_running(scheduler, connector, ready):
+        yield Rig(venue, connector, oms, events)
 
 
 @pytest.fixture
@@ -396,7 +392,7 @@ async def test_rejected_credentials_fail_the_run_with_one_clear_error(
     venue: PhemexVenue, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    scheduler, connector, _ = connect(venue, secret="not-the-secret")
+    scheduler, connector = connect(venue, secret="not-the-secret")
     async with asyncio.TaskGroup() as tg:
         tg.create_task(scheduler.run())
         with pytest.raises(AuthError, match="phemex: GET /.*refused our API key or signature"):

@@ -3,82 +3,52 @@ Phemex (orders) with market data from the loopback market-data server, on one we
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import sys
 from decimal import Decimal
 from pathlib import Path
-
-import yaml
 
 from serenity.analytics import RunOutputs
 from tests.marketdata.fh.phemex_server import PhemexServer
 from tests.polling import until
+from tests.trading.connector.live_run import algo_run, run_env, stop_run, write_config
 from tests.trading.connector.phemex_venue import API_KEY, SECRET, PhemexVenue
 
 
 async def test_a_strategy_trades_phemex_live_through_serenity_algo_run(tmp_path: Path) -> None:
-    config = {
-        "api-version": "v1",
-        "strategy": {
-            "name": "bid_each",
-            "module": "tests.algo.live_strategies",
-            "class": "BidEach",
-            "params": {"qty": 1, "offset": 1.0},
-        },
-        "instruments": ["PHEMEX:BTCUSD"],
-        "placer": "phemex:testnet",
-    }
-    path = tmp_path / "live.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = write_config(
+        tmp_path / "live.yaml", instrument="PHEMEX:BTCUSD", placer="phemex:testnet", qty=1
+    )
     out, log = tmp_path / "run", tmp_path / "stderr.log"
-    env = {
-        **os.environ,
-        "TQDM_DISABLE": "1",
-        "SERENITY_HOME": str(tmp_path / "home"),
-        "SERENITY_PHEMEX_TESTNET_API_KEY": API_KEY,
-        "SERENITY_PHEMEX_TESTNET_API_SECRET": SECRET,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
-    }
-    env.pop("SERENITY_DB_URL", None)
+    env = run_env(
+        tmp_path,
+        SERENITY_PHEMEX_TESTNET_API_KEY=API_KEY,
+        SERENITY_PHEMEX_TESTNET_API_SECRET=SECRET,
+    )
     async with PhemexServer() as market, PhemexVenue(market_ws=market.ws_url) as venue:
         best_ask = min(market.markets["BTCUSD"].asks)
         venue.markets["BTCUSD"].last_ep = best_ask  # the venue trades where the feed quotes
-        with log.open("wb") as stderr:
-            proc = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "serenity", "--log-level=INFO", "algo", "run", str(path)),
-                f"--out={out}",
-                f"--ws-url=phemex={venue.ws_url}",
-                f"--rest-url=phemex={venue.rest_url}",
-                "--noreport",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env=env,
+        async with algo_run(
+            path,
+            out=out,
+            ws_url=f"phemex={venue.ws_url}",
+            rest_url=f"phemex={venue.rest_url}",
+            env=env,
+            log=log,
+        ) as proc:
+            await until(
+                lambda: len(venue.orders) >= 2 or proc.returncode is not None,
+                60,
+                what="the strategy's orders at the venue",
             )
-            try:
-                await until(
-                    lambda: len(venue.orders) >= 2 or proc.returncode is not None,
-                    60,
-                    what="the strategy's orders at the venue",
+            assert proc.returncode is None, log.read_text()[-3000:]
+            await until(
+                lambda: (
+                    len(venue.trades) == 1 and sum(o.is_open for o in venue.orders.values()) == 1
                 )
-                assert proc.returncode is None, log.read_text()[-3000:]
-                await until(
-                    lambda: (
-                        len(venue.trades) == 1
-                        and sum(o.is_open for o in venue.orders.values()) == 1
-                    )
-                )
-                filled = [o for o in venue.orders.values() if o.status == "Filled"]
-                resting = [o for o in venue.orders.values() if o.is_open]
-                proc.send_signal(signal.SIGTERM)
-                stdout, _ = await asyncio.wait_for(proc.communicate(), 60)
-            finally:
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
+            )
+            filled = [o for o in venue.orders.values() if o.status == "Filled"]
+            resting = [o for o in venue.orders.values() if o.is_open]
+            printed = await stop_run(proc)
     assert proc.returncode == 0, log.read_text()[-3000:]
-    printed = stdout.decode()
     assert "live run of bid_each: 2 orders, 1 fills" in printed, printed
     assert "1 cancelled, 0 left working" in printed
     (market_order,) = filled
