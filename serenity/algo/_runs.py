@@ -1,17 +1,23 @@
-"""Helpers of every kind of run: its key and folder, and the database it is recorded in."""
+"""Helpers of every kind of run: its key, folder and ``run.json``, and the database it is
+recorded in."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from serenity.errors import ConfigError
+from serenity.errors import ConfigError, SerenityError
 
 log = logging.getLogger(__name__)
+
+RUN_FILE: Final = "run.json"
+"""The file in a run folder that says what the run was (its kind, window, data, versions)."""
 
 
 def new_run_key() -> str:
@@ -26,11 +32,30 @@ def default_run_folder(strategy: str, run_key: str) -> Path:
     return serenity_home() / "runs" / strategy / run_key
 
 
+def write_run_file(folder: Path, run_file: Mapping[str, Any]) -> None:
+    """Write (or rewrite) the run folder's :data:`RUN_FILE`."""
+    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+
+
 def utc(ns: int) -> dt.datetime:
     """Return int ns since the epoch as an aware UTC datetime (microseconds)."""
     return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).replace(
         microsecond=(ns % 10**9) // 1000
     )
+
+
+def run_error(exc: BaseException) -> BaseException:
+    """Return why a run failed: the one Serenity error a task group's failure holds, else
+    ``exc`` itself."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    matched, rest = exc.split(SerenityError)
+    if matched is None or rest is not None:
+        return exc
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
+        leaf = leaf.exceptions[0]
+    return leaf if isinstance(leaf, SerenityError) else exc
 
 
 def open_run_database(db_url: str | None, record: bool | None) -> Any:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from serenity._version import __version__
-from serenity.algo._runs import default_run_folder, new_run_key, open_run_database, utc
+from serenity.algo._runs import (
+    RUN_FILE,
+    default_run_folder,
+    new_run_key,
+    open_run_database,
+    utc,
+    write_run_file,
+)
 from serenity.algo.config import AlgoConfig, load_config
 from serenity.algo.engine import AlgoEngine
 from serenity.algo.strategy import Mode
@@ -33,7 +40,6 @@ __all__ = ["BacktestResult", "RUN_FILE", "backtest", "compare_runs", "rerun"]
 
 log = logging.getLogger(__name__)
 
-RUN_FILE: Final = "run.json"
 _COMPARED: Final = ("orders", "fills", "positions", "pnl", "marks")
 # Ids that differ by design between a run and its rerun (each run has its own order prefix).
 _RUN_IDS: Final = ("cl_ord_id", "exec_id")
@@ -178,7 +184,7 @@ def backtest(
         "data_versions": versions,
         "serenity": __version__,
     }
-    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+    write_run_file(folder, run_file)
     run_id = None
     if engine_db is not None:
         from serenity.analytics.runs import start_run
@@ -194,7 +200,7 @@ def backtest(
             data_versions=versions,
         )
         run_file["run_id"] = run_id
-        (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+        write_run_file(folder, run_file)
     try:
         prefix = f"r{run_id}-" if run_id is not None else "bt-"
         algo = AlgoEngine(
@@ -414,7 +420,7 @@ def _book(
         )
     )
     run_file["booked"] = True
-    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+    write_run_file(folder, run_file)
 
 
 def _progress(

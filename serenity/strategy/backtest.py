@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +22,7 @@ from typing import Any, Final
 import pandas as pd
 
 from serenity._version import __version__
+from serenity.algo._runs import RUN_FILE, default_run_folder, new_run_key, write_run_file
 from serenity.algo.loader import load_strategy_class, strategy_params
 from serenity.analytics import (
     RunOutputs,
@@ -53,7 +52,6 @@ __all__ = ["RUN_FILE", "InvestResult", "backtest"]
 
 log = logging.getLogger(__name__)
 
-RUN_FILE: Final = "run.json"
 _FREQUENCY: Final = "1D"
 _FIRST_DAY: Final = dt.date(1900, 1, 1)
 
@@ -189,8 +187,8 @@ def backtest(
     params = strategy_params(cls, cfg.strategy.params, where=f"strategy {cfg.name!r}")
     portfolio = Portfolio(cfg.currency, cfg.accounts)
 
-    run_key = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    folder = Path(out) if out is not None else _home() / "runs" / cfg.name / run_key
+    run_key = new_run_key()
+    folder = Path(out) if out is not None else default_run_folder(cfg.name, run_key)
     writer = RunWriter(
         folder,
         starting_capital=float(portfolio.starting_capital),
@@ -210,7 +208,7 @@ def backtest(
         "config_dir": str(cfg.source.parent.resolve()) if cfg.source is not None else None,
         "serenity": __version__,
     }
-    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+    write_run_file(folder, run_file)
     engine_db = _database(db_url, record)
     run_id = None
     if engine_db is not None:
@@ -361,12 +359,6 @@ def _with_benchmark(
         name=f"buy and hold {symbol} (dividends reinvested)",
     )
     return dataclasses.replace(statistics, benchmark=comparison)
-
-
-def _home() -> Path:
-    from serenity.db.settings import serenity_home
-
-    return serenity_home()
 
 
 def _utc(ns: int) -> dt.datetime:
