@@ -17,6 +17,8 @@ from typing import Any, Final
 from serenity._version import __version__
 from serenity.algo._runs import (
     RUN_FILE,
+    RunRecord,
+    check_window,
     default_run_folder,
     new_run_key,
     open_run_database,
@@ -141,10 +143,7 @@ def backtest(
     cfg = config if isinstance(config, AlgoConfig) else load_config(config)
     start_ns = _instant(start, "start")
     end_ns = _instant(end, "end")
-    if end_ns <= start_ns:
-        raise ConfigError(
-            f"--end must be after --start, was {format_ns(start_ns)} .. {format_ns(end_ns)}"
-        )
+    check_window(start_ns, end_ns)
     if (store is None) == (marketdata is None):
         raise ConfigError("give a tick store URL (--store) or a market-data factory, one of them")
     as_of_ns = _instant(as_of, "as_of") if as_of is not None else time.time_ns()
@@ -185,20 +184,17 @@ def backtest(
         "serenity": __version__,
     }
     write_run_file(folder, run_file)
-    run_id = None
-    if engine_db is not None:
-        from serenity.analytics.runs import start_run
-
-        run_id = start_run(
-            engine_db,
-            kind=RunKind.BACKTEST,
-            strategy=cfg.name,
-            config=cfg.as_dict(),
-            window_start=utc(start_ns),
-            window_end=utc(end_ns),
-            output_uri=str(folder.resolve()),
-            data_versions=versions,
-        )
+    run_record = RunRecord(engine_db)
+    run_id = run_record.start(
+        kind=RunKind.BACKTEST,
+        strategy=cfg.name,
+        config=cfg.as_dict(),
+        window_start=utc(start_ns),
+        window_end=utc(end_ns),
+        output_uri=str(folder.resolve()),
+        data_versions=versions,
+    )
+    if run_id is not None:
         run_file["run_id"] = run_id
         write_run_file(folder, run_file)
     try:
@@ -225,10 +221,7 @@ def backtest(
         writer.close()
     except BaseException as exc:
         writer.close()
-        if engine_db is not None and run_id is not None:
-            from serenity.analytics.runs import fail_run
-
-            fail_run(engine_db, run_id, error=f"{type(exc).__name__}: {exc}")
+        run_record.fail(f"{type(exc).__name__}: {exc}")
         raise
     ticks = stats.events - stats.timers
     statistics = summarize_run(
@@ -239,10 +232,7 @@ def backtest(
         report=report,
         title=f"{cfg.name} backtest {format_ns(start_ns)[:10]} to {format_ns(end_ns)[:10]}",
     )
-    if engine_db is not None and run_id is not None:
-        from serenity.analytics.runs import finish_run
-
-        finish_run(engine_db, run_id, statistics=statistics)
+    run_record.finish(statistics)
     log.info(
         "backtest.done",
         extra={

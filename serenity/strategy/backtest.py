@@ -22,7 +22,14 @@ from typing import Any, Final
 import pandas as pd
 
 from serenity._version import __version__
-from serenity.algo._runs import RUN_FILE, default_run_folder, new_run_key, write_run_file
+from serenity.algo._runs import (
+    RUN_FILE,
+    RunRecord,
+    check_window,
+    default_run_folder,
+    new_run_key,
+    write_run_file,
+)
 from serenity.algo.loader import load_strategy_class, strategy_params
 from serenity.analytics import (
     RunOutputs,
@@ -147,10 +154,7 @@ def backtest(
     cfg = config if isinstance(config, InvestConfig) else load_invest_config(config)
     start_ns = to_ns(start, what="--start")
     end_ns = to_ns(end, what="--end")
-    if end_ns <= start_ns:
-        raise ConfigError(
-            f"--end must be after --start, was {format_ns(start_ns)} .. {format_ns(end_ns)}"
-        )
+    check_window(start_ns, end_ns)
     as_of_ns = to_ns(as_of, what="--as-of") if as_of is not None else None
     source = _source(cfg, prices, store, as_of_ns)
     calendar = TradingCalendar(cfg.calendar_name)
@@ -209,21 +213,16 @@ def backtest(
         "serenity": __version__,
     }
     write_run_file(folder, run_file)
-    engine_db = _database(db_url, record)
-    run_id = None
-    if engine_db is not None:
-        from serenity.analytics.runs import start_run
-
-        run_id = start_run(
-            engine_db,
-            kind=RunKind.BACKTEST,
-            strategy=cfg.name,
-            config=cfg.as_dict(),
-            window_start=_utc(start_ns),
-            window_end=_utc(end_ns),
-            output_uri=str(folder.resolve()),
-            data_versions={"prices": source.description},
-        )
+    run_record = RunRecord(_database(db_url, record))
+    run_id = run_record.start(
+        kind=RunKind.BACKTEST,
+        strategy=cfg.name,
+        config=cfg.as_dict(),
+        window_start=_utc(start_ns),
+        window_end=_utc(end_ns),
+        output_uri=str(folder.resolve()),
+        data_versions={"prices": source.description},
+    )
     engine = InvestEngine(
         strategy=cls(),
         params=params,
@@ -245,10 +244,7 @@ def backtest(
         writer.close()
     except BaseException as exc:
         writer.close()
-        if engine_db is not None and run_id is not None:
-            from serenity.analytics.runs import fail_run
-
-            fail_run(engine_db, run_id, error=f"{type(exc).__name__}: {exc}")
+        run_record.fail(f"{type(exc).__name__}: {exc}")
         raise
     wall = time.perf_counter() - wall
     per_year = cfg.days_per_year or calendar.days_per_year
@@ -267,10 +263,7 @@ def backtest(
     if report:
         title = f"{cfg.name} investment backtest {window[0].date} to {window[-1].date}"
         build_report(folder, title=title)
-    if engine_db is not None and run_id is not None:
-        from serenity.analytics.runs import finish_run
-
-        finish_run(engine_db, run_id, statistics=statistics)
+    run_record.finish(statistics)
     log.info(
         "invest.backtest.done",
         extra={"strategy": cfg.name, "sessions": sessions, "folder": str(folder)},
