@@ -142,13 +142,7 @@ class OrderManagerService:
         InvalidValueError
             When the order was submitted before or its client id is taken.
         """
-        if order.order_id:
-            raise InvalidValueError(f"order {order.cl_ord_id!r} was already submitted")
-        key = (order.account, order.cl_ord_id)
-        if key in self._by_cl:
-            raise InvalidValueError(
-                f"client order id {order.cl_ord_id!r} is already used by account {order.account!r}"
-            )
+        key = self._new_key(order, "was already submitted")
         now = self.scheduler.get_time()
         order.order_id = next(self._ids)
         order.created_ts = order.updated_ts = now
@@ -183,13 +177,7 @@ class OrderManagerService:
             When the order was submitted or adopted before, its client id is taken, or it
             is not working.
         """
-        if order.order_id:
-            raise InvalidValueError(f"order {order.cl_ord_id!r} is already managed")
-        key = (order.account, order.cl_ord_id)
-        if key in self._by_cl:
-            raise InvalidValueError(
-                f"client order id {order.cl_ord_id!r} is already used by account {order.account!r}"
-            )
+        key = self._new_key(order, "is already managed")
         if not order.is_working:
             raise InvalidValueError(
                 f"only a working order can be adopted; order {order.cl_ord_id!r} is {order.status}"
@@ -404,6 +392,18 @@ class OrderManagerService:
         self.order_events.emit(stamped(order, report))
 
     # -- internals ---------------------------------------------------------------------
+
+    def _new_key(self, order: Order, managed: str) -> tuple[str, str]:
+        """Return ``order``'s (account, client order id), refusing an order managed already
+        (``managed`` says how) or whose client id its account has used."""
+        if order.order_id:
+            raise InvalidValueError(f"order {order.cl_ord_id!r} {managed}")
+        key = (order.account, order.cl_ord_id)
+        if key in self._by_cl:
+            raise InvalidValueError(
+                f"client order id {order.cl_ord_id!r} is already used by account {order.account!r}"
+            )
+        return key
 
     def _precheck(
         self, order: Order, qty: Decimal, price: Decimal | None
