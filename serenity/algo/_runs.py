@@ -1,17 +1,24 @@
-"""Helpers of every kind of run: its key and folder, and the database it is recorded in."""
+"""Helpers of every kind of run: its key, folder and ``run.json``, and the database it is
+recorded in."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from serenity.errors import ConfigError
+from serenity.errors import ConfigError, SerenityError
+from serenity.tau import format_ns
 
 log = logging.getLogger(__name__)
+
+RUN_FILE: Final = "run.json"
+"""The file in a run folder that says what the run was (its kind, window, data, versions)."""
 
 
 def new_run_key() -> str:
@@ -26,11 +33,44 @@ def default_run_folder(strategy: str, run_key: str) -> Path:
     return serenity_home() / "runs" / strategy / run_key
 
 
+def write_run_file(folder: Path, run_file: Mapping[str, Any]) -> None:
+    """Write (or rewrite) the run folder's :data:`RUN_FILE`."""
+    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+
+
+def check_window(start_ns: int, end_ns: int) -> None:
+    """Refuse a run window that does not end after it starts.
+
+    Raises
+    ------
+    ConfigError
+        When ``end_ns`` is not after ``start_ns``.
+    """
+    if end_ns <= start_ns:
+        raise ConfigError(
+            f"--end must be after --start, was {format_ns(start_ns)} .. {format_ns(end_ns)}"
+        )
+
+
 def utc(ns: int) -> dt.datetime:
     """Return int ns since the epoch as an aware UTC datetime (microseconds)."""
     return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).replace(
         microsecond=(ns % 10**9) // 1000
     )
+
+
+def run_error(exc: BaseException) -> BaseException:
+    """Return why a run failed: the one Serenity error a task group's failure holds, else
+    ``exc`` itself."""
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    matched, rest = exc.split(SerenityError)
+    if matched is None or rest is not None:
+        return exc
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
+        leaf = leaf.exceptions[0]
+    return leaf if isinstance(leaf, SerenityError) else exc
 
 
 def open_run_database(db_url: str | None, record: bool | None) -> Any:
@@ -77,15 +117,49 @@ def _check_head(url: str) -> None:
         )
 
 
-class RunRecorder:
-    """Record one run in ``strategy_run`` from async code, off the event loop.
+class RunRecord:
+    """Record one run in ``strategy_run``: running, then completed or failed.
 
-    Every method does nothing when there is no database (``engine`` None).
+    Every method does nothing when there is no database (``engine`` None). Blocking: async
+    code records through a :class:`RunRecorder`.
     """
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.run_id: int | None = None
+
+    def start(self, **fields: Any) -> int | None:
+        """Record the run as running (see :func:`~serenity.analytics.runs.start_run`)."""
+        if self.engine is not None:
+            from serenity.analytics.runs import start_run
+
+            self.run_id = start_run(self.engine, **fields)
+        return self.run_id
+
+    def finish(self, statistics: Any) -> None:
+        """Record the run as completed with its statistics."""
+        if self.engine is not None and self.run_id is not None:
+            from serenity.analytics.runs import finish_run
+
+            finish_run(self.engine, self.run_id, statistics=statistics)
+
+    def fail(self, error: str) -> None:
+        """Record the run as failed with ``error``."""
+        if self.engine is not None and self.run_id is not None:
+            from serenity.analytics.runs import fail_run
+
+            fail_run(self.engine, self.run_id, error=error)
+
+
+class RunRecorder:
+    """Record one run in ``strategy_run`` from async code, off the event loop (a
+    :class:`RunRecord` run in worker threads), and close the database at the end.
+
+    Every method does nothing when there is no database (``engine`` None).
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.record = RunRecord(engine)
 
     @classmethod
     async def open(cls, db_url: str | None, record: bool | None) -> RunRecorder:
@@ -94,30 +168,24 @@ class RunRecorder:
 
     async def start(self, **fields: Any) -> int | None:
         """Record the run as running (see :func:`~serenity.analytics.runs.start_run`)."""
-        if self.engine is not None:
-            from serenity.analytics.runs import start_run
-
-            self.run_id = await asyncio.to_thread(start_run, self.engine, **fields)
-        return self.run_id
+        if self.record.engine is not None:
+            await asyncio.to_thread(self.record.start, **fields)
+        return self.record.run_id
 
     async def finish(self, statistics: Any) -> None:
         """Record the run as completed with its statistics, and close the database."""
-        if self.engine is not None and self.run_id is not None:
-            from serenity.analytics.runs import finish_run
-
-            await asyncio.to_thread(finish_run, self.engine, self.run_id, statistics=statistics)
+        if self.record.engine is not None and self.record.run_id is not None:
+            await asyncio.to_thread(self.record.finish, statistics)
         await self.close()
 
     async def fail(self, error: str) -> None:
         """Record the run as failed with ``error``, and close the database."""
-        if self.engine is not None and self.run_id is not None:
-            from serenity.analytics.runs import fail_run
-
-            await asyncio.to_thread(fail_run, self.engine, self.run_id, error=error)
+        if self.record.engine is not None and self.record.run_id is not None:
+            await asyncio.to_thread(self.record.fail, error)
         await self.close()
 
     async def close(self) -> None:
         """Release the database's connections."""
-        if self.engine is not None:
-            await asyncio.to_thread(self.engine.dispose)
-            self.engine = None
+        if self.record.engine is not None:
+            await asyncio.to_thread(self.record.engine.dispose)
+            self.record.engine = None

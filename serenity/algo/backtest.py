@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from serenity._version import __version__
-from serenity.algo._runs import default_run_folder, new_run_key, open_run_database, utc
+from serenity.algo._runs import (
+    RUN_FILE,
+    RunRecord,
+    check_window,
+    default_run_folder,
+    new_run_key,
+    open_run_database,
+    utc,
+    write_run_file,
+)
 from serenity.algo.config import AlgoConfig, load_config
 from serenity.algo.engine import AlgoEngine
 from serenity.algo.strategy import Mode
@@ -33,7 +42,6 @@ __all__ = ["BacktestResult", "RUN_FILE", "backtest", "compare_runs", "rerun"]
 
 log = logging.getLogger(__name__)
 
-RUN_FILE: Final = "run.json"
 _COMPARED: Final = ("orders", "fills", "positions", "pnl", "marks")
 # Ids that differ by design between a run and its rerun (each run has its own order prefix).
 _RUN_IDS: Final = ("cl_ord_id", "exec_id")
@@ -135,10 +143,7 @@ def backtest(
     cfg = config if isinstance(config, AlgoConfig) else load_config(config)
     start_ns = _instant(start, "start")
     end_ns = _instant(end, "end")
-    if end_ns <= start_ns:
-        raise ConfigError(
-            f"--end must be after --start, was {format_ns(start_ns)} .. {format_ns(end_ns)}"
-        )
+    check_window(start_ns, end_ns)
     if (store is None) == (marketdata is None):
         raise ConfigError("give a tick store URL (--store) or a market-data factory, one of them")
     as_of_ns = _instant(as_of, "as_of") if as_of is not None else time.time_ns()
@@ -178,23 +183,20 @@ def backtest(
         "data_versions": versions,
         "serenity": __version__,
     }
-    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
-    run_id = None
-    if engine_db is not None:
-        from serenity.analytics.runs import start_run
-
-        run_id = start_run(
-            engine_db,
-            kind=RunKind.BACKTEST,
-            strategy=cfg.name,
-            config=cfg.as_dict(),
-            window_start=utc(start_ns),
-            window_end=utc(end_ns),
-            output_uri=str(folder.resolve()),
-            data_versions=versions,
-        )
+    write_run_file(folder, run_file)
+    run_record = RunRecord(engine_db)
+    run_id = run_record.start(
+        kind=RunKind.BACKTEST,
+        strategy=cfg.name,
+        config=cfg.as_dict(),
+        window_start=utc(start_ns),
+        window_end=utc(end_ns),
+        output_uri=str(folder.resolve()),
+        data_versions=versions,
+    )
+    if run_id is not None:
         run_file["run_id"] = run_id
-        (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+        write_run_file(folder, run_file)
     try:
         prefix = f"r{run_id}-" if run_id is not None else "bt-"
         algo = AlgoEngine(
@@ -219,10 +221,7 @@ def backtest(
         writer.close()
     except BaseException as exc:
         writer.close()
-        if engine_db is not None and run_id is not None:
-            from serenity.analytics.runs import fail_run
-
-            fail_run(engine_db, run_id, error=f"{type(exc).__name__}: {exc}")
+        run_record.fail(f"{type(exc).__name__}: {exc}")
         raise
     ticks = stats.events - stats.timers
     statistics = summarize_run(
@@ -233,10 +232,7 @@ def backtest(
         report=report,
         title=f"{cfg.name} backtest {format_ns(start_ns)[:10]} to {format_ns(end_ns)[:10]}",
     )
-    if engine_db is not None and run_id is not None:
-        from serenity.analytics.runs import finish_run
-
-        finish_run(engine_db, run_id, statistics=statistics)
+    run_record.finish(statistics)
     log.info(
         "backtest.done",
         extra={
@@ -414,7 +410,7 @@ def _book(
         )
     )
     run_file["booked"] = True
-    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+    write_run_file(folder, run_file)
 
 
 def _progress(

@@ -33,7 +33,15 @@ from serenity.model import InstrumentId
 from serenity.tau import to_duration_ns
 from serenity.trading import RiskLimits, SimulatorConfig
 
-__all__ = ["AlgoConfig", "ConfigReader", "StrategySpec", "load_config", "parse_instrument"]
+__all__ = [
+    "AlgoConfig",
+    "ConfigDocument",
+    "ConfigReader",
+    "StrategySpec",
+    "load_config",
+    "parse_instrument",
+    "read_config",
+]
 
 _V1: Final = "v1"
 _V1BETA: Final = "v1Beta"
@@ -186,6 +194,63 @@ def load_config(source: str | Path | Mapping[str, Any]) -> AlgoConfig:
         For a missing file, malformed YAML, an unknown key or a value of the wrong type,
         naming the key and where it is.
     """
+    doc = read_config(source, docs="docs/algo.rst")
+    reader, root, path, text = doc.reader, doc.root, doc.path, doc.text
+    where = reader.where
+    top = reader.mapping(root, "the config")
+    version = reader.scalar(top["api-version"], "api-version", str) if "api-version" in top else _V1
+    if version == _V1BETA:
+        warnings.warn(
+            f"{where}: api-version v1Beta is deprecated; write the v1 form (see docs/algo.rst)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _v1beta(reader, root, path, text)
+    if version != _V1:
+        raise ConfigError(
+            f"{reader.at(top['api-version'])}: api-version must be v1 or v1Beta, was {version!r}"
+        )
+    return _v1(reader, root, path, text)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDocument:
+    """A config's YAML as read, before its keys are checked.
+
+    Attributes
+    ----------
+    root
+        The YAML node tree (lines and columns kept for the errors).
+    path
+        The file it came from; None for YAML text or a mapping.
+    text
+        The YAML text (a mapping's as dumped).
+    reader
+        A :class:`ConfigReader` naming the file, or ``<config>``.
+    """
+
+    root: yaml.Node
+    path: Path | None
+    text: str
+    reader: ConfigReader
+
+
+def read_config(source: str | Path | Mapping[str, Any], *, docs: str) -> ConfigDocument:
+    """Read a config from a YAML file (a path, or text ending ``.yaml``/``.yml`` on one line),
+    YAML text or a mapping.
+
+    Parameters
+    ----------
+    source
+        The config.
+    docs
+        The page that lists the config's keys, named when the config is empty.
+
+    Raises
+    ------
+    ConfigError
+        For a file that cannot be read, malformed YAML, or an empty config.
+    """
     path: Path | None = None
     if isinstance(source, Mapping):
         text = yaml.safe_dump(dict(source), sort_keys=False)
@@ -205,22 +270,8 @@ def load_config(source: str | Path | Mapping[str, Any]) -> AlgoConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {exc}") from None
     if root is None:
-        raise ConfigError(f"{where}: the config is empty; see docs/algo.rst for its keys")
-    reader = ConfigReader(where)
-    top = reader.mapping(root, "the config")
-    version = reader.scalar(top["api-version"], "api-version", str) if "api-version" in top else _V1
-    if version == _V1BETA:
-        warnings.warn(
-            f"{where}: api-version v1Beta is deprecated; write the v1 form (see docs/algo.rst)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return _v1beta(reader, root, path, text)
-    if version != _V1:
-        raise ConfigError(
-            f"{reader.at(top['api-version'])}: api-version must be v1 or v1Beta, was {version!r}"
-        )
-    return _v1(reader, root, path, text)
+        raise ConfigError(f"{where}: the config is empty; see {docs} for its keys")
+    return ConfigDocument(root, path, text, ConfigReader(where))
 
 
 class ConfigReader:

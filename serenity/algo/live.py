@@ -15,10 +15,7 @@ working orders (``cancel_on_stop``), writes the outputs, ``summary.json`` and
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import signal
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,23 +23,32 @@ from pathlib import Path
 from typing import Any, Final
 
 from serenity._version import __version__
-from serenity.algo._runs import RunRecorder, default_run_folder, new_run_key, utc
+from serenity.algo._runs import (
+    RunRecorder,
+    default_run_folder,
+    new_run_key,
+    run_error,
+    utc,
+    write_run_file,
+)
+from serenity.algo._wind_down import stop_on_signals, stop_strategies, wind_down
 from serenity.algo.config import AlgoConfig, load_config
 from serenity.algo.engine import AlgoEngine
 from serenity.algo.feed_gate import FeedGate
 from serenity.algo.live_feeds import (
     FeedSettings,
+    describe_feeds,
     endpoint_overrides,
     prepare_feeds,
     symbols_by_venue,
 )
-from serenity.algo.live_metrics import LiveMetrics
+from serenity.algo.live_metrics import LiveMetrics, close_metrics_server, serve_metrics
 from serenity.algo.placers import (
     PlacerContext,
     RunningPlacer,
-    create_placer,
     parse_placer_uri,
-    require_connector,
+    require_placer,
+    route_placer,
 )
 from serenity.algo.strategy import Mode
 from serenity.analytics import RunOutputs, RunStatistics, RunWriter, summarize_run
@@ -50,16 +56,14 @@ from serenity.errors import ConfigError, SerenityError
 from serenity.exchange.product import Product
 from serenity.marketdata.fh import CHANNELS, FeedHandler, FeedMetrics
 from serenity.marketdata.live import FeedHandlerMarketdataService
-from serenity.model import InstrumentId, OrderStatus, RunKind
+from serenity.model import InstrumentId, RunKind
 from serenity.tau import RealtimeNetworkScheduler, format_ns
-from serenity.tau.event import Do
 from serenity.trading import OrderPlacer, OrderPlacerService
 
 __all__ = ["LiveResult", "LiveRun", "run_live", "run_live_sync"]
 
 log = logging.getLogger(__name__)
 
-RUN_FILE: Final = "run.json"
 _LAG_PERIOD_S: Final = 0.1
 
 
@@ -265,7 +269,7 @@ class LiveRun:
         self._stop = asyncio.Event()
         if self._stop_requested:
             self._stop.set()
-        placer_uri = self._check_placer() if self.mode is Mode.LIVE else None
+        placer_uri = require_placer(cfg.placer) if self.mode is Mode.LIVE else None
         started_ns = time.time_ns()
         wall = time.perf_counter()
         scheduler = RealtimeNetworkScheduler()
@@ -303,7 +307,7 @@ class LiveRun:
                 flush_interval_s=self.flush_interval_s,
             )
             run_file = self._run_file(run_key, started_ns, placer_uri)
-            (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+            write_run_file(folder, run_file)
             self.run_id = await recorder.start(
                 kind=RunKind.PAPER if self.mode is Mode.PAPER else RunKind.LIVE,
                 strategy=cfg.name,
@@ -314,7 +318,7 @@ class LiveRun:
             )
             if self.run_id is not None:
                 run_file["run_id"] = self.run_id
-                (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
+                write_run_file(folder, run_file)
             engine = AlgoEngine(
                 cfg,
                 scheduler,
@@ -339,7 +343,7 @@ class LiveRun:
             )
             await self._run_until_stopped(scheduler, engine, writer, gate)
         except BaseException as exc:
-            error = _unwrap(exc)
+            error = run_error(exc)
             log.error(
                 "algo.run.failed",
                 extra={"strategy": cfg.name, "error": f"{type(error).__name__}: {error}"},
@@ -355,7 +359,7 @@ class LiveRun:
             raise
         finally:
             if server is not None:
-                await asyncio.to_thread(_close_server, server)
+                await asyncio.to_thread(close_metrics_server, server)
         writer.close()
         wall = time.perf_counter() - wall
         ticks = self.metrics.tick_count
@@ -426,7 +430,7 @@ class LiveRun:
             finally:
                 if not self._wound_down:
                     try:
-                        self._stop_strategies(engine)  # failing: still send the cancels
+                        stop_strategies(engine)  # failing: still send the cancels
                     except Exception:
                         log.exception("algo.stop_failed", extra={"strategy": self.config.name})
                 gate.close()
@@ -446,58 +450,11 @@ class LiveRun:
         self.metrics.strategies_started.set(1)
         engine.start()
 
-    def _stop_strategies(self, engine: AlgoEngine) -> None:
-        try:
-            if engine.started:
-                engine.stop()
-            else:
-                engine.pnl.stop()
-        finally:
-            if self.config.cancel_on_stop:
-                engine.oms.cancel_all()  # also when a strategy's stop raised
-
     async def _wind_down(self, engine: AlgoEngine, writer: RunWriter) -> None:
-        """Stop the strategies, wait for the cancels of working orders, write the outputs."""
-        oms = engine.oms
-        working = [o.order_id for o in oms.working_orders()]
-        try:
-            self._stop_strategies(engine)
-        except Exception:
-            # A strategy's stop() failed: the cancels went out all the same; finish the run.
-            self._stop_errors += 1
-            log.exception("algo.stop_failed", extra={"strategy": self.config.name})
-        if self.config.cancel_on_stop and oms.working_orders():
-            await self._until_no_working_orders(engine)
-        self._cancelled = sum(
-            1
-            for order_id in working
-            if (o := oms.get(order_id)) is not None and o.status is OrderStatus.CANCELED
-        )
-        engine.final_snapshot()
-        writer.flush()
+        done = await wind_down(engine, writer, cancel_timeout_s=self.cancel_timeout_s)
+        self._cancelled = done.cancelled
+        self._stop_errors += int(done.stop_failed)
         self._wound_down = True
-
-    async def _until_no_working_orders(self, engine: AlgoEngine) -> None:
-        oms = engine.oms
-        idle = asyncio.Event()
-
-        def check() -> None:
-            if not oms.working_orders():
-                idle.set()
-
-        Do(engine.scheduler.network, oms.order_events, check, name="algo:until-idle")
-        check()
-        try:
-            async with asyncio.timeout(self.cancel_timeout_s):
-                await idle.wait()
-        except TimeoutError:
-            log.warning(
-                "algo.cancel.timeout",
-                extra={
-                    "seconds": self.cancel_timeout_s,
-                    "working": ",".join(o.cl_ord_id for o in oms.working_orders()),
-                },
-            )
 
     async def _housekeeping(self, engine: AlgoEngine, writer: RunWriter) -> None:
         """Measure the loop's lag; flush the outputs and refresh the P&L gauges."""
@@ -520,17 +477,6 @@ class LiveRun:
 
     # -- assembly --------------------------------------------------------------------------
 
-    def _check_placer(self) -> str:
-        """Return the live placer URI, or refuse the run naming what is missing."""
-        uri = self.config.placer
-        if uri is None:
-            raise ConfigError(
-                "a live run needs `placer` in the config (e.g. placer: phemex:prod), the venue "
-                "connector that takes its orders; or run with --paper for simulated fills"
-            )
-        require_connector(uri)
-        return uri
-
     def _placers(
         self,
         uri: str,
@@ -539,7 +485,7 @@ class LiveRun:
         products: Mapping[InstrumentId, Product],
     ) -> OrderPlacerService:
         venue, instance = parse_placer_uri(uri)
-        self.placer = create_placer(
+        self.placer, placers = route_placer(
             PlacerContext(
                 uri=uri,
                 venue=venue,
@@ -552,37 +498,17 @@ class LiveRun:
                 ws_url=self.feed_settings.ws_urls.get(venue),
             )
         )
-        placers = OrderPlacerService()
-        placers.register(uri, self.placer)
-        placers.route(self.config.account, uri)
         return placers
 
     def _serve_metrics(self) -> Any:
         if self._wanted_port is None:
             return None
-        from prometheus_client import start_http_server
-
-        try:
-            server, _thread = start_http_server(
-                self._wanted_port, addr=self.metrics_host, registry=self.metrics.registry
-            )
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot serve metrics on {self.metrics_host}:{self._wanted_port}: {exc}"
-            ) from exc
+        server = serve_metrics(self.metrics.registry, self.metrics_host, self._wanted_port)
         self.metrics_port = int(server.server_port)
         log.info("algo.metrics", extra={"host": self.metrics_host, "port": self.metrics_port})
         return server
 
     def _run_file(self, run_key: str, started_ns: int, placer: str | None) -> dict[str, Any]:
-        feeds = {}
-        for handler in self.handlers:
-            feeds[handler.venue] = {
-                "symbols": list(handler.config.symbols),
-                "ws_url": handler.config.ws_url,
-                "rest_url": handler.config.rest_url,
-                "channels": list(handler.config.channels),
-            }
         return {
             "run_key": run_key,
             "kind": str(self.mode),
@@ -590,7 +516,7 @@ class LiveRun:
             "start": format_ns(started_ns),
             "start_ns": started_ns,
             "environment": self.feed_settings.environment,
-            "feeds": feeds,
+            "feeds": describe_feeds(self.handlers),
             "placer": placer if placer is not None else "simulator:default",
             "cancel_on_stop": self.config.cancel_on_stop,
             "config_dir": (
@@ -626,44 +552,7 @@ def run_live_sync(
     run = LiveRun(config, paper=paper, **options)
 
     async def main() -> LiveResult:
-        loop = asyncio.get_running_loop()
-        signals = (signal.SIGINT, signal.SIGTERM)
-        installed = handle_signals and threading.current_thread() is threading.main_thread()
-        if installed:
-            for sig in signals:
-                loop.add_signal_handler(sig, _on_signal, run, sig)
-        try:
+        with stop_on_signals(run.stop, enabled=handle_signals):
             return await run.run()
-        finally:
-            if installed:
-                for sig in signals:
-                    loop.remove_signal_handler(sig)
 
     return asyncio.run(main())
-
-
-def _on_signal(run: LiveRun, sig: signal.Signals) -> None:
-    log.info("algo.signal", extra={"signal": sig.name})
-    run.stop()
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """Return the one Serenity error a task group's failure holds, else ``exc``."""
-    if not isinstance(exc, BaseExceptionGroup):
-        return exc
-    matched, rest = exc.split(SerenityError)
-    if matched is None or rest is not None:
-        return exc
-    leaf: BaseException = matched
-    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
-        leaf = leaf.exceptions[0]
-    return leaf if isinstance(leaf, SerenityError) else exc
-
-
-def _close_server(server: Any) -> None:
-    """Stop the metrics server and free its port (``shutdown`` waits for its poll loop)."""
-    server.shutdown()
-    server.server_close()

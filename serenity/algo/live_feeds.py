@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from serenity.db.fetch import fetch_catalog, venue_refdata
 from serenity.errors import ConfigError
@@ -17,7 +18,14 @@ from serenity.marketdata.live import FeedHandlerMarketdataService
 from serenity.model import InstrumentId
 from serenity.tau import RealtimeNetworkScheduler
 
-__all__ = ["FeedSettings", "LiveFeeds", "endpoint_overrides", "prepare_feeds", "symbols_by_venue"]
+__all__ = [
+    "FeedSettings",
+    "LiveFeeds",
+    "describe_feeds",
+    "endpoint_overrides",
+    "prepare_feeds",
+    "symbols_by_venue",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,3 +150,16 @@ async def prepare_feeds(
         FeedHandlerMarketdataService(scheduler, handlers),
         {inst: listed[inst] for inst in wanted if inst in listed},
     )
+
+
+def describe_feeds(handlers: Iterable[FeedHandler]) -> dict[str, dict[str, Any]]:
+    """Return each feed's symbols, endpoints and channels by venue, as a run records them."""
+    return {
+        handler.venue: {
+            "symbols": list(handler.config.symbols),
+            "ws_url": handler.config.ws_url,
+            "rest_url": handler.config.rest_url,
+            "channels": list(handler.config.channels),
+        }
+        for handler in handlers
+    }

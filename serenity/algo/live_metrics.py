@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from serenity.algo.engine import AlgoEngine
 from serenity.algo.feed_gate import FeedGate
+from serenity.errors import ConfigError
 from serenity.marketdata.service import MarketdataService
 from serenity.model import ExecType, InstrumentId
 from serenity.pnl import PnLSnapshot
@@ -18,7 +19,7 @@ from serenity.tau import Network
 from serenity.tau.event import Do
 from serenity.trading import ExecutionReport, OrderEvent, OrderManagerService, Reject, RejectSource
 
-__all__ = ["LAG_BUCKETS_S", "LiveMetrics"]
+__all__ = ["LAG_BUCKETS_S", "LiveMetrics", "close_metrics_server", "serve_metrics"]
 
 LAG_BUCKETS_S: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 """Event-loop lag histogram buckets, in seconds."""
@@ -180,3 +181,28 @@ class LiveMetrics:
             self.tick_count += 1
 
         return count
+
+
+def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> Any:
+    """Serve ``registry`` over HTTP on ``host:port`` (0: any free port) from a thread of its
+    own; return the server (its ``server_port`` is the port taken).
+
+    Raises
+    ------
+    ConfigError
+        When the address cannot be served (the port is taken, the host is not local).
+    """
+    from prometheus_client import start_http_server
+
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc}") from exc
+    return server
+
+
+def close_metrics_server(server: Any) -> None:
+    """Stop a server of :func:`serve_metrics` and free its port (``shutdown`` waits for its
+    poll loop)."""
+    server.shutdown()
+    server.server_close()

@@ -25,7 +25,7 @@ from serenity.exchange.product import Product
 from serenity.marketdata.service import MarketdataService
 from serenity.model import InstrumentId
 from serenity.tau import NetworkScheduler
-from serenity.trading import OrderPlacer
+from serenity.trading import OrderPlacer, OrderPlacerService
 
 __all__ = [
     "PlacerContext",
@@ -36,6 +36,8 @@ __all__ = [
     "register_placer",
     "registered_placers",
     "require_connector",
+    "require_placer",
+    "route_placer",
     "unregister_placer",
 ]
 
@@ -163,6 +165,24 @@ def require_connector(uri: str) -> tuple[str, str]:
     return venue, instance
 
 
+def require_placer(uri: str | None) -> str:
+    """Return a live run's placer URI (its config's ``placer``) when it has a connector.
+
+    Raises
+    ------
+    ConfigError
+        When there is no URI (naming the ``placer`` key and ``--paper``), or for what
+        :func:`require_connector` refuses.
+    """
+    if uri is None:
+        raise ConfigError(
+            "a live run needs `placer` in the config (e.g. placer: phemex:prod), the venue "
+            "connector that takes its orders; or run with --paper for simulated fills"
+        )
+    require_connector(uri)
+    return uri
+
+
 def create_placer(context: PlacerContext) -> OrderPlacer:
     """Build the placer for ``context.uri`` with its venue's registered factory.
 
@@ -182,6 +202,16 @@ def create_placer(context: PlacerContext) -> OrderPlacer:
             "which is not an OrderPlacer (bind, submit, cancel, replace)"
         )
     return placer
+
+
+def route_placer(context: PlacerContext) -> tuple[OrderPlacer, OrderPlacerService]:
+    """Build the placer for ``context.uri`` (see :func:`create_placer`) and a placer service
+    that sends the run account's orders to it; return both."""
+    placer = create_placer(context)
+    placers = OrderPlacerService()
+    placers.register(context.uri, placer)
+    placers.route(context.account, context.uri)
+    return placer, placers
 
 
 def _factory(venue: str) -> PlacerFactory | None:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from serenity.cli._args import hide_progress, instant, optional_instant, optional_text, switch, text
+from serenity.cli._summary import headline, num
 
 __all__ = ["BacktestCommands"]
 
@@ -163,18 +164,12 @@ def _store(value: object) -> str:
 def _summary(result: Any) -> str:
     s = result.statistics
     rate = f"{result.ticks / result.wall_s:,.0f} ticks/s" if result.wall_s > 0 else "-"
-
-    def num(value: float | None, spec: str) -> str:
-        return "-" if value is None else format(value, spec)
-
-    lines = [
-        f"run       {result.folder}" + (f"  (run {result.run_id})" if result.run_id else ""),
-        f"ticks     {result.ticks:,} in {result.wall_s:.2f} s ({rate})",
-        f"orders    {s.orders:,}   fills {s.fills:,}   round trips {s.round_trips:,}",
-        f"net P&L   {num(s.net_pnl, ',.2f')} {s.currency} (fees {num(s.fees, ',.2f')}), "
-        f"return {num(s.total_return, '.2%')}",
-        f"Sharpe    {num(s.sharpe, '.2f')}   Sortino {num(s.sortino, '.2f')}   "
-        f"max drawdown {num(s.max_drawdown, '.2%')}",
-        f"report    {result.folder / 'report.html'}",
-    ]
-    return "\n".join(lines)
+    return headline(
+        result,
+        [
+            f"ticks     {result.ticks:,} in {result.wall_s:.2f} s ({rate})",
+            f"orders    {s.orders:,}   fills {s.fills:,}   round trips {s.round_trips:,}",
+            f"net P&L   {num(s.net_pnl, ',.2f')} {s.currency} (fees {num(s.fees, ',.2f')}), "
+            f"return {num(s.total_return, '.2%')}",
+        ],
+    )

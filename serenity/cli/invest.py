@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from serenity.cli._args import hide_progress, instant, optional_text, text
+from serenity.cli._summary import headline, num
 
 __all__ = ["InvestCommands"]
 
@@ -124,24 +125,20 @@ def invest_config(value: object) -> Any:
 def summary_lines(result: Any) -> str:
     """Return the headline of an investment run: where it is, and its main statistics."""
     s = result.statistics
-
-    def num(value: float | None, spec: str) -> str:
-        return "-" if value is None else format(value, spec)
-
-    lines = [
-        f"run       {result.folder}" + (f"  (run {result.run_id})" if result.run_id else ""),
-        f"sessions  {result.sessions:,} in {result.wall_s:.2f} s",
-        f"orders    {s.orders:,}   fills {s.fills:,}   turnover {num(s.turnover, '.2f')}",
-        f"equity    {num(s.ending_equity, ',.2f')} {s.currency} (fees {num(s.fees, ',.2f')}), "
-        f"return {num(s.total_return, '.2%')}, annualised {num(s.annual_return, '.2%')}",
-        f"Sharpe    {num(s.sharpe, '.2f')}   Sortino {num(s.sortino, '.2f')}   "
-        f"max drawdown {num(s.max_drawdown, '.2%')}",
-    ]
+    notes: list[str] = []
     if s.benchmark is not None:
         b = s.benchmark
-        lines.append(
+        notes.append(
             f"benchmark {b.name}: {num(b.benchmark_return, '.2%')}, excess "
             f"{num(b.excess_return, '.2%')}, beta {num(b.beta, '.2f')}"
         )
-    lines.append(f"report    {result.folder / 'report.html'}")
-    return "\n".join(lines)
+    return headline(
+        result,
+        [
+            f"sessions  {result.sessions:,} in {result.wall_s:.2f} s",
+            f"orders    {s.orders:,}   fills {s.fills:,}   turnover {num(s.turnover, '.2f')}",
+            f"equity    {num(s.ending_equity, ',.2f')} {s.currency} (fees {num(s.fees, ',.2f')}), "
+            f"return {num(s.total_return, '.2%')}, annualised {num(s.annual_return, '.2%')}",
+        ],
+        notes,
+    )

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +22,14 @@ from typing import Any, Final
 import pandas as pd
 
 from serenity._version import __version__
+from serenity.algo._runs import (
+    RUN_FILE,
+    RunRecord,
+    check_window,
+    default_run_folder,
+    new_run_key,
+    write_run_file,
+)
 from serenity.algo.loader import load_strategy_class, strategy_params
 from serenity.analytics import (
     RunOutputs,
@@ -53,7 +59,6 @@ __all__ = ["RUN_FILE", "InvestResult", "backtest"]
 
 log = logging.getLogger(__name__)
 
-RUN_FILE: Final = "run.json"
 _FREQUENCY: Final = "1D"
 _FIRST_DAY: Final = dt.date(1900, 1, 1)
 
@@ -149,10 +154,7 @@ def backtest(
     cfg = config if isinstance(config, InvestConfig) else load_invest_config(config)
     start_ns = to_ns(start, what="--start")
     end_ns = to_ns(end, what="--end")
-    if end_ns <= start_ns:
-        raise ConfigError(
-            f"--end must be after --start, was {format_ns(start_ns)} .. {format_ns(end_ns)}"
-        )
+    check_window(start_ns, end_ns)
     as_of_ns = to_ns(as_of, what="--as-of") if as_of is not None else None
     source = _source(cfg, prices, store, as_of_ns)
     calendar = TradingCalendar(cfg.calendar_name)
@@ -189,8 +191,8 @@ def backtest(
     params = strategy_params(cls, cfg.strategy.params, where=f"strategy {cfg.name!r}")
     portfolio = Portfolio(cfg.currency, cfg.accounts)
 
-    run_key = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    folder = Path(out) if out is not None else _home() / "runs" / cfg.name / run_key
+    run_key = new_run_key()
+    folder = Path(out) if out is not None else default_run_folder(cfg.name, run_key)
     writer = RunWriter(
         folder,
         starting_capital=float(portfolio.starting_capital),
@@ -210,22 +212,17 @@ def backtest(
         "config_dir": str(cfg.source.parent.resolve()) if cfg.source is not None else None,
         "serenity": __version__,
     }
-    (folder / RUN_FILE).write_text(json.dumps(run_file, indent=2) + "\n")
-    engine_db = _database(db_url, record)
-    run_id = None
-    if engine_db is not None:
-        from serenity.analytics.runs import start_run
-
-        run_id = start_run(
-            engine_db,
-            kind=RunKind.BACKTEST,
-            strategy=cfg.name,
-            config=cfg.as_dict(),
-            window_start=_utc(start_ns),
-            window_end=_utc(end_ns),
-            output_uri=str(folder.resolve()),
-            data_versions={"prices": source.description},
-        )
+    write_run_file(folder, run_file)
+    run_record = RunRecord(_database(db_url, record))
+    run_id = run_record.start(
+        kind=RunKind.BACKTEST,
+        strategy=cfg.name,
+        config=cfg.as_dict(),
+        window_start=_utc(start_ns),
+        window_end=_utc(end_ns),
+        output_uri=str(folder.resolve()),
+        data_versions={"prices": source.description},
+    )
     engine = InvestEngine(
         strategy=cls(),
         params=params,
@@ -247,10 +244,7 @@ def backtest(
         writer.close()
     except BaseException as exc:
         writer.close()
-        if engine_db is not None and run_id is not None:
-            from serenity.analytics.runs import fail_run
-
-            fail_run(engine_db, run_id, error=f"{type(exc).__name__}: {exc}")
+        run_record.fail(f"{type(exc).__name__}: {exc}")
         raise
     wall = time.perf_counter() - wall
     per_year = cfg.days_per_year or calendar.days_per_year
@@ -269,10 +263,7 @@ def backtest(
     if report:
         title = f"{cfg.name} investment backtest {window[0].date} to {window[-1].date}"
         build_report(folder, title=title)
-    if engine_db is not None and run_id is not None:
-        from serenity.analytics.runs import finish_run
-
-        finish_run(engine_db, run_id, statistics=statistics)
+    run_record.finish(statistics)
     log.info(
         "invest.backtest.done",
         extra={"strategy": cfg.name, "sessions": sessions, "folder": str(folder)},
@@ -361,12 +352,6 @@ def _with_benchmark(
         name=f"buy and hold {symbol} (dividends reinvested)",
     )
     return dataclasses.replace(statistics, benchmark=comparison)
-
-
-def _home() -> Path:
-    from serenity.db.settings import serenity_home
-
-    return serenity_home()
 
 
 def _utc(ns: int) -> dt.datetime:

@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import yaml
 
-from serenity.algo.config import ConfigReader, StrategySpec
+from serenity.algo.config import ConfigReader, StrategySpec, read_config
 from serenity.errors import ConfigError
 from serenity.strategy.calendar import ALWAYS_OPEN
 from serenity.strategy.costs import CostModel
@@ -171,27 +171,9 @@ def load_invest_config(source: str | Path | Mapping[str, Any]) -> InvestConfig:
         For a missing file, malformed YAML, an unknown key or a value of the wrong type,
         naming the key and where it is.
     """
-    path: Path | None = None
-    if isinstance(source, Mapping):
-        text = yaml.safe_dump(dict(source), sort_keys=False)
-    elif isinstance(source, Path) or (
-        isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
-    ):
-        path = Path(source).expanduser()
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {str(path)!r}: {exc.strerror or exc}") from exc
-    else:
-        text = str(source)
-    where = str(path) if path is not None else "<config>"
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
-    if root is None:
-        raise ConfigError(f"{where}: the config is empty; see docs/strategy.rst for its keys")
-    reader = ConfigReader(where)
+    doc = read_config(source, docs="docs/strategy.rst")
+    reader, root, path, text = doc.reader, doc.root, doc.path, doc.text
+    where = reader.where
     top = reader.mapping(root, "the config")
     if "instruments" in top and "universe" not in top:
         raise ConfigError(

@@ -7,13 +7,13 @@ import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 from serenity.errors import InvalidValueError, SerenityError
 from serenity.exchange.product import Product
 from serenity.model import ExecType, InstrumentId, OrderStatus
-from serenity.tau import Emitter, Network, NetworkScheduler, Signal
-from serenity.tau.signal import Function
+from serenity.tau import Emitter, NetworkScheduler, Signal
+from serenity.trading._order_events import ChangedOrders, Fills, stamped
 from serenity.trading.orders import ZERO, Order, to_decimal
 from serenity.trading.placer import OrderPlacerService
 from serenity.trading.reports import (
@@ -34,43 +34,6 @@ _PENDING: Final = frozenset({OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REP
 
 PreTradeCheck = Callable[[Order, Decimal, Decimal | None], str | None]
 """A pre-trade check, ``(order, qty, price) -> reason or None``: see :class:`PreTradeRisk`."""
-
-
-class _Fills(Function[ExecutionReport]):
-    """The fill reports among the order events."""
-
-    __slots__ = ("_events",)
-
-    def __init__(self, network: Network, events: Signal[OrderEvent]) -> None:
-        self._events = events
-        super().__init__(network, [events], name="fills")
-
-    def _call(self) -> bool:
-        event = self._events._value
-        if event.__class__ is ExecutionReport and event.exec_type is ExecType.TRADE:
-            self._update(event)
-            return True
-        return False
-
-
-class _ChangedOrders(Function[Order]):
-    """The order each event changed."""
-
-    __slots__ = ("_events", "_orders")
-
-    def __init__(
-        self, network: Network, events: Signal[OrderEvent], orders: Mapping[int, Order]
-    ) -> None:
-        self._events = events
-        self._orders = orders
-        super().__init__(network, [events], name="orders")
-
-    def _call(self) -> bool:
-        order = self._orders.get(self._events._value.order_id)
-        if order is None:
-            return False
-        self._update(order)
-        return True
 
 
 class OrderManagerService:
@@ -131,8 +94,8 @@ class OrderManagerService:
         self._exec_seq = itertools.count(1)
         self._killed: str | None = None
         self.order_events: Emitter[OrderEvent] = Emitter(network, name="order_events")
-        self.fills: Signal[ExecutionReport] = _Fills(network, self.order_events)
-        self.orders: Signal[Order] = _ChangedOrders(network, self.order_events, self._orders)
+        self.fills: Signal[ExecutionReport] = Fills(network, self.order_events)
+        self.orders: Signal[Order] = ChangedOrders(network, self.order_events, self._orders)
         self.error_count = 0
         placers.bind(self)
 
@@ -179,13 +142,7 @@ class OrderManagerService:
         InvalidValueError
             When the order was submitted before or its client id is taken.
         """
-        if order.order_id:
-            raise InvalidValueError(f"order {order.cl_ord_id!r} was already submitted")
-        key = (order.account, order.cl_ord_id)
-        if key in self._by_cl:
-            raise InvalidValueError(
-                f"client order id {order.cl_ord_id!r} is already used by account {order.account!r}"
-            )
+        key = self._new_key(order, "was already submitted")
         now = self.scheduler.get_time()
         order.order_id = next(self._ids)
         order.created_ts = order.updated_ts = now
@@ -220,13 +177,7 @@ class OrderManagerService:
             When the order was submitted or adopted before, its client id is taken, or it
             is not working.
         """
-        if order.order_id:
-            raise InvalidValueError(f"order {order.cl_ord_id!r} is already managed")
-        key = (order.account, order.cl_ord_id)
-        if key in self._by_cl:
-            raise InvalidValueError(
-                f"client order id {order.cl_ord_id!r} is already used by account {order.account!r}"
-            )
+        key = self._new_key(order, "is already managed")
         if not order.is_working:
             raise InvalidValueError(
                 f"only a working order can be adopted; order {order.cl_ord_id!r} is {order.status}"
@@ -438,9 +389,21 @@ class OrderManagerService:
             if order.is_terminal:
                 self._finish(order, report.status, report.text, report.ts)
         order.updated_ts = report.ts
-        self.order_events.emit(self._stamped(order, report))
+        self.order_events.emit(stamped(order, report))
 
     # -- internals ---------------------------------------------------------------------
+
+    def _new_key(self, order: Order, managed: str) -> tuple[str, str]:
+        """Return ``order``'s (account, client order id), refusing an order managed already
+        (``managed`` says how) or whose client id its account has used."""
+        if order.order_id:
+            raise InvalidValueError(f"order {order.cl_ord_id!r} {managed}")
+        key = (order.account, order.cl_ord_id)
+        if key in self._by_cl:
+            raise InvalidValueError(
+                f"client order id {order.cl_ord_id!r} is already used by account {order.account!r}"
+            )
+        return key
 
     def _precheck(
         self, order: Order, qty: Decimal, price: Decimal | None
@@ -558,51 +521,10 @@ class OrderManagerService:
 
     def _publish_state(self, order: Order, kind: ExecType) -> None:
         self.order_events.emit(
-            self._stamped(
+            stamped(
                 order,
                 exec_id=f"oms-{next(self._exec_seq)}",
                 exec_type=kind,
                 ts=self.scheduler.get_time(),
             )
-        )
-
-    @staticmethod
-    def _stamped(
-        order: Order,
-        report: ExecutionReport | None = None,
-        *,
-        exec_id: str = "",
-        exec_type: ExecType = ExecType.ORDER_STATUS,
-        ts: int = 0,
-    ) -> ExecutionReport:
-        """Return a report with the order's state as the order manager now holds it: the
-        placer's ``report`` (its exec id, type, time and fill) or, without one, a state
-        change of the order manager's own."""
-        state: dict[str, Any] = {
-            "order_id": order.order_id,
-            "cl_ord_id": order.cl_ord_id,
-            "status": order.status,
-            "account": order.account,
-            "instrument": order.instrument,
-            "side": order.side,
-            "qty": order.qty,
-            "price": order.price,
-            "cum_qty": order.cum_qty,
-            "leaves_qty": order.leaves_qty,
-            "avg_px": order.avg_px,
-            "venue_order_id": order.venue_order_id,
-        }
-        if report is None:
-            return ExecutionReport(exec_id=exec_id, exec_type=exec_type, ts=ts, **state)
-        return ExecutionReport(
-            exec_id=report.exec_id,
-            exec_type=report.exec_type,
-            ts=report.ts,
-            last_qty=report.last_qty,
-            last_px=report.last_px,
-            fee=report.fee,
-            fee_currency=report.fee_currency,
-            liquidity=report.liquidity,
-            text=report.text,
-            **state,
         )

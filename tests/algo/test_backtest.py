@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from serenity.algo import (
+    BacktestResult,
     Mode,
     Strategy,
     StrategyContext,
@@ -35,15 +36,15 @@ def reference(examples_dir: Path) -> Any:
     return load_config(examples_dir / "reference_bbands.yaml")
 
 
+def run_backtest(config: Any, store: str, out: Path, **options: Any) -> BacktestResult:
+    """Backtest ``config`` over START..END from ``store`` into ``out``: not recorded and
+    without a report unless ``options`` say otherwise."""
+    options = {"record": False, "report": False, **options}
+    return backtest(config, start=START, end=END, store=store, out=out, **options)
+
+
 def test_a_backtest_writes_every_output(store_url: str, examples_dir: Path, tmp_path: Path) -> None:
-    result = backtest(
-        reference(examples_dir),
-        start=START,
-        end=END,
-        store=store_url,
-        out=tmp_path / "run",
-        record=False,
-    )
+    result = run_backtest(reference(examples_dir), store_url, tmp_path / "run", report=True)
     out = result.outputs
     assert (
         result.ticks == 2 * 20_000 and result.stats.batched + result.stats.per_event == result.ticks
@@ -104,25 +105,8 @@ def test_batch_and_per_event_backtests_give_identical_outputs(
 ) -> None:
     for name in ("reference_bbands", "bbands1"):
         cfg = load_config(examples_dir / f"{name}.yaml")
-        fast = backtest(
-            cfg,
-            start=START,
-            end=END,
-            store=store_url,
-            out=tmp_path / f"{name}-b",
-            record=False,
-            report=False,
-        )
-        slow = backtest(
-            cfg,
-            start=START,
-            end=END,
-            store=store_url,
-            out=tmp_path / f"{name}-e",
-            record=False,
-            report=False,
-            batch=False,
-        )
+        fast = run_backtest(cfg, store_url, tmp_path / f"{name}-b")
+        slow = run_backtest(cfg, store_url, tmp_path / f"{name}-e", batch=False)
         assert slow.stats.batched == 0 and fast.stats.batched > 0.9 * fast.ticks
         assert compare_runs(fast.folder, slow.folder) == []
         assert len(RunOutputs(fast.folder).fills) > 0, name
@@ -167,15 +151,7 @@ def test_the_peg_example_follows_the_touch_and_fills_as_maker(
     examples_dir: Path, tmp_path: Path
 ) -> None:
     url = peg_store(tmp_path)
-    result = backtest(
-        load_config(examples_dir / "peg.yaml"),
-        start=START,
-        end=END,
-        store=url,
-        out=tmp_path / "peg",
-        record=False,
-        report=False,
-    )
+    result = run_backtest(load_config(examples_dir / "peg.yaml"), url, tmp_path / "peg")
     out = result.outputs
     pegs = out.capture("peg")
     # One order, re-pegged each second to the new best bid (100.00, 100.01, ...).
@@ -194,30 +170,14 @@ def test_the_peg_example_follows_the_touch_and_fills_as_maker(
 def test_rerun_reproduces_a_run_after_the_data_was_corrected(
     store_url: str, examples_dir: Path, tmp_path: Path
 ) -> None:
-    first = backtest(
-        reference(examples_dir),
-        start=START,
-        end=END,
-        store=store_url,
-        out=tmp_path / "first",
-        record=False,
-        report=False,
-    )
+    first = run_backtest(reference(examples_dir), store_url, tmp_path / "first")
     # A correction of day 2 arrives later: a new version with other prices.
     open_tickstore(store_url, "COINBASE_TRADES").insert(
         "BTC-USD", DAYS[1], day_trades(DAYS[1], seed=99)
     )
     again, differences = rerun(first.folder, out=tmp_path / "again")
     assert differences == []
-    fresh = backtest(
-        reference(examples_dir),
-        start=START,
-        end=END,
-        store=store_url,
-        out=tmp_path / "fresh",
-        record=False,
-        report=False,
-    )
+    fresh = run_backtest(reference(examples_dir), store_url, tmp_path / "fresh")
     assert compare_runs(first.folder, fresh.folder) != []
     assert (
         json.loads((again.folder / "run.json").read_text())["as_of"]
@@ -229,14 +189,8 @@ def test_runs_are_recorded_in_the_database(
     store_url: str, examples_dir: Path, tmp_path: Path, db_url: str
 ) -> None:
     upgrade(db_url)
-    result = backtest(
-        reference(examples_dir),
-        start=START,
-        end=END,
-        store=store_url,
-        out=tmp_path / "rec",
-        db_url=db_url,
-        report=False,
+    result = run_backtest(
+        reference(examples_dir), store_url, tmp_path / "rec", record=None, db_url=db_url
     )
     engine = create_engine_from_url(db_url)
     with engine.connect() as conn:
@@ -263,7 +217,7 @@ def test_unknown_instruments_and_bad_windows_are_refused(
                 ).instruments[0],
             ),
         )
-        backtest(other, start=START, end=END, store=store_url, out=tmp_path / "x", record=False)
+        run_backtest(other, store_url, tmp_path / "x")
     with pytest.raises(ConfigError, match="--end must be after --start"):
         backtest(cfg, start=END, end=START, store=store_url, out=tmp_path / "y", record=False)
 
@@ -289,15 +243,7 @@ strategies:
   - {{name: b, module: {__name__}, class: _Two, params: {{beta: 2}}}}
 instruments: [COINBASE:BTC-USD]
 """
-    result = backtest(
-        load_config(text),
-        start=START,
-        end=END,
-        store=store_url,
-        out=tmp_path / "two",
-        record=False,
-        report=False,
-    )
+    result = run_backtest(load_config(text), store_url, tmp_path / "two")
     assert _Two.seen == {
         "a": ({"alpha": 1}, Mode.BACKTEST, True, True),
         "b": ({"beta": 2}, Mode.BACKTEST, True, True),
@@ -324,14 +270,8 @@ def test_a_recorded_backtest_books_its_fills_for_the_tax_report(
         _json.loads((data / f"coinbase_{n}.json").read_text()) for n in ("products", "currencies")
     )
     load_catalog(engine, coinbase.parse_products(*payloads), name=coinbase.NAME)
-    result = backtest(
-        reference(examples_dir),
-        start=START,
-        end=END,
-        store=store_url,
-        out=tmp_path / "book",
-        db_url=db_url,
-        report=False,
+    result = run_backtest(
+        reference(examples_dir), store_url, tmp_path / "book", record=None, db_url=db_url
     )
     with engine.connect() as conn:
         booked = conn.execute(

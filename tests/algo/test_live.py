@@ -62,6 +62,21 @@ def orders_with(run: LiveRun, status: OrderStatus) -> list[Any]:
     return [o for o in run.engine.oms.all_orders() if o.status is status]
 
 
+def live_run(
+    config: Any, tmp_path: Path, venues: dict[str, Any], *, paper: bool = True, **options: Any
+) -> LiveRun:
+    """Return a run of ``config`` into ``tmp_path / "run"`` on the test ``venues``' endpoints
+    (by venue name)."""
+    return LiveRun(
+        config,
+        paper=paper,
+        out=tmp_path / "run",
+        ws_urls={name: venue.ws_url for name, venue in venues.items()},
+        rest_urls={name: venue.rest_url for name, venue in venues.items()},
+        **options,
+    )
+
+
 async def stop(run: LiveRun, task: asyncio.Task[Any]) -> Any:
     run.stop()
     return await asyncio.wait_for(task, 30)
@@ -73,12 +88,10 @@ async def test_the_peg_example_runs_unchanged_on_a_live_coinbase_feed(
     db = f"sqlite:///{tmp_path / 'serenity.db'}"
     upgrade(db)
     async with CoinbaseServer(heartbeat_interval_s=0.2) as venue:
-        run = LiveRun(
+        run = live_run(
             examples_dir / "peg.yaml",
-            paper=True,
-            out=tmp_path / "run",
-            ws_urls={"coinbase": venue.ws_url},
-            rest_urls={"coinbase": venue.rest_url},
+            tmp_path,
+            {"coinbase": venue},
             metrics_port=0,
             db_url=db,
             flush_interval_s=0.1,
@@ -142,12 +155,10 @@ async def test_strategies_start_only_once_every_feed_is_live(tmp_path: Path) -> 
         BinanceServer(["BTCUSDT"], ping_interval_s=0.5) as binance,
     ):
         binance.fail_snapshots(1_000)  # Binance's book cannot sync: its feed stays SYNCING
-        run = LiveRun(
+        run = live_run(
             bid_each(BTC, "BINANCE:BTCUSDT"),
-            paper=True,
-            out=tmp_path / "run",
-            ws_urls={"coinbase": coinbase.ws_url, "binance": binance.ws_url},
-            rest_urls={"coinbase": coinbase.rest_url, "binance": binance.rest_url},
+            tmp_path,
+            {"coinbase": coinbase, "binance": binance},
             record=False,
             report=False,
         )
@@ -197,12 +208,10 @@ async def test_a_stalled_or_dropped_feed_pauses_order_entry_until_it_is_live(
     tmp_path: Path,
 ) -> None:
     async with CoinbaseServer(heartbeat_interval_s=0.1) as venue:
-        run = LiveRun(
+        run = live_run(
             bid_each(BTC, on_start=False),
-            paper=True,
-            out=tmp_path / "run",
-            ws_urls={"coinbase": venue.ws_url},
-            rest_urls={"coinbase": venue.rest_url},
+            tmp_path,
+            {"coinbase": venue},
             stall_timeout_s=0.5,
             heartbeat_s=0.2,
             record=False,
@@ -282,15 +291,7 @@ async def test_a_live_run_sends_orders_to_the_registered_connector(
     cfg = {**bid_each(BTC), "placer": "coinbase:sandbox", "cancel_on_stop": False}
     async with CoinbaseServer(heartbeat_interval_s=0.2) as venue:
         urls = venue.rest_url, venue.ws_url
-        run = LiveRun(
-            cfg,
-            paper=False,
-            out=tmp_path / "run",
-            ws_urls={"coinbase": venue.ws_url},
-            rest_urls={"coinbase": venue.rest_url},
-            db_url=db_url,
-            report=False,
-        )
+        run = live_run(cfg, tmp_path, {"coinbase": venue}, paper=False, db_url=db_url, report=False)
         task = asyncio.create_task(run.run())
         try:
             await until(lambda: len(orders_with(run, OrderStatus.FILLED)) == 1)
@@ -321,14 +322,8 @@ async def test_a_venue_refusing_the_feed_fails_the_run_with_its_error(tmp_path: 
     upgrade(db)
     async with BinanceServer(["BTCUSDT"]) as venue:
         venue.refuse()
-        run = LiveRun(
-            bid_each("BINANCE:BTCUSDT"),
-            paper=True,
-            out=tmp_path / "run",
-            ws_urls={"binance": venue.ws_url},
-            rest_urls={"binance": venue.rest_url},
-            db_url=db,
-            report=False,
+        run = live_run(
+            bid_each("BINANCE:BTCUSDT"), tmp_path, {"binance": venue}, db_url=db, report=False
         )
         with pytest.raises(VenueError, match="binance refused the subscription"):
             await asyncio.wait_for(run.run(), 30)
@@ -342,13 +337,11 @@ async def test_a_venue_refusing_the_feed_fails_the_run_with_its_error(tmp_path: 
 
 async def test_a_run_ends_by_itself_after_its_duration(tmp_path: Path) -> None:
     async with CoinbaseServer(heartbeat_interval_s=0.1) as venue:
-        run = LiveRun(
+        run = live_run(
             bid_each(BTC, on_start=False),
-            paper=True,
-            out=tmp_path / "run",
+            tmp_path,
+            {"coinbase": venue},
             duration_s=0.5,
-            ws_urls={"coinbase": venue.ws_url},
-            rest_urls={"coinbase": venue.rest_url},
             record=False,
         )
         result = await asyncio.wait_for(run.run(), 30)
@@ -358,12 +351,10 @@ async def test_a_run_ends_by_itself_after_its_duration(tmp_path: Path) -> None:
 
 async def test_a_failing_stop_still_cancels_the_working_orders(tmp_path: Path) -> None:
     async with CoinbaseServer(heartbeat_interval_s=0.2) as venue:
-        run = LiveRun(
+        run = live_run(
             bid_each(BTC, fail_on_stop=True),
-            paper=True,
-            out=tmp_path / "run",
-            ws_urls={"coinbase": venue.ws_url},
-            rest_urls={"coinbase": venue.rest_url},
+            tmp_path,
+            {"coinbase": venue},
             record=False,
             report=False,
         )

@@ -12,6 +12,7 @@ from serenity.model import ExecType, OrderStatus
 from serenity.trading import (
     CancelReject,
     ExecutionReport,
+    Order,
     OrderError,
     OrderPlacerService,
     Reject,
@@ -24,6 +25,29 @@ BOOK = book(0, bids=[(99.0, 5.0)], asks=[(100.0, 1.0), (101.0, 2.0)])
 
 def statuses(m: Market, order: object) -> list[OrderStatus]:
     return [e.status for e in m.of(order) if isinstance(e, ExecutionReport)]  # type: ignore[arg-type]
+
+
+def fill_at_98(
+    order: Order, exec_id: str, qty: D, *, cum_qty: D, status: OrderStatus, ts: int
+) -> ExecutionReport:
+    """Return a venue's report of a fill of ``qty`` at 98 on ``order`` (account ``acct``)."""
+    return ExecutionReport(
+        order_id=order.order_id,
+        cl_ord_id=order.cl_ord_id,
+        exec_id=exec_id,
+        exec_type=ExecType.TRADE,
+        status=status,
+        account="acct",
+        instrument=BTC,
+        side=order.side,
+        qty=order.qty,
+        price=order.price,
+        cum_qty=cum_qty,
+        leaves_qty=max(order.qty - cum_qty, D(0)),
+        ts=ts,
+        last_qty=qty,
+        last_px=D(98),
+    )
 
 
 def test_an_order_goes_pending_new_new_partially_filled_filled() -> None:
@@ -77,23 +101,7 @@ def test_an_overfill_is_an_error_and_never_applied() -> None:
 
     def overfill() -> None:
         m.oms.apply(
-            ExecutionReport(
-                order_id=order.order_id,
-                cl_ord_id=order.cl_ord_id,
-                exec_id="x-1",
-                exec_type=ExecType.TRADE,
-                status=OrderStatus.FILLED,
-                account="acct",
-                instrument=BTC,
-                side=order.side,
-                qty=order.qty,
-                price=order.price,
-                cum_qty=D(2),
-                leaves_qty=D(0),
-                ts=T0 + 2 * S,
-                last_qty=D(2),
-                last_px=D(98),
-            )
+            fill_at_98(order, "x-1", D(2), cum_qty=D(2), status=OrderStatus.FILLED, ts=T0 + 2 * S)
         )
 
     m.at(2, overfill)
@@ -128,22 +136,8 @@ def test_a_replayed_exec_id_is_applied_once() -> None:
     order = m.submit_at(1, m.factory.limit(BTC, "BUY", 2, 98))
     m.run()
 
-    fill = ExecutionReport(
-        order_id=order.order_id,
-        cl_ord_id=order.cl_ord_id,
-        exec_id="venue-7",
-        exec_type=ExecType.TRADE,
-        status=OrderStatus.PARTIALLY_FILLED,
-        account="acct",
-        instrument=BTC,
-        side=order.side,
-        qty=order.qty,
-        price=order.price,
-        cum_qty=D(1),
-        leaves_qty=D(1),
-        ts=T0 + 20 * S,
-        last_qty=D(1),
-        last_px=D(98),
+    fill = fill_at_98(
+        order, "venue-7", D(1), cum_qty=D(1), status=OrderStatus.PARTIALLY_FILLED, ts=T0 + 20 * S
     )
     m.oms.apply(fill)
     m.oms.apply(fill)
