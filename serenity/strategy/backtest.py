@@ -28,6 +28,8 @@ from serenity.algo._runs import (
     check_window,
     default_run_folder,
     new_run_key,
+    open_run_database,
+    utc,
     write_run_file,
 )
 from serenity.algo.loader import load_strategy_class, strategy_params
@@ -213,13 +215,13 @@ def backtest(
         "serenity": __version__,
     }
     write_run_file(folder, run_file)
-    run_record = RunRecord(_database(db_url, record))
+    run_record = RunRecord(open_run_database(db_url, record))
     run_id = run_record.start(
         kind=RunKind.BACKTEST,
         strategy=cfg.name,
         config=cfg.as_dict(),
-        window_start=_utc(start_ns),
-        window_end=_utc(end_ns),
+        window_start=utc(start_ns),
+        window_end=utc(end_ns),
         output_uri=str(folder.resolve()),
         data_versions={"prices": source.description},
     )
@@ -352,29 +354,3 @@ def _with_benchmark(
         name=f"buy and hold {symbol} (dividends reinvested)",
     )
     return dataclasses.replace(statistics, benchmark=comparison)
-
-
-def _utc(ns: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
-
-
-def _database(db_url: str | None, record: bool | None) -> Any:
-    """Return the run database's engine, or None when the run is not recorded."""
-    if record is False:
-        return None
-    from serenity.db.engine import create_engine_from_url, ensure_schema
-    from serenity.db.settings import database_url
-
-    url = database_url(db_url)
-    if record is None and url.startswith("sqlite:///"):
-        if not Path(url.removeprefix("sqlite:///")).expanduser().is_file():
-            return None  # no database yet: don't create one just to record a run
-    engine = create_engine_from_url(url)
-    try:
-        ensure_schema(engine)
-    except ConfigError:
-        engine.dispose()
-        if record:
-            raise
-        return None
-    return engine

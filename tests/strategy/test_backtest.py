@@ -109,6 +109,21 @@ def test_a_recorded_run_has_its_strategy_run_row(tmp_path: Path, db_url: str) ->
     assert row.statistics["fills"] == 1 and row.output_uri == str((tmp_path / "run").resolve())
 
 
+def test_a_recorded_run_refuses_a_database_behind_the_newest_schema(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Recording needs the newest schema: record=True says which revision to upgrade from,
+    record=None runs without recording (and writes its outputs all the same)."""
+    upgrade(db_url, "0001")
+    prices = write_prices(tmp_path, [(d, "AAA", 1, 1, 1) for d in ("2024-01-02", "2024-01-03")])
+    cfg = config(prices, orders={"2024-01-02": [["AAA", 5]]})
+    window = {"start": "2024-01-02", "end": "2024-01-04", "db_url": db_url, "report": False}
+    with pytest.raises(ConfigError, match="is at revision 0001.*serenity db upgrade"):
+        backtest(cfg, **window, out=tmp_path / "refused", record=True)
+    result = backtest(cfg, **window, out=tmp_path / "unrecorded", record=None)
+    assert result.run_id is None and len(result.outputs.fills) == 1
+
+
 def test_crypto_runs_on_daily_bars_of_the_tick_store(tmp_path: Path) -> None:
     url = crypto_store(tmp_path)
     result = backtest(
