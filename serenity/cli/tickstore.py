@@ -48,13 +48,19 @@ def _url(value: object, flag: str) -> str:
 
 
 def _existing_store(value: object, flag: str) -> str:
-    """Return a store URL to read from, refusing a local folder that does not exist."""
+    """Return a store URL to read from, refusing a local folder or an Azure container that
+    does not exist (reading from one would only find nothing)."""
     url = _url(value, flag)
     blobs = open_blobstore(url)
-    if isinstance(blobs, LocalBlobStore) and not blobs.root.is_dir():
+    if not blobs.exists():
+        if isinstance(blobs, LocalBlobStore):
+            raise InvalidValueError(
+                f"{flag} {url}: no tick store at {blobs.root}; check the path "
+                "(`serenity tickstore splay` creates a store)"
+            )
         raise InvalidValueError(
-            f"{flag} {url}: no tick store at {blobs.root}; check the path "
-            "(`serenity tickstore splay` creates a store)"
+            f"{flag} {url}: the Azure account has no such container; check the name "
+            "(`serenity tickstore sync --to` or a recorder writing there creates it)"
         )
     return url
 

@@ -147,6 +147,31 @@ def test_typos_that_used_to_succeed_are_errors_naming_the_valid_choices(
     assert not (tmp_path / "nowhere").exists() and not (tmp_path / "s").exists()
 
 
+def test_reading_a_missing_azure_container_is_an_error_that_creates_nothing(
+    azure_conn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azure_conn)
+    missing = f"azure://serenity-missing-{os.getpid()}"
+    target = tmp_path / "copy"
+    results = [
+        run(capsys, "tickstore", "ls", missing),
+        run(capsys, "tickstore", "sync", "--from", missing, "--to", target.as_uri()),
+    ]
+
+    assert [code for code, _, _ in results] == [2, 2]
+    assert all(out == "" and err.count("\n") == 1 for _, out, err in results)
+    assert f"URL {missing}: the Azure account has no such container" in results[0][2]
+    assert f"--from {missing}: the Azure account has no such container" in results[1][2]
+    service = BlobServiceClient.from_connection_string(azure_conn)
+    assert not service.get_container_client(missing.removeprefix("azure://")).exists()
+    assert not target.exists()
+
+
 def test_splay_without_a_date_takes_the_market_days_in_the_journal(
     demo: DemoResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

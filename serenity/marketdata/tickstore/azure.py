@@ -299,6 +299,18 @@ class AzureBlobStore:
             raise self._fail("create", "", exc) from exc
         self._has_container = True
 
+    def exists(self) -> bool:
+        """Return True if the container exists (asking the service; nothing is created)."""
+        if self._has_container:
+            return True
+        from azure.core.exceptions import AzureError
+
+        try:
+            self._has_container = bool(self._container.exists())
+        except AzureError as exc:
+            raise self._fail("look up", "", exc) from exc
+        return self._has_container
+
     def read(self, key: str) -> StoredBlob | None:
         """Return the blob and its ETag, or None when it (or the container) is missing."""
         from azure.core.exceptions import AzureError, ResourceNotFoundError

@@ -72,6 +72,10 @@ class BlobStore(Protocol):
         """Return the store's URL (``file:///...`` or ``azure://...``), free of secrets."""
         ...
 
+    def exists(self) -> bool:
+        """Return True if the store itself (the folder or container) exists; no side effects."""
+        ...
+
     def read(self, key: str) -> StoredBlob | None:
         """Return the blob and its entity tag, or None when it does not exist."""
         ...
@@ -158,6 +162,10 @@ class LocalBlobStore:
     def root(self) -> Path:
         """Return the root directory."""
         return self._root
+
+    def exists(self) -> bool:
+        """Return True if the root directory exists."""
+        return self._root.is_dir()
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
