@@ -173,6 +173,16 @@ def test_a_vanished_order_expires_by_default_even_with_a_cancel_asked() -> None:
     assert details["cancel_requested"] is True and details["ending"] == "expired"
 
 
+def test_which_venues_purge_canceled_orders_without_fills() -> None:
+    from serenity.trading.connector.binance import BinanceConnector
+    from serenity.trading.connector.coinbase import CoinbaseConnector
+    from serenity.trading.connector.phemex import PhemexConnector
+
+    assert CoinbaseConnector.purges_unfilled_cancels
+    assert not BinanceConnector.purges_unfilled_cancels  # archives them after 90 days (-2026)
+    assert not PhemexConnector.purges_unfilled_cancels
+
+
 def test_a_missed_ack_a_gap_a_late_and_a_foreign_fill_are_differences() -> None:
     acked = working()
     acked.status = OrderStatus.PENDING_NEW
