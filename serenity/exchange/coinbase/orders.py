@@ -56,6 +56,7 @@ from serenity.model.enums import OrderType, TimeInForce
 
 __all__ = [
     "OPEN_STATUSES",
+    "PURGES_UNFILLED_CANCELS",
     "OrderTerms",
     "client_oid",
     "encode_body",
@@ -69,6 +70,15 @@ OPEN_STATUSES: Final = ("open", "pending", "active")
 """The ``status`` values that together list every live order (``active``: untriggered stops)."""
 PAGE_LIMIT: Final = 100
 """Entries per page of a list query (Coinbase's maximum and default)."""
+PURGES_UNFILLED_CANCELS: Final = True
+"""Coinbase forgets an order canceled without fills: "If the order had no matches during
+its lifetime, its record may be purged. This means the order details is not available with
+GET /orders/<id>" ("Cancel an order"); "If the order is canceled, and if the order had no
+matches, the response might return the status code 404" ("Get single order"). Orders
+with a fill are kept. A working order ends ``done`` with reason ``filled`` or ``canceled``
+(there is no expired end: an order whose time in force ran out is canceled), so an
+acknowledged order Coinbase no longer knows, with nothing filled, was canceled: by us, on
+the venue (the web, another key), or by self-trade prevention."""
 _NAMESPACE: Final = b"serenity:coinbase:"
 
 

@@ -40,6 +40,7 @@ class OrderRequests(ReportDelivery):
 
     settings: ConnectorSettings
     _in_flight: dict[str, int]
+    _cancels_sent: set[str]
     _locks: dict[str, asyncio.Lock]
     _tasks: set[asyncio.Task[None]]
     _ready: asyncio.Event
@@ -117,6 +118,7 @@ class OrderRequests(ReportDelivery):
             self._apply(order, update)
 
     async def _do_cancel(self, order: Order, product: Product) -> None:
+        self._cancels_sent.add(order.cl_ord_id)  # reconciliation reads a vanished order by it
         await self._do_change(order, product, "cancel", lambda: self.cancel_order(order, product))
 
     async def _do_amend(

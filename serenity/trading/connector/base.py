@@ -128,6 +128,11 @@ class VenueConnector(OrderRequests, ABC):
     """
 
     venue: ClassVar[str] = ""
+    purges_unfilled_cancels: ClassVar[bool] = False
+    """The venue forgets an order canceled without fills: a lookup by client order id then
+    finds nothing. Reconciliation then reads an acknowledged order the venue no longer knows,
+    with nothing filled, as canceled rather than expired (see
+    :func:`~serenity.trading.connector.reconcile`)."""
 
     def __init__(
         self,
@@ -160,6 +165,7 @@ class VenueConnector(OrderRequests, ABC):
         self._venue_cl: dict[str, str] = {}  # our cl_ord_id -> its current venue-side id
         self._seen: dict[str, None] = {}  # exec ids delivered, oldest first (bounded)
         self._in_flight: dict[str, int] = {}
+        self._cancels_sent: set[str] = set()  # cl_ord_ids a cancel was sent for
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ready = asyncio.Event()
@@ -395,6 +401,8 @@ class VenueConnector(OrderRequests, ABC):
             closed=closed,
             applied=self._seen,
             in_flight=in_flight,
+            cancels_sent=self._cancels_sent,
+            purges_unfilled_cancels=self.purges_unfilled_cancels,
         )
         for difference in plan.differences:
             self._record(difference)

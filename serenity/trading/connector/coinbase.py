@@ -27,7 +27,10 @@ A thin I/O layer over :mod:`serenity.exchange.coinbase` on the shared
   fills seen makes it fetch them.
 - **Reconciliation**: open orders (``status`` open, pending and active, every page), the
   fills of each traded product since the last disconnect (every page back to then) and
-  the accounts' balances.
+  the accounts' balances. Coinbase purges an order canceled without fills
+  (:data:`~serenity.exchange.coinbase.orders.PURGES_UNFILLED_CANCELS`), so one of our
+  acknowledged orders it no longer knows, with nothing filled, ends canceled (not
+  expired); one with fills that vanished stays a difference and expires.
 
 Credentials need a passphrase: ``SERENITY_COINBASE_API_KEY``, ``..._API_SECRET``,
 ``..._API_PASSPHRASE`` (or ``SERENITY_COINBASE_SANDBOX_*`` for the sandbox's own key, or a
@@ -54,7 +57,13 @@ from serenity.exchange.coinbase import endpoints as cb
 from serenity.exchange.coinbase.enums import SelfTradePrevention
 from serenity.exchange.coinbase.errors import ErrorKind, parse_error_answer
 from serenity.exchange.coinbase.marketdata import parse_time
-from serenity.exchange.coinbase.orders import client_oid, encode_body, new_order_body, refusal
+from serenity.exchange.coinbase.orders import (
+    PURGES_UNFILLED_CANCELS,
+    client_oid,
+    encode_body,
+    new_order_body,
+    refusal,
+)
 from serenity.exchange.coinbase.schemas import CoinbaseOrder, decode_accounts, decode_order
 from serenity.exchange.coinbase.signing import CoinbaseSigner, timestamp_text
 from serenity.exchange.coinbase.user_channel import TrackedOrder, UserChannel
@@ -196,6 +205,7 @@ class CoinbaseConnector(VenueConnector):
     """
 
     venue = VENUE
+    purges_unfilled_cancels = PURGES_UNFILLED_CANCELS
 
     def __init__(
         self,

@@ -10,7 +10,10 @@ the orders it knows to :func:`reconcile`. That pure function decides:
 * fills we have not applied (by exec id) are **applied once**, in time order;
 * our working orders the venue has closed are **finished** with the venue's status
   (canceled, expired, rejected; filled ones by their fills); those it does not know at all
-  are **rejected** when never acknowledged, else **expired**;
+  are **rejected** when never acknowledged, else **expired**, except on a venue that
+  purges canceled orders without fills (``purges_unfilled_cancels``, e.g. Coinbase
+  Exchange): there an acknowledged order with nothing filled that vanished was
+  **canceled**;
 * an acknowledgement we missed is applied;
 * every difference is a :class:`Difference`, logged by the connector as a data-quality
   event.
@@ -53,7 +56,8 @@ class DifferenceKind(StrEnum):
     CLOSED_ON_VENUE = "closed_on_venue"
     """One of our working orders is closed on the venue; finished with its status."""
     UNKNOWN_TO_VENUE = "unknown_to_venue"
-    """One of our working orders the venue does not know at all; rejected or expired."""
+    """One of our working orders the venue does not know at all; rejected, expired, or (on
+    a venue that purges canceled orders without fills, with nothing filled) canceled."""
     FOREIGN_FILL = "foreign_fill"
     """A fill of an order we do not know (and that is not working, so not adopted)."""
     FILL_GAP = "fill_gap"
@@ -147,6 +151,8 @@ def reconcile(
     closed: Mapping[str, OrderUpdate | None] | None = None,
     applied: Collection[str] = (),
     in_flight: Collection[str] = (),
+    cancels_sent: Collection[str] = (),
+    purges_unfilled_cancels: bool = False,
 ) -> ReconcilePlan:
     """Return what to do about the differences between ``snapshot`` and our ``orders``.
 
@@ -164,6 +170,15 @@ def reconcile(
         Exec ids already applied (fills are never applied twice).
     in_flight
         Client order ids with a request in flight (left alone).
+    cancels_sent
+        Client order ids of orders a cancel was sent for, whatever its answer: with the
+        ``PENDING_CANCEL`` orders, those we asked to cancel (said in the difference and in
+        the text of a canceled order's report).
+    purges_unfilled_cancels
+        The venue forgets an order canceled without fills (a lookup then finds nothing), so
+        an acknowledged order of ours it does not know, with nothing filled, was canceled;
+        when False (the default) such an order is expired. Either way the difference is
+        reported.
     """
     venue = snapshot.venue
     now = snapshot.ts
@@ -290,7 +305,16 @@ def reconcile(
         if theirs is None and order.cl_ord_id in closed:
             theirs = closed[order.cl_ord_id]
             if theirs is None:
-                _unknown_to_venue(plan, venue, now, order)
+                _unknown_to_venue(
+                    plan,
+                    venue,
+                    now,
+                    order,
+                    ours,
+                    cancel_requested=order.status is OrderStatus.PENDING_CANCEL
+                    or order.cl_ord_id in cancels_sent,
+                    purged=purges_unfilled_cancels and ours == _ZERO,
+                )
                 continue
             if theirs.cum_qty != ours:
                 plan.differences.append(_gap(venue, now, order, theirs.cum_qty, ours))
@@ -312,13 +336,46 @@ def reconcile(
     return plan
 
 
-def _unknown_to_venue(plan: ReconcilePlan, venue: str, now: int, order: Order) -> None:
+def _unknown_to_venue(
+    plan: ReconcilePlan,
+    venue: str,
+    now: int,
+    order: Order,
+    cum_qty: Decimal,
+    *,
+    cancel_requested: bool,
+    purged: bool,
+) -> None:
+    """Finish ``order``, which ``venue`` does not know: rejected when never acknowledged;
+    canceled when the venue purges canceled orders without fills and nothing filled
+    (``purged``); else expired."""
+    never_acked = order.status is OrderStatus.PENDING_NEW
+    if never_acked:
+        ending = "rejected"
+    else:
+        ending = "canceled" if purged else "expired"
     plan.differences.append(
-        _diff(venue, DifferenceKind.UNKNOWN_TO_VENUE, now, order, status=str(order.status))
+        _diff(
+            venue,
+            DifferenceKind.UNKNOWN_TO_VENUE,
+            now,
+            order,
+            status=str(order.status),
+            cum_qty=str(cum_qty),
+            cancel_requested=cancel_requested,
+            ending=ending,
+        )
     )
-    if order.status is OrderStatus.PENDING_NEW:
+    if never_acked:
         plan.rejects.append((order, f"{venue} never received the order"))
         return
+    if purged:
+        exec_type, status = ExecType.CANCELED, OrderStatus.CANCELED
+        by = "as we asked" if cancel_requested else "not at our request"
+        text = f"{venue} purged the order: canceled ({by}) with no fills"
+    else:
+        exec_type, status = ExecType.EXPIRED, OrderStatus.EXPIRED
+        text = f"{venue} no longer knows the order"
     plan.updates.append(
         (
             order,
@@ -326,16 +383,16 @@ def _unknown_to_venue(plan: ReconcilePlan, venue: str, now: int, order: Order) -
                 instrument=order.instrument,
                 cl_ord_id=order.cl_ord_id,
                 venue_order_id=order.venue_order_id or "",
-                exec_type=ExecType.EXPIRED,
-                status=OrderStatus.EXPIRED,
+                exec_type=exec_type,
+                status=status,
                 side=order.side,
                 order_type=order.order_type,
                 qty=order.qty,
                 price=order.price,
-                cum_qty=order.cum_qty,
+                cum_qty=cum_qty,
                 ts=now,
-                exec_id=f"reconcile:expired:{order.cl_ord_id}",
-                text=f"{venue} no longer knows the order",
+                exec_id=f"reconcile:{status}:{order.cl_ord_id}",
+                text=text,
             ),
         )
     )

@@ -32,7 +32,10 @@ in full), :attr:`CoinbaseVenue.fill_on_cancel` (an order fills as its cancel arr
 cancel is refused), :meth:`CoinbaseVenue.script` (the next matching requests are refused,
 or executed with their answer lost or late), :meth:`CoinbaseVenue.drop_streams` (the
 private streams drop; fills while they are down reach no one), :meth:`CoinbaseVenue.trigger`
-(stops trigger at a last price), :meth:`CoinbaseVenue.stp_change` and the clock skew.
+(stops trigger at a last price), :meth:`CoinbaseVenue.stp_change`,
+:meth:`CoinbaseVenue.cancel_elsewhere` (an order canceled not by us: purged when it has no
+fills), :meth:`CoinbaseVenue.lose` (an order forgotten despite its fills, which Coinbase
+never does) and the clock skew.
 """
 
 from __future__ import annotations
@@ -412,6 +415,18 @@ class CoinbaseVenue:
                 "price": dec(order.price or ZERO),
             },
         )
+
+    async def cancel_elsewhere(self, key: str) -> None:
+        """Cancel the live order ``key`` as the web interface, another key or self-trade
+        prevention would: ``done`` on the stream, and purged when nothing filled."""
+        order = self.order(key)
+        assert order.is_live, f"order {key} is {order.status}"
+        await self._done(order, "canceled")
+
+    def lose(self, key: str) -> None:
+        """Forget the order ``key`` whatever it filled, which Coinbase never does with an
+        order that has fills: a real difference for reconciliation to report."""
+        self.forgotten.add(self.order(key).id)
 
     async def drop_streams(self, *, hold: bool = False) -> None:
         """Close every user-channel connection (a network fault, a venue restart); with

@@ -188,6 +188,24 @@ async def test_reconciliation_applies_missed_fills_once_and_finishes_closed_orde
     assert len(fills) == 2 and a.status is OrderStatus.PARTIALLY_FILLED
 
 
+async def test_an_order_the_venue_no_longer_knows_expires_by_default(wired: Wired) -> None:
+    _, venue, oms, events = wired
+    order = oms.submit(factory.limit(BTC, Side.BUY, "1", "100"))
+    await until(lambda: order.status is OrderStatus.NEW)
+    del venue.book[order.cl_ord_id]  # gone, and the cancel's answer lost: queries find none
+    venue.fail("cancel", errors()["unknown"])
+    oms.cancel(order)
+    await until(lambda: any(isinstance(e, CancelReject) for e in events))
+
+    plan = await venue.reconcile_now()
+
+    await until(lambda: order.status is OrderStatus.EXPIRED)
+    (difference,) = plan.differences
+    assert difference.kind is DifferenceKind.UNKNOWN_TO_VENUE
+    assert difference.details["cancel_requested"] is True
+    assert not venue.purges_unfilled_cancels
+
+
 async def test_a_refused_key_fails_the_run_with_one_clear_error() -> None:
     scheduler, connector, _ = wire()
     connector.fail("snapshot", errors()["auth"])

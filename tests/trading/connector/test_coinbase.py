@@ -488,6 +488,74 @@ async def test_a_restarted_connector_adopts_the_orders_left_on_the_venue(
         assert mine.cum_qty == 1
 
 
+def vanished(rig: Rig, order: Order) -> list[dict[str, object]]:
+    """Return the details of the unknown-to-venue differences recorded for ``order``."""
+    return [
+        d.details
+        for d in rig.connector.differences
+        if d.kind is DifferenceKind.UNKNOWN_TO_VENUE and d.cl_ord_id == order.cl_ord_id
+    ]
+
+
+async def test_a_cancel_whose_answer_was_lost_ends_canceled_once_reconciled(rig: Rig) -> None:
+    order = rig.bid()
+    await until(lambda: order.status is OrderStatus.NEW)
+    await rig.venue.drop_streams(hold=True)  # no ``done`` reaches us
+    await until(lambda: not rig.connector.stream_ready)
+    rig.venue.script("DELETE", "/orders", 504, "Gateway Timeout", execute=True)
+
+    rig.oms.cancel(order)  # canceled on the venue, which then purges it: the queries find none
+
+    await until(lambda: any(isinstance(e, CancelReject) for e in rig.events))
+    assert order.venue_order_id in rig.venue.forgotten
+    reconciled = rig.connector.reconciliations
+    rig.venue.release_streams()
+
+    await until(lambda: order.status is OrderStatus.CANCELED)
+    await until(lambda: rig.connector.reconciliations > reconciled)
+    (report,) = rig.reports(order, ExecType.CANCELED)
+    assert report.status is OrderStatus.CANCELED and "purged" in (report.text or "")
+    assert not rig.reports(order, ExecType.EXPIRED) and order.cum_qty == 0
+    (details,) = vanished(rig, order)
+    assert details["cancel_requested"] is True and details["ending"] == "canceled"
+
+
+async def test_an_order_canceled_elsewhere_while_the_stream_is_down_ends_canceled(
+    rig: Rig,
+) -> None:
+    order = rig.bid()
+    await until(lambda: order.status is OrderStatus.NEW)
+    await rig.venue.drop_streams(hold=True)
+    await until(lambda: not rig.connector.stream_ready)
+
+    await rig.venue.cancel_elsewhere(rig.oid(order))  # e.g. self-trade prevention
+    rig.venue.release_streams()
+
+    await until(lambda: order.status is OrderStatus.CANCELED)
+    (report,) = rig.reports(order, ExecType.CANCELED)
+    assert "not at our request" in (report.text or "")
+    assert not rig.reports(order, ExecType.EXPIRED)
+    (details,) = vanished(rig, order)
+    assert details["cancel_requested"] is False and details["ending"] == "canceled"
+
+
+async def test_a_partly_filled_order_that_vanishes_expires_as_a_difference(rig: Rig) -> None:
+    order = rig.bid("1", "95")
+    await until(lambda: order.status is OrderStatus.NEW)
+    await rig.venue.fill(rig.oid(order), "0.25")
+    await until(lambda: order.cum_qty == D("0.25"))
+    await rig.venue.drop_streams(hold=True)
+    await until(lambda: not rig.connector.stream_ready)
+
+    rig.venue.lose(rig.oid(order))  # Coinbase keeps orders with fills: a real difference
+    rig.venue.release_streams()
+
+    await until(lambda: order.status is OrderStatus.EXPIRED)
+    assert not rig.reports(order, ExecType.CANCELED) and order.cum_qty == D("0.25")
+    (details,) = vanished(rig, order)
+    assert details["ending"] == "expired" and D(str(details["cum_qty"])) == D("0.25")
+
+
 async def test_a_self_trade_prevention_change_shrinks_the_order(rig: Rig) -> None:
     order = rig.bid("1", "95")
     await until(lambda: order.status is OrderStatus.NEW)

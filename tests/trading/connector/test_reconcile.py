@@ -116,6 +116,73 @@ def test_closed_orders_finish_with_the_venues_status() -> None:
     assert busy.cl_ord_id not in {d.cl_ord_id for d in plan.differences}
 
 
+def test_a_vanished_order_without_fills_is_canceled_where_the_venue_purges_those() -> None:
+    asked, sent, stranger, filled, caught = (working(vid=v) for v in "abcde")
+    asked.status = OrderStatus.PENDING_CANCEL
+    filled.status, filled.cum_qty = OrderStatus.PARTIALLY_FILLED, D("0.5")
+    pending = working(vid="")
+    pending.status = OrderStatus.PENDING_NEW
+    orders = [asked, sent, stranger, filled, caught, pending]
+    plan = reconcile(
+        snap(fills=[fill("f1", "e", "0.1")]),  # ``caught`` filled meanwhile: not purged
+        orders,
+        closed={o.cl_ord_id: None for o in orders},
+        cancels_sent={sent.cl_ord_id},
+        purges_unfilled_cancels=True,
+    )
+    ends = {o.cl_ord_id: u.exec_type for o, u in plan.updates if u.exec_type is not ExecType.TRADE}
+    assert ends == {
+        asked.cl_ord_id: ExecType.CANCELED,
+        sent.cl_ord_id: ExecType.CANCELED,
+        stranger.cl_ord_id: ExecType.CANCELED,
+        filled.cl_ord_id: ExecType.EXPIRED,
+        caught.cl_ord_id: ExecType.EXPIRED,
+    }
+    texts = {o.cl_ord_id: u.text for o, u in plan.updates}
+    assert (
+        texts[asked.cl_ord_id] == "memvenue purged the order: canceled (as we asked) with no fills"
+    )
+    assert "not at our request" in (texts[stranger.cl_ord_id] or "")
+    assert all(
+        u.status is OrderStatus(u.exec_type)
+        for _, u in plan.updates
+        if u.exec_type is not ExecType.TRADE
+    )
+    assert [o for o, _ in plan.rejects] == [pending]
+    unknown = {
+        d.cl_ord_id: d.details
+        for d in plan.differences
+        if d.kind is DifferenceKind.UNKNOWN_TO_VENUE
+    }
+    assert set(unknown) == {o.cl_ord_id for o in orders}  # every one is still reported
+    assert unknown[sent.cl_ord_id]["cancel_requested"] is True
+    assert unknown[stranger.cl_ord_id]["cancel_requested"] is False
+    assert unknown[caught.cl_ord_id]["cum_qty"] == "0.1"
+
+
+def test_a_vanished_order_expires_by_default_even_with_a_cancel_asked() -> None:
+    asked = working()
+    asked.status = OrderStatus.PENDING_CANCEL
+    plan = reconcile(snap(), [asked], closed={asked.cl_ord_id: None})
+    ((_, update),) = plan.updates
+    assert (update.exec_type, update.status) == (ExecType.EXPIRED, OrderStatus.EXPIRED)
+    assert update.text == "memvenue no longer knows the order"
+    assert update.exec_id == f"reconcile:expired:{asked.cl_ord_id}"
+    ((kind, details),) = [(d.kind, d.details) for d in plan.differences]
+    assert kind is DifferenceKind.UNKNOWN_TO_VENUE
+    assert details["cancel_requested"] is True and details["ending"] == "expired"
+
+
+def test_which_venues_purge_canceled_orders_without_fills() -> None:
+    from serenity.trading.connector.binance import BinanceConnector
+    from serenity.trading.connector.coinbase import CoinbaseConnector
+    from serenity.trading.connector.phemex import PhemexConnector
+
+    assert CoinbaseConnector.purges_unfilled_cancels
+    assert not BinanceConnector.purges_unfilled_cancels  # archives them after 90 days (-2026)
+    assert not PhemexConnector.purges_unfilled_cancels
+
+
 def test_a_missed_ack_a_gap_a_late_and_a_foreign_fill_are_differences() -> None:
     acked = working()
     acked.status = OrderStatus.PENDING_NEW
