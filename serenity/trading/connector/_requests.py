@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from serenity.errors import AuthError, SerenityError, VenueError
 from serenity.exchange.execution import OrderUpdate
 from serenity.exchange.product import Product
 from serenity.model import OrderStatus
 from serenity.trading.connector._delivery import ReportDelivery
+from serenity.trading.connector.reconcile import vanished_update
 from serenity.trading.connector.rest import OutcomeUnknownError
 from serenity.trading.connector.settings import ConnectorSettings
 from serenity.trading.orders import Order
@@ -41,6 +43,7 @@ class OrderRequests(ReportDelivery):
     settings: ConnectorSettings
     _in_flight: dict[str, int]
     _cancels_sent: set[str]
+    purges_unfilled_cancels: ClassVar[bool]
     _locks: dict[str, asyncio.Lock]
     _tasks: set[asyncio.Task[None]]
     _ready: asyncio.Event
@@ -183,6 +186,20 @@ class OrderRequests(ReportDelivery):
                 unknown += 1
                 continue
             return self._apply_state(order, self._canonical(state))
+        if (
+            not is_new
+            and unknown == tries
+            and self.purges_unfilled_cancels
+            and order.cl_ord_id in self._cancels_sent
+            and order.cum_qty == 0
+            and not order.is_terminal
+        ):
+            # The venue purges a canceled order without fills: one it knew, we asked to
+            # cancel and it no longer knows was canceled (a filled one it would still know).
+            update = vanished_update(
+                self.venue, time.time_ns(), order, order.cum_qty, purged=True, by_us=True
+            )
+            return self._apply_state(order, update)
         if is_new and unknown == tries and order.status is OrderStatus.PENDING_NEW:
             self._reject(
                 order,

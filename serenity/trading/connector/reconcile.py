@@ -369,32 +369,38 @@ def _unknown_to_venue(
     if never_acked:
         plan.rejects.append((order, f"{venue} never received the order"))
         return
+    plan.updates.append(
+        (order, vanished_update(venue, now, order, cum_qty, purged=purged, by_us=cancel_requested))
+    )
+
+
+def vanished_update(
+    venue: str, now: int, order: Order, cum_qty: Decimal, *, purged: bool, by_us: bool
+) -> OrderUpdate:
+    """Return the update that finishes an acknowledged ``order`` that ``venue`` no longer
+    knows: canceled when ``purged`` (the venue purges canceled orders without fills, and
+    nothing filled; ``by_us`` says whether we asked for the cancel), else expired."""
     if purged:
         exec_type, status = ExecType.CANCELED, OrderStatus.CANCELED
-        by = "as we asked" if cancel_requested else "not at our request"
+        by = "as we asked" if by_us else "not at our request"
         text = f"{venue} purged the order: canceled ({by}) with no fills"
     else:
         exec_type, status = ExecType.EXPIRED, OrderStatus.EXPIRED
         text = f"{venue} no longer knows the order"
-    plan.updates.append(
-        (
-            order,
-            OrderUpdate(
-                instrument=order.instrument,
-                cl_ord_id=order.cl_ord_id,
-                venue_order_id=order.venue_order_id or "",
-                exec_type=exec_type,
-                status=status,
-                side=order.side,
-                order_type=order.order_type,
-                qty=order.qty,
-                price=order.price,
-                cum_qty=cum_qty,
-                ts=now,
-                exec_id=f"reconcile:{status}:{order.cl_ord_id}",
-                text=text,
-            ),
-        )
+    return OrderUpdate(
+        instrument=order.instrument,
+        cl_ord_id=order.cl_ord_id,
+        venue_order_id=order.venue_order_id or "",
+        exec_type=exec_type,
+        status=status,
+        side=order.side,
+        order_type=order.order_type,
+        qty=order.qty,
+        price=order.price,
+        cum_qty=cum_qty,
+        ts=now,
+        exec_id=f"reconcile:{status}:{order.cl_ord_id}",
+        text=text,
     )
 
 
