@@ -35,7 +35,8 @@ class DataQualityKind(StrEnum):
     was resynced."""
     VENUE_ERROR = "venue_error"
     """The venue sent an error that refused nothing of ours (e.g. a reply to a request id we
-    never sent); recorded, not fatal."""
+    never sent), or refused a request the feed can do without (a Phemex resubscription for a
+    fresh book snapshot); recorded, not fatal."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

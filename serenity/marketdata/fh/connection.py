@@ -2,8 +2,9 @@
 
 :class:`WebsocketConnection` owns the socket and nothing else: it connects, sends the
 session's subscription frames, hands every frame to the session with its receive time,
-sends the session's application-level pings, closes a stalled connection, and reconnects
-with exponential backoff and jitter, resubscribing each time. Everything venue-specific
+sends the session's application-level pings and any frame it is asked to :meth:`send
+<WebsocketConnection.send>` (e.g. a resubscription), closes a stalled connection, and
+reconnects with exponential backoff and jitter, resubscribing each time. Everything venue-specific
 (parsing, sequence checks, book sync, journalling) lives in the :class:`FeedSession`.
 
 The backoff restarts from its first delay as soon as a connection proves healthy: once the
@@ -162,10 +163,29 @@ class WebsocketConnection:
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._closed_by = ""
+        self._outbox: asyncio.Queue[str] | None = None  # while a connection is open
 
     def add_state_listener(self, listener: Callable[[FeedState], object]) -> None:
         """Also call ``listener`` with each new state (e.g. a live market-data service)."""
         self._state_listeners.append(listener)
+
+    def send(self, frame: str) -> bool:
+        """Send ``frame`` on the open connection, after the frames already queued.
+
+        For requests a session makes mid-connection (e.g. a resubscription); call on the
+        loop thread. Frames are sent in order by a task of the connection.
+
+        Returns
+        -------
+        bool
+            False when no connection is open: the frame is dropped (a new connection starts
+            from :meth:`FeedSession.subscriptions` again).
+        """
+        outbox = self._outbox
+        if outbox is None:
+            return False
+        outbox.put_nowait(frame)
+        return True
 
     def stop(self) -> None:
         """Ask :meth:`run` to close the connection and return; call on the loop thread."""
@@ -232,14 +252,21 @@ class WebsocketConnection:
             self._set_state(FeedState.LIVE if self.session.is_synced() else FeedState.SYNCING)
             log.info("fh.connected", extra={"venue": config.venue, "url": config.url})
             self._closed_by = ""
-            async with asyncio.TaskGroup() as tg:
-                watchdog = tg.create_task(self._watch(ws))
-                pinger = tg.create_task(self._ping(ws))
-                try:
-                    reason = await self._pump(ws)
-                finally:
-                    watchdog.cancel()
-                    pinger.cancel()
+            outbox: asyncio.Queue[str] = asyncio.Queue()
+            self._outbox = outbox
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    watchdog = tg.create_task(self._watch(ws))
+                    pinger = tg.create_task(self._ping(ws))
+                    sender = tg.create_task(self._send_queued(ws, outbox))
+                    try:
+                        reason = await self._pump(ws)
+                    finally:
+                        watchdog.cancel()
+                        pinger.cancel()
+                        sender.cancel()
+            finally:
+                self._outbox = None  # frames still queued were for this connection only
             return self._closed_by or reason
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> str:
@@ -301,6 +328,16 @@ class WebsocketConnection:
                 await ws.send_str(frame)
             except (aiohttp.ClientError, OSError):
                 return
+
+    async def _send_queued(
+        self, ws: aiohttp.ClientWebSocketResponse, outbox: asyncio.Queue[str]
+    ) -> None:
+        while not ws.closed:
+            frame = await outbox.get()
+            try:
+                await ws.send_str(frame)
+            except (aiohttp.ClientError, OSError):
+                return  # the pump sees the connection end
 
     def _set_state(self, state: FeedState) -> None:
         if state is self.state:

@@ -11,7 +11,7 @@ engine shares between symbols: a symbol's next book update skips ahead by any am
 thousands in the 2021 capture), so no lost update can be seen in it. The rules here are:
 
 * a book update with a lower sequence than the symbol's previous one is out of order: a
-  GAP is recorded and the book waits for a snapshot;
+  GAP is recorded and the book waits for a fresh snapshot, asked for at once (below);
 * every newer update continues the book (so it is passed on as covering everything since
   sequence 0, the one continuity test :class:`BookSynchroniser` then applies is "newer
   than the last applied");
@@ -20,14 +20,28 @@ thousands in the 2021 capture), so no lost update can be seen in it. The rules h
   updates were lost: a GAP is recorded and the snapshot resyncs the book (RESYNC);
 * after a reconnect every book resyncs from the snapshot that follows the subscription;
 * a negative sequence, or one of 2**62 or more, is implausible (a corrupt frame): a GAP is
-  recorded and the book waits for a snapshot, and the number is not remembered (a trades
-  message with one is journalled raw). No bound applies to how far the counter may jump:
-  it is shared, so a quiet symbol's next update may be millions ahead (up to 800,000 a
-  second in the 2021 capture).
+  recorded and the book waits for a fresh snapshot, asked for at once, and the number is
+  not remembered (a trades message with one is journalled raw). No bound applies to how far
+  the counter may jump: it is shared, so a quiet symbol's next update may be millions ahead
+  (up to 800,000 a second in the 2021 capture).
+
+Fresh snapshots. Phemex sends a book's snapshot right after each successful subscription,
+and ``orderbook.unsubscribe`` (``orderbook_p.unsubscribe``) ends every book subscription of
+its channel. So a book left waiting by a gap (or by an implausible level, or stuck) is
+resynced by a round: the channel's unsubscribe and a subscribe for each of its symbols; the
+first snapshot of a symbol after Phemex accepted its subscription answers it, and for the
+waiting book it is the RESYNC. Updates between the gap and that snapshot are not applied
+(it covers them). Trades, the other channel's books and the channel's live books carry on;
+the new snapshots of live books replace them without the verification (no updates came
+between the unsubscribe and them). One round per channel is outstanding at a time, and
+rounds start at least 1 s apart (:mod:`serenity.marketdata.fh._phemex_resync`).
 
 Replies. Only an error answering one of our subscriptions still waiting for its reply
-refuses that subscription (and stops the feed); an error with another id, or none, is a
-``venue_error`` data-quality event.
+refuses that subscription (and stops the feed). An error answering a resubscription is a
+``venue_error`` data-quality event on the book's stream, and the book waits for the periodic
+snapshot (if the unsubscribe had ended its subscription, for the channel's next round or
+the next reconnect). An error with another id, or none, is a ``venue_error`` event on the
+raw stream.
 
 Trades. The ``side`` of a trade is the taker's, so it is the aggressor side as it stands.
 Trades carry no id. Each subscription starts with a snapshot of recent trades, newest
@@ -51,6 +65,7 @@ from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import phemex
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
+from serenity.marketdata.fh._phemex_resync import Resubscriber
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.config import FeedConfig
 from serenity.marketdata.fh.handler import FeedHandler, FeedSink
@@ -58,6 +73,7 @@ from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.sequence import SEQ_LIMIT
 from serenity.marketdata.fh.state import FeedState
 from serenity.marketdata.journal import BOOK, TRADES
+from serenity.marketdata.quality import DataQualityEvent, DataQualityKind
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import Side
 
@@ -152,6 +168,14 @@ class PhemexFeedHandler(FeedHandler):
         self._requests: dict[int, tuple[str, str]] = {}
         self._unacked: set[int] = set()
         self._book_seq: dict[str, int] = {}
+        self._resync = Resubscriber(
+            {
+                symbol: (scale.channels.book_method, [symbol, *scale.channels.book_params])
+                for symbol, scale in self._book_scales.items()
+            },
+            send=self.connection.send,
+            waiting=lambda symbol: not self.books[symbol].is_live,
+        )
         self._marks: dict[str, list[int]] = {}  # symbol -> [ts of the last trade, trades at it]
         self._ping = dumps({"id": _PING_ID, "method": "server.ping", "params": []}).decode()
 
@@ -173,6 +197,7 @@ class PhemexFeedHandler(FeedHandler):
                     params = [symbol, *extra]
                     frames.append(dumps({"id": rid, "method": method, "params": params}).decode())
         self._unacked = set(self._requests) - {_PING_ID}
+        self._resync.reset(next_id=len(self._requests))
         return frames
 
     def ping_frame(self) -> str:
@@ -189,6 +214,8 @@ class PhemexFeedHandler(FeedHandler):
         DataError
             For a malformed frame or an unknown message type (kept raw by the base).
         """
+        if ts_recv >= self._resync.due:
+            self._resync.poll(ts_recv)
         msg = loads(data)
         if type(msg) is not dict:
             raise DataError(f"{self.venue}: a message must be a JSON object, was {msg!r:.60}")
@@ -204,6 +231,16 @@ class PhemexFeedHandler(FeedHandler):
         """Record the reconnect and forget book sequences; books resync after resubscribing."""
         super().on_disconnected(ts, reason)
         self._book_seq.clear()
+
+    def resync_book(self, symbol: str, ts_recv: int, details: dict[str, object]) -> None:
+        """Record a GAP, drop the book and ask Phemex for a fresh snapshot at once.
+
+        The book's channel is unsubscribed (which ends every book subscription of the
+        channel) and each of its symbols subscribed again; Phemex answers a subscription
+        with the book's snapshot (see the module docstring for the limits).
+        """
+        super().resync_book(symbol, ts_recv, details)
+        self._resync.ask(symbol, ts_recv)
 
     # -- messages --------------------------------------------------------------------------
 
@@ -286,19 +323,55 @@ class PhemexFeedHandler(FeedHandler):
         self._book_seq[symbol] = seq
         if last is not None and seq < last:
             self._gap(update, {"expected": last + 1, "seen": seq, "reason": "sequence went back"})
-        elif update.is_snapshot and sync.is_live and not _matches(sync.book, update, parsed.depth):
-            details: dict[str, object] = {
-                "seq": seq,
-                "book_seq": sync.book.seq,
-                "reason": "snapshot differs",
-            }
-            self._gap(update, details)
+        elif update.is_snapshot:
+            if self._resync.expects(symbol):  # it replaces the book unchecked
+                self._resync.on_snapshot(symbol, ts_recv)
+            elif sync.is_live and not _matches(sync.book, update, parsed.depth):
+                details: dict[str, object] = {
+                    "seq": seq,
+                    "book_seq": sync.book.seq,
+                    "reason": "snapshot differs",
+                }
+                self._gap(update, details)
+        was_live = sync.is_live
         self.publish_book(update, first_seq=None if update.is_snapshot else _CONTINUES_ANY)
+        if was_live and not sync.is_live:  # the synchroniser dropped it (stuck): ask at once
+            self._resync.ask(symbol, ts_recv)
 
     def _gap(self, update: BookUpdate, details: dict[str, object]) -> None:
-        self.resync_book(update.instrument.symbol, update.ts_recv, details)
+        if update.is_snapshot:  # the snapshot itself resyncs the book: nothing to ask for
+            super().resync_book(update.instrument.symbol, update.ts_recv, details)
+        else:
+            self.resync_book(update.instrument.symbol, update.ts_recv, details)
+
+    def _resync_reply(self, rid: int, reply: phemex.PhemexReply, ts_recv: int) -> None:
+        """Take the reply to a resubscription; a refusal is recorded, never fatal."""
+        method, symbol = self._resync.on_reply(rid, refused=reply.is_error, ts=ts_recv)
+        if not reply.is_error:
+            return
+        details: dict[str, object] = {
+            "code": reply.code,
+            "text": (reply.message or "")[:500],
+            "request": rid,
+            "method": method,
+            "reason": "resync refused",
+        }
+        log.warning("fh.resync_refused", extra={"venue": self.venue, "symbol": symbol, **details})
+        event = DataQualityEvent(
+            venue=self.venue,
+            channel=BOOK,
+            symbol=symbol or "*",
+            ts=ts_recv,
+            kind=DataQualityKind.VENUE_ERROR,
+            details=details,
+        )
+        self.publish_quality(event)
 
     def _on_reply(self, reply: phemex.PhemexReply, ts_recv: int) -> None:
+        rid = reply.id
+        if rid is not None and self._resync.owns(rid):
+            self._resync_reply(rid, reply, ts_recv)
+            return
         if reply.is_error:
             if reply.id not in self._unacked:  # answers nothing of ours that is waiting
                 self.venue_error(ts_recv, reply.code, reply.message or "", request=reply.id)

@@ -9,18 +9,23 @@ and "Hedged Contract Websocket API"), written here independently of the client's
   levels) for ``PerpetualV2`` contracts; replies ``{"error": null, "id", "result":
   {"status": "success"}}``, refusals ``{"error": {"code": 6001, "message": "invalid
   argument"}, "id", "result": null}``, and ``server.ping`` answered with ``"pong"``;
-* a book snapshot on subscription and again every ``snapshot_interval_s`` (60 s at Phemex)
-  with the sequence of the symbol's last change, and ``incremental`` messages carrying the
-  levels of the subscriber's window that changed (size 0 deletes);
+* ``orderbook.unsubscribe`` / ``orderbook_p.unsubscribe`` with ``[]``, which end every book
+  subscription of that channel ("It unsubscribes all orderbook related subscriptions");
+* a book snapshot on subscription, right after the success reply ("On each successful
+  subscription, DataGW will immediately send the current Order Book snapshot", also to a
+  symbol subscribed again), and every ``snapshot_interval_s`` (60 s at Phemex) with the
+  sequence of the symbol's last change, and ``incremental`` messages carrying the levels of
+  the subscriber's window that changed (size 0 deletes);
 * a trade snapshot of the recent trades, newest first, on subscription, then one
   ``incremental`` message per taker order (a sweep of two levels is two trades);
 * scaled integers (``book``, ``trades``) or decimal strings (``orderbook_p``, ``trades_p``),
   and one ``sequence`` counter shared by every symbol and channel, as at Phemex.
 
 Each symbol's market is simulated from a seeded random generator by :meth:`step`. Controls
-for scenarios: :meth:`skip_next_delta`, :meth:`rewind`, :meth:`drop`, :meth:`stall`,
-:meth:`send_raw` and :attr:`refused`. :func:`serve_frames` runs a server in a child process
-that sends pre-built frames as fast as the client reads them (or paced), for benchmarks.
+for scenarios: :meth:`skip_next_delta`, :meth:`rewind`, :meth:`out_of_order`, :meth:`drop`,
+:meth:`stall`, :meth:`send_raw` and :attr:`refused`; :attr:`Conn.sent` keeps what was sent.
+:func:`serve_frames` runs a server in a child process that sends pre-built frames as fast as
+the client reads them (or paced), for benchmarks.
 """
 
 from __future__ import annotations
@@ -104,9 +109,12 @@ class Conn:
     books: dict[str, list[Any]] = field(default_factory=dict)  # symbol -> [depth, bids, asks]
     stalled: bool = False
     received: list[Any] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
 
     def send(self, msg: Any) -> None:
-        self.outbox.put_nowait(msg if isinstance(msg, str) else json.dumps(msg))
+        text = msg if isinstance(msg, str) else json.dumps(msg)
+        self.sent.append(text)
+        self.outbox.put_nowait(text)
 
 
 def markets_from(products: Any) -> dict[str, Market]:
@@ -150,7 +158,7 @@ class PhemexServer:
         self.conns: list[Conn] = []
         self.connects = 0
         self.requests: list[list[dict[str, Any]]] = []  # every request, per connection
-        self.refused: set[tuple[str, str]] = set()  # (method, symbol) to refuse with 6001
+        self.refused: set[tuple[str, str]] = set()  # (method, symbol or "*") to refuse: 6001
         self._skip: set[str] = set()
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -224,6 +232,19 @@ class PhemexServer:
         """Lose the next book update of ``symbol``: its sequence is used but it is not sent."""
         self._skip.add(symbol)
 
+    def out_of_order(self, symbol: str, seq: int) -> None:
+        """Send every subscriber of ``symbol``'s book an update numbered ``seq`` (an old one).
+
+        It repeats the best bid as it stands, so it changes nothing if applied.
+        """
+        market = self.markets[symbol]
+        price = max(market.bids)
+        for conn in self.conns:
+            sub = conn.books.get(symbol)
+            if sub is not None:
+                bids = {price: market.bids[price]}
+                conn.send(self._book_msg(market, sub[0], bids, {}, "incremental", seq))
+
     def rewind(self, n: int) -> None:
         """Move the shared sequence back by ``n`` (an out-of-order stream)."""
         self.seq -= n
@@ -294,6 +315,15 @@ class PhemexServer:
         if method == "server.ping":
             if not conn.stalled:
                 conn.send({"error": None, "id": rid, "result": "pong"})
+            return
+        if method in ("orderbook.unsubscribe", "orderbook_p.unsubscribe"):
+            if params != [] or (method, "*") in self.refused:
+                conn.send({"error": INVALID, "id": rid, "result": None})
+                return
+            scaled = method == "orderbook.unsubscribe"
+            for name in [s for s in conn.books if self.markets[s].is_scaled is scaled]:
+                del conn.books[name]
+            conn.send({"error": None, "id": rid, "result": {"status": "success"}})
             return
         symbol = params[0] if params else None
         market = self.markets.get(symbol) if isinstance(symbol, str) else None

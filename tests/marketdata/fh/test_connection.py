@@ -225,6 +225,33 @@ async def test_application_pings_are_sent_every_heartbeat() -> None:
     assert session.disconnects == []
 
 
+async def test_frames_sent_mid_connection_go_out_in_order_and_none_without_a_connection() -> None:
+    server = ScriptedServer(serve(1, "stay"))
+    await server.server.start_server()
+    session = RecordingSession()
+    config = ConnectionConfig(venue="test", url=server.url)
+    connection = WebsocketConnection(config, session, backoff=fast_backoff())
+    assert connection.send('{"op": "early"}') is False  # nothing open: dropped
+    sent: list[bool] = []
+
+    def on_frame(data: str | bytes, ts_recv: int) -> None:
+        RecordingSession.on_frame(session, data, ts_recv)
+        sent.extend(connection.send(f'{{"op": "resubscribe", "n": {i}}}') for i in range(3))
+
+    session.on_frame = on_frame  # type: ignore[method-assign]
+    try:
+        await run_until(
+            connection, lambda: bool(server.connections) and len(server.connections[0]) == 4
+        )
+    finally:
+        await server.server.close()
+    assert sent == [True, True, True]
+    assert server.connections[0] == ['{"op": "subscribe"}'] + [
+        f'{{"op": "resubscribe", "n": {i}}}' for i in range(3)
+    ]
+    assert connection.send('{"op": "late"}') is False
+
+
 async def test_unreachable_server_backs_off_and_stop_ends_the_run() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
