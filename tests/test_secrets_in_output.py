@@ -61,7 +61,12 @@ def test_sas_signatures_and_keys_never_show(
     valid, valid_sig = _sas_connection(azure_conn, valid=True)
     forged, forged_sig = _sas_connection(azure_conn, valid=False)
     account_key = _parts(azure_conn)["AccountKey"]
-    container = f"azure://s{uuid.uuid4().hex[:20]}"
+    name = f"s{uuid.uuid4().hex[:20]}"
+    container = f"azure://{name}"
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azure_conn)
+    service.create_container(name)  # an empty store: listing it succeeds
     show = ["tickstore", "show", container, "NOPE_TRADES", "BTC-USD"]
     show += ["--start", "2024-01-02", "--end", "2024-01-03"]
     runs = [
@@ -72,10 +77,13 @@ def test_sas_signatures_and_keys_never_show(
         (azure_conn, show),
     ]
 
-    results = [
-        _serenity(capfd, monkeypatch, "--log-level", "DEBUG", *args, **{AZURE_ENV: conn})
-        for conn, args in runs
-    ]
+    try:
+        results = [
+            _serenity(capfd, monkeypatch, "--log-level", "DEBUG", *args, **{AZURE_ENV: conn})
+            for conn, args in runs
+        ]
+    finally:
+        service.delete_container(name)
 
     assert [code for code, _ in results] == [0, 2, 2, 2, 2]
     for _, text in results:
