@@ -298,7 +298,18 @@ class Network:
             if not source.on_activate():
                 return False
             source._fired = c
-            for kid in source._children:
+            kids = source._children
+            # A chain of only children runs directly: every node reachable from the source
+            # is reachable through the chain, so no other parent of a link can fire first.
+            while len(kids) == 1:
+                node = kids[0]
+                node._queued = c
+                if not node.on_activate():
+                    return True
+                node._fired = c
+                kids = node._children
+                rank = top = node._rank
+            for kid in kids:
                 if kid._queued != c:
                     kid._queued = c
                     r = kid._rank

@@ -83,6 +83,27 @@ def test_false_stops_propagation_and_has_activated_answers_per_cycle() -> None:
     assert doubled.get_value() == 8
 
 
+def test_a_chain_of_only_children_runs_in_order_into_a_diamond() -> None:
+    """src -> a -> b, then b -> c, b -> d, c -> e, d -> e: the chain runs directly, the
+    diamond after it by rank; e sees c and d of the same cycle; a link that returns False
+    ends the cycle there."""
+    net = Network()
+    src: MutableSignal[float] = MutableSignal(0.0)
+    a = Filter(net, src, lambda x: x >= 0)
+    b = Map(net, a, lambda x: x + 1)
+    c = Map(net, b, lambda x: x * 2)
+    d = Map(net, b, lambda x: x * 3)
+    seen: list[tuple[float, ...]] = []
+    e = Sum(net, [c, d], seen)
+    stopped = []
+    for x in (1.0, -5.0, 2.0):
+        src.set_value(x)
+        net.activate(src)
+        stopped.append(not net.has_activated(a) and not net.has_activated(b))
+    assert seen == [(4.0, 6.0), (6.0, 9.0)]  # nothing ran for -5: a stopped the chain
+    assert stopped == [False, True, False] and e.get_value() == 15.0
+
+
 def test_cycle_in_graph_is_refused() -> None:
     net = Network()
     a, b, c = Event(), Event(), Event()
