@@ -95,7 +95,7 @@ class MarketdataCommands:
         no_backfill
             Do not fetch the trades a trade-id gap lost (a reconnect, a dropped frame) from
             the venue's REST API; the gap is only recorded. Backfill is on by default for
-            Binance.
+            Binance and Coinbase.
 
         Examples
         --------

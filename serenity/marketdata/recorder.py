@@ -61,7 +61,7 @@ class RecordConfig:
         How many times above or below the market a trade's price may be before it is
         journalled raw as implausible; None for no band.
     backfill
-        Fetch the trades a trade-id gap lost from the venue's REST API (Binance); see
+        Fetch the trades a trade-id gap lost from the venue's REST API (Binance, Coinbase); see
         :mod:`~serenity.marketdata.fh.backfill`.
 
     Raises

@@ -58,7 +58,8 @@ FetchTrades = Callable[
     [aiohttp.ClientSession, str, int, int], Awaitable[Sequence[tuple[int, Trade]]]
 ]
 """``fetch(http, symbol, first, last)``: one page of the trades with ids in ``first..last``
-(at least the one at ``first`` if the venue has it), as ``(id, trade)`` pairs in any order.
+(starting at ``first``, or with ``ascending=False`` ending at ``last``, where the venue has
+them), as ``(id, trade)`` pairs in any order.
 An empty page means the venue has none of them. Raises for an HTTP error or a bad answer."""
 
 
@@ -95,6 +96,9 @@ class TradeBackfill:
         The longest wait for one request.
     max_pending
         The most ranges waiting; a gap beyond that stays missing.
+    ascending
+        True when ``fetch`` pages from ``first`` up (Binance's ``fromId``), False when from
+        ``last`` down (Coinbase's newest-first pages).
 
     Attributes
     ----------
@@ -116,6 +120,7 @@ class TradeBackfill:
         interval_s: float = 0.5,
         timeout_s: float = 10.0,
         max_pending: int = 100,
+        ascending: bool = True,
     ) -> None:
         self.venue = venue
         self.sequencer = sequencer
@@ -123,6 +128,7 @@ class TradeBackfill:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.max_pending = max_pending
+        self.ascending = ascending
         self.pending: deque[TradeRange] = deque()
         self.filled = 0
         self.missed = 0
@@ -195,7 +201,10 @@ class TradeBackfill:
                             "fh.backfill_refused",
                             extra={"venue": self.venue, "symbol": symbol, "error": str(exc)},
                         )
-            first = max(ids) + 1
+            if self.ascending:
+                first = max(ids) + 1
+            else:
+                last = min(ids) - 1
         now = time.time_ns()
         self.filled += count
         if count:
