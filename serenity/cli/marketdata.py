@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from serenity.cli._args import optional_text, text
+from serenity.cli._args import optional_text, switch, text
 from serenity.errors import ConfigError
 
 if TYPE_CHECKING:  # the recorder pulls in aiohttp and the db layer: import it only to run
@@ -55,6 +55,7 @@ class MarketdataCommands:
         stall_timeout: float = 30.0,
         backoff_max: float = 30.0,
         price_band: float | None = None,
+        no_backfill: bool = False,
     ) -> None:
         """Record trades and full-depth books until SIGINT/SIGTERM or for a duration.
 
@@ -91,6 +92,10 @@ class MarketdataCommands:
         price_band
             How many times above or below the market a trade may print before it is
             journalled raw as implausible (default 100; 0 turns the check off).
+        no_backfill
+            Do not fetch the trades a trade-id gap lost (a reconnect, a dropped frame) from
+            the venue's REST API; the gap is only recorded. Backfill is on by default for
+            Binance and Coinbase.
 
         Examples
         --------
@@ -116,6 +121,7 @@ class MarketdataCommands:
             stall_timeout_s=_number(stall_timeout, flag="--stall-timeout") or 30.0,
             backoff_max_s=_positive(backoff_max, flag="--backoff-max"),
             price_band=_band(price_band),
+            backfill=not switch(no_backfill, flag="--no-backfill"),
         )
         summary = asyncio.run(_record(config))
         print("\n".join(summary.lines()))

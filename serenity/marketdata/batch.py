@@ -200,11 +200,19 @@ def _collect(
         elif isinstance(r, DataQualityEvent):
             faults.append(r)
     rows.sort(key=lambda r: r.ts)  # stable: ties keep journal order
+    if channel == TRADES and _are_numbered(rows):
+        # backfilled trades are journalled after later ones, often in the same millisecond
+        rows.sort(key=lambda r: (r.ts, int(r.trade_id)))  # type: ignore[union-attr]
     table = _trades_table(rows) if channel == TRADES else _books_table(rows)
     quality = _day_quality(faults, rows, start, end)
     if duplicates:
         quality["duplicate_trades"] = duplicates
     return table, quality
+
+
+def _are_numbered(rows: list[Trade | BookUpdate]) -> bool:
+    """Return True when every row is a trade whose id is a decimal number (Binance, Coinbase)."""
+    return all(isinstance(r, Trade) and r.trade_id.isdecimal() for r in rows)
 
 
 def _day_quality(

@@ -60,6 +60,9 @@ class RecordConfig:
     price_band
         How many times above or below the market a trade's price may be before it is
         journalled raw as implausible; None for no band.
+    backfill
+        Fetch the trades a trade-id gap lost from the venue's REST API (Binance, Coinbase); see
+        :mod:`~serenity.marketdata.fh.backfill`.
 
     Raises
     ------
@@ -81,6 +84,7 @@ class RecordConfig:
     heartbeat_s: float = 10.0
     backoff_max_s: float = 30.0
     price_band: float | None = DEFAULT_PRICE_BAND
+    backfill: bool = True
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -198,6 +202,7 @@ class Recorder:
                         heartbeat_s=config.heartbeat_s,
                         backoff_max_s=config.backoff_max_s,
                         price_band=config.price_band,
+                        backfill=config.backfill,
                     ),
                     sinks=[JournalSink(journal), _CountingSink(self.summary)],
                     catalog=catalog,

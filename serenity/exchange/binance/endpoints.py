@@ -22,6 +22,8 @@ __all__ = [
     "AMEND_PATH",
     "CANCEL_REPLACE_PATH",
     "DEPTH_PATH",
+    "HISTORICAL_TRADES_LIMIT",
+    "HISTORICAL_TRADES_PATH",
     "ENDPOINTS",
     "EXCHANGE_INFO_PATH",
     "MY_TRADES_PATH",
@@ -55,6 +57,13 @@ STREAM_PATH: Final = "/stream"
 """The combined-stream path; its events arrive as ``{"stream": name, "data": payload}``."""
 DEPTH_PATH: Final = "/api/v3/depth"
 """REST order-book snapshot, ``?symbol=BTCUSDT&limit=N``: ``lastUpdateId``, ``bids``, ``asks``."""
+HISTORICAL_TRADES_PATH: Final = "/api/v3/historicalTrades"
+"""Past trades by id ("Old trade lookup"), ``?symbol=BTCUSDT&fromId=N&limit=M`` (M at most
+1000, weight 25, no API key): ``[{"id", "price", "qty", "quoteQty", "time", "isBuyerMaker",
+"isBestMatch"}]`` from ``fromId`` up. ``aggTrades`` numbers aggregates, not trades: no
+substitute for it."""
+HISTORICAL_TRADES_LIMIT: Final = 1000
+"""The most trades one ``historicalTrades`` request returns."""
 TIME_PATH: Final = "/api/v3/time"
 """The server's clock: ``{"serverTime": ms}``."""
 ORDER_PATH: Final = "/api/v3/order"

@@ -42,6 +42,7 @@ __all__ = [
     "parse_agg_trade",
     "parse_depth_snapshot",
     "parse_depth_update",
+    "parse_historical_trade",
     "parse_reply",
     "parse_trade",
     "subscribe_request",
@@ -157,6 +158,34 @@ def parse_agg_trade(data: Mapping[str, Any]) -> tuple[str, int, str, Side, float
         Naming the field that is missing or malformed, and its value.
     """
     return _trade(data, "a", AGG_TRADE)
+
+
+def parse_historical_trade(
+    symbol: str, item: Mapping[str, Any]
+) -> tuple[str, int, str, Side, float, float]:
+    """Return ``(symbol, ts, trade_id, side, price, qty)`` of one ``historicalTrades`` item.
+
+    The REST item spells the ``trade`` event's fields out (``id`` for ``t``, ``time`` for
+    ``T``, ``price``, ``qty``, ``isBuyerMaker`` for ``m``) and names no symbol; it is checked
+    and converted exactly as :func:`parse_trade` does, so a trade fetched equals the one
+    streamed.
+
+    Raises
+    ------
+    DataError
+        Naming the field that is missing or malformed, and its value.
+    """
+    if not isinstance(item, Mapping):
+        raise DataError(f"{VENUE}: a historical trade must be a JSON object, was {_show(item)}")
+    payload = {
+        "s": symbol,
+        "t": item.get("id"),
+        "T": item.get("time"),
+        "p": item.get("price"),
+        "q": item.get("qty"),
+        "m": item.get("isBuyerMaker"),
+    }
+    return _trade(payload, "t", TRADE)
 
 
 def _trade(

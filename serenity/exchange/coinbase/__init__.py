@@ -29,8 +29,10 @@ from serenity.exchange.coinbase.endpoints import (
     PRODUCTS_PATH,
     SANDBOX,
     TESTNET,
+    TRADES_PAGE_LIMIT,
     VENUE,
     environment_of,
+    product_trades_path,
 )
 from serenity.exchange.coinbase.errors import CoinbaseError, ErrorKind, parse_error_answer
 from serenity.exchange.coinbase.marketdata import (
@@ -52,6 +54,7 @@ from serenity.exchange.coinbase.marketdata import (
     parse_heartbeat,
     parse_l2update,
     parse_match,
+    parse_product_trade,
     parse_snapshot,
     parse_subscriptions,
     parse_time,
@@ -74,6 +77,7 @@ __all__ = [
     "SUBSCRIBE_FAILED",
     "TESTNET",
     "TRADES_CHANNEL",
+    "TRADES_PAGE_LIMIT",
     "VENUE",
     "CoinbaseError",
     "CoinbaseSigner",
@@ -97,7 +101,9 @@ __all__ = [
     "parse_heartbeat",
     "parse_l2update",
     "parse_match",
+    "parse_product_trade",
     "parse_products",
+    "product_trades_path",
     "parse_snapshot",
     "parse_subscriptions",
     "parse_time",

@@ -27,11 +27,13 @@ __all__ = [
     "SANDBOX",
     "TESTNET",
     "TIME_PATH",
+    "TRADES_PAGE_LIMIT",
     "VENUE",
     "VERIFY_PATH",
     "client_order_path",
     "environment_of",
     "order_path",
+    "product_trades_path",
 ]
 
 VENUE: Final = "coinbase"
@@ -56,6 +58,8 @@ INSTANCES: Final[Mapping[str, Environment]] = {
 """Placer instance name -> the deployment it trades on."""
 
 PRODUCTS_PATH: Final = "/products"
+TRADES_PAGE_LIMIT: Final = 1000
+"""The most trades one ``GET /products/{product_id}/trades`` page holds (its ``limit``)."""
 CURRENCIES_PATH: Final = "/currencies"
 ORDERS_PATH: Final = "/orders"
 """``POST`` places an order; ``GET ?status=open`` lists open orders (paginated)."""
@@ -77,6 +81,18 @@ def order_path(order_id: str) -> str:
 def client_order_path(client_oid: str) -> str:
     """Return the path of one order by our ``client_oid`` (``GET``, ``DELETE``)."""
     return f"{ORDERS_PATH}/client:{client_oid}"
+
+
+def product_trades_path(product_id: str) -> str:
+    """Return the path of a product's trades, ``/products/{product_id}/trades``.
+
+    Public (no key). Pages are newest first; ``after=<trade_id>`` asks for the page of
+    trades older than that id, ``before=<trade_id>`` for newer ones, ``limit`` at most
+    :data:`TRADES_PAGE_LIMIT`; the answer's ``CB-AFTER`` and ``CB-BEFORE`` headers are the
+    cursors of the next older and newer pages. Each item reads ``{"trade_id", "price",
+    "size", "time", "side"}`` with ``side`` the maker order's side, as in a ``match``.
+    """
+    return f"{PRODUCTS_PATH}/{product_id}/trades"
 
 
 def environment_of(instance: str) -> Environment:

@@ -52,6 +52,7 @@ __all__ = [
     "parse_heartbeat",
     "parse_l2update",
     "parse_match",
+    "parse_product_trade",
     "parse_snapshot",
     "parse_subscriptions",
     "parse_time",
@@ -178,6 +179,26 @@ def parse_match(msg: Mapping[str, Any]) -> tuple[str, int, int, Side, float, flo
     ):
         raise _bad_match(msg)
     return symbol, trade_id, parse_time(raw_time), side, price, size
+
+
+def parse_product_trade(
+    product_id: str, item: Mapping[str, Any]
+) -> tuple[str, int, int, Side, float, float]:
+    """Return ``(product_id, trade_id, ts, aggressor side, price, size)`` of a REST trade.
+
+    An item of ``GET /products/{product_id}/trades`` carries a ``match``'s ``trade_id``,
+    ``price``, ``size``, ``time`` and ``side`` (the maker's, per "Get product trades"), and no
+    product; it is checked and converted exactly as :func:`parse_match` does, so a trade
+    fetched equals the one streamed.
+
+    Raises
+    ------
+    DataError
+        For a missing or malformed field, naming it and the bad value.
+    """
+    if not isinstance(item, Mapping):
+        raise DataError(f"{VENUE}: a product trade must be a JSON object, was {item!r:.80}")
+    return parse_match({**item, "product_id": product_id})
 
 
 def _bad_match(msg: Mapping[str, Any]) -> DataError:

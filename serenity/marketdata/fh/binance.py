@@ -14,8 +14,14 @@ A trade's ``m`` says whether the buyer was the maker; the aggressor is then the 
 trades are published with ``side`` SELL when ``m`` is true and BUY when it is false.
 
 Trade ids (``t``) must be integers in ``[0, 2**62)``; others are journalled raw as
-implausible. They are not tracked, so nothing they carry becomes the handler's state:
-Binance does not resend trades, and the tick store's splay drops a repeated id.
+implausible. With ``config.backfill`` on (the default) each symbol's ids go through a
+:class:`~serenity.marketdata.fh.trade_ids.TradeIdSequencer`: a repeated id is dropped, a
+skipped range is a ``gap`` event and is fetched from ``GET /api/v3/historicalTrades``
+(``fromId``, at most 1000 a request, no API key) by the handler's
+:class:`~serenity.marketdata.fh.backfill.TradeBackfill`, then recorded like streamed trades.
+``aggTrades`` is no substitute: it numbers aggregates, not trades. With backfill off the ids
+are not tracked, so nothing they carry becomes the handler's state (Binance does not resend
+trades, and the tick store's splay drops a repeated id).
 
 Binance pings with websocket ping frames, which aiohttp answers; those never reach the
 application, so a connection whose symbols are quiet would look stalled. Every heartbeat the
@@ -38,11 +44,13 @@ import orjson
 from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import binance
 from serenity.exchange.product import ProductCatalog
+from serenity.marketdata.fh.backfill import TradeBackfill
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.config import FeedConfig
 from serenity.marketdata.fh.handler import FeedHandler, FeedSink
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.state import FeedState
+from serenity.marketdata.fh.trade_ids import TradeIdSequencer
 from serenity.marketdata.journal import BOOK, TRADES
 from serenity.marketdata.types import BookUpdate, Trade
 
@@ -141,6 +149,26 @@ class BinanceFeedHandler(FeedHandler):
         self.snapshot_errors = 0
         self.replies = 0
         self.ignored = 0
+        self.sequencer: TradeIdSequencer | None = None
+        if self._is_recording_trades and self.config.backfill and self.config.rest_url:
+            self.sequencer = TradeIdSequencer(
+                self.venue,
+                self._trade_instruments,
+                deliver=self.deliver_trade,
+                publish_quality=self.publish_quality,
+                max_jump=self.config.max_seq_jump,
+                stuck_after=self.config.stuck_after,
+                on_gap=self._on_trade_gap,
+            )
+            self.backfill = TradeBackfill(
+                self.venue,
+                self.sequencer,
+                self._fetch_trades,
+                self._accept_backfilled,
+                self.publish_quality,
+                max_ids=self.config.backfill_max_ids,
+                timeout_s=self.rest_timeout_s,
+            )
 
     # -- the venue's part ------------------------------------------------------------------
 
@@ -187,7 +215,13 @@ class BinanceFeedHandler(FeedHandler):
             instrument = self._trade_instruments.get(symbol)
             if instrument is None:
                 self._refuse(event, symbol, TRADES)
-            self.publish_trade(Trade(instrument, ts, ts_recv, trade_id, side, price, qty))
+            trade = Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
+            sequencer = self.sequencer
+            if sequencer is None:
+                self.publish_trade(trade)
+            else:
+                self.check_trade(symbol, price, qty, ts_recv)
+                sequencer.take(int(trade_id), trade)
         elif event == _DEPTH_UPDATE:
             guard = self.guards.get(payload.get("s", ""))  # levels are checked as parsed
             bounds = guard.level_bounds if guard is not None else _NO_BOUNDS
@@ -300,6 +334,54 @@ class BinanceFeedHandler(FeedHandler):
         """Return True when the feed delivers and every book is in sync."""
         return self._is_all_live and self._delivering
 
+    def _on_trade_gap(self, symbol: str, first: int, last: int, ts_recv: int) -> None:
+        if self.backfill is not None:
+            self.backfill.schedule(symbol, first, last, ts_recv)
+
+    def _accept_backfilled(self, trade_id: int, trade: Trade) -> bool:
+        """Check a fetched trade as a streamed one and record it unless its id was seen."""
+        assert self.sequencer is not None  # the backfill exists only with a sequencer
+        self.check_trade(trade.instrument.symbol, trade.price, trade.qty, trade.ts_recv)
+        return self.sequencer.fill(trade_id, trade)
+
+    async def _fetch_trades(
+        self, http: aiohttp.ClientSession, symbol: str, first: int, last: int
+    ) -> list[tuple[int, Trade]]:
+        """Fetch one ``historicalTrades`` page from ``first`` (see :data:`FetchTrades`).
+
+        Raises
+        ------
+        VenueError
+            For an HTTP error (Binance's code and text when it sent them).
+        DataError
+            For an answer that is not a JSON list; malformed items are skipped.
+        """
+        url = f"{self.config.rest_url}{binance.HISTORICAL_TRADES_PATH}"
+        limit = min(binance.HISTORICAL_TRADES_LIMIT, last - first + 1)
+        params = {"symbol": symbol, "fromId": str(first), "limit": str(limit)}
+        async with http.get(url, params=params) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise binance.rest_error(resp.status, body)
+        ts_recv = time.time_ns()
+        try:
+            items = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            items = None
+        if type(items) is not list:
+            raise DataError(f"{self.venue}: historicalTrades answered {_show(body)}")
+        instrument = self._trade_instruments[symbol]
+        page = []
+        for item in items:
+            try:
+                _, ts, trade_id, side, price, qty = binance.parse_historical_trade(symbol, item)
+            except DataError as exc:
+                self.parse_error(orjson.dumps(item), ts_recv, exc, symbol=symbol)
+                continue
+            trade = Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
+            page.append((int(trade_id), trade))
+        return page
+
     def _refuse(self, event: object, symbol: str, channel: str) -> NoReturn:
         self.instrument(symbol)  # an unsubscribed symbol is the better message
         raise DataError(f"{self.venue}: {event} for {symbol}, whose {channel} channel is off")
@@ -405,6 +487,11 @@ def _binance_config(config: FeedConfig) -> FeedConfig:
     rest = config.rest_url
     if rest is None and BOOK in config.channels:
         rest = binance.rest_url_for(config.ws_url)
+    elif rest is None and config.backfill:
+        try:  # trades only: backfill wants the REST API, when the deployment is known
+            rest = binance.rest_url_for(config.ws_url)
+        except ConfigError:
+            log.warning("fh.backfill_off", extra={"venue": binance.VENUE, "reason": "no rest_url"})
     if rest is not None:
         if urlsplit(rest).scheme not in ("http", "https"):
             raise ConfigError(f"{binance.VENUE}: rest_url must be an http(s) URL, was {rest!r}")

@@ -26,12 +26,20 @@ Sequencing, as the venue allows it:
   mode) is left alone.
 
 A ``match``'s ``side`` is the maker's; trades are published with the aggressor's side.
+
+With ``config.backfill`` on (the default) and a REST URL (``config.rest_url``, or the one of
+the Coinbase deployment whose feed ``ws_url`` is), the trades of a gap are fetched from
+``GET /products/{product_id}/trades`` by a
+:class:`~serenity.marketdata.fh.backfill.TradeBackfill`, newest first: the first page asks
+for the trades ``after`` (older than) the gap's last id + 1, each next one ``after`` the
+oldest id received. The REST ``side`` is the maker's too, converted the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, Final
 
@@ -41,6 +49,7 @@ import orjson
 from serenity.errors import DataError, VenueError
 from serenity.exchange import coinbase
 from serenity.exchange.product import ProductCatalog
+from serenity.marketdata.fh.backfill import TradeBackfill
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
 from serenity.marketdata.fh.config import FeedConfig
@@ -174,8 +183,22 @@ class CoinbaseFeedHandler(FeedHandler):
             publish_quality=self.publish_quality,
             max_jump=config.max_seq_jump,
             stuck_after=config.stuck_after,
+            on_gap=self._on_trade_gap,
         )
         self.trade_ids = self.sequencer.trackers
+        self.rest_timeout_s = 10.0
+        self._rest_url = _rest_url(config)
+        if TRADES in config.channels and config.backfill and self._rest_url is not None:
+            self.backfill = TradeBackfill(
+                self.venue,
+                self.sequencer,
+                self._fetch_trades,
+                self._accept_backfilled,
+                self.publish_quality,
+                max_ids=config.backfill_max_ids,
+                timeout_s=self.rest_timeout_s,
+                ascending=False,
+            )
         self.heartbeats = 0
         self.ignored = 0
         self._streams = {
@@ -309,6 +332,57 @@ class CoinbaseFeedHandler(FeedHandler):
         trade = Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
         self.sequencer.take(trade_id, trade)
 
+    def _on_trade_gap(self, symbol: str, first: int, last: int, ts_recv: int) -> None:
+        if self.backfill is not None:
+            self.backfill.schedule(symbol, first, last, ts_recv)
+
+    def _accept_backfilled(self, trade_id: int, trade: Trade) -> bool:
+        """Check a fetched trade as a streamed one and record it unless its id was seen."""
+        self.check_trade(trade.instrument.symbol, trade.price, trade.qty, trade.ts_recv)
+        return self.sequencer.fill(trade_id, trade)
+
+    async def _fetch_trades(
+        self, http: aiohttp.ClientSession, symbol: str, first: int, last: int
+    ) -> list[tuple[int, Trade]]:
+        """Fetch the page of trades older than ``last + 1`` (see :data:`FetchTrades`).
+
+        Raises
+        ------
+        VenueError
+            For an HTTP error, with Coinbase's ``message``.
+        DataError
+            For an answer that is not a JSON list; malformed items are skipped.
+        """
+        url = f"{self._rest_url}{coinbase.product_trades_path(symbol)}"
+        limit = min(coinbase.TRADES_PAGE_LIMIT, last - first + 1)
+        params = {"after": str(last + 1), "limit": str(limit)}
+        async with http.get(url, params=params) as resp:
+            body = await resp.read()
+            error = coinbase.parse_error_answer(resp.status, body)
+            if error is not None:
+                raise VenueError(
+                    f"{self.venue}: GET trades of {symbol}: HTTP {error.status}: {error.message}",
+                    code=error.status,
+                )
+        ts_recv = time.time_ns()
+        try:
+            items = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            items = None
+        if type(items) is not list:
+            raise DataError(f"{self.venue}: GET trades of {symbol} answered {body[:80]!r}")
+        instrument = self.instruments[symbol]
+        page = []
+        for item in items:
+            try:
+                _, trade_id, ts, side, price, size = coinbase.parse_product_trade(symbol, item)
+            except DataError as exc:
+                self.parse_error(orjson.dumps(item), ts_recv, exc, symbol=symbol)
+                continue
+            trade = Trade(instrument, ts, ts_recv, str(trade_id), side, price, size)
+            page.append((trade_id, trade))
+        return page
+
     def _on_last_match(self, msg: Any, ts_recv: int) -> None:
         """Take the ``last_match`` sent after subscribing: the venue's latest trade."""
         symbol, trade_id = msg.get("product_id"), msg.get("trade_id")
@@ -381,3 +455,13 @@ class CoinbaseFeedHandler(FeedHandler):
         # e.g. a slow consumer: Coinbase closes the connection next, and we reconnect
         self._venue_error = f"{message}: {reason}" if reason else message
         log.warning("fh.venue_error", extra={"venue": self.venue, "error": self._venue_error})
+
+
+def _rest_url(config: FeedConfig) -> str | None:
+    """Return the REST base URL: the config's, or that of the deployment ``ws_url`` feeds."""
+    if config.rest_url is not None:
+        return config.rest_url.rstrip("/")
+    for endpoints in coinbase.ENDPOINTS.values():
+        if config.ws_url.rstrip("/") == endpoints.ws.rstrip("/"):
+            return endpoints.rest
+    return None

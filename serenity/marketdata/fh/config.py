@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from serenity.errors import ConfigError
+from serenity.marketdata.fh.backfill import DEFAULT_MAX_IDS
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.connection import ConnectionConfig
 from serenity.marketdata.fh.plausibility import DEFAULT_PRICE_BAND
@@ -50,6 +51,13 @@ class FeedConfig:
         How many times above or below the market (the last trade, or the book's mid) a
         trade's price may be; None for no band. Prices must also be finite, positive and,
         with a catalog, on the tick grid.
+    backfill
+        Fetch the trades a trade-id gap lost from the venue's REST API and record them
+        (venues that number trades consecutively: Binance, Coinbase); see
+        :mod:`~serenity.marketdata.fh.backfill`.
+    backfill_max_ids
+        The most ids fetched for one gap; the rest of a larger gap stays missing (a ``gap``
+        event names them).
 
     Raises
     ------
@@ -70,6 +78,8 @@ class FeedConfig:
     max_seq_jump: int = DEFAULT_MAX_JUMP
     stuck_after: int = DEFAULT_STUCK_AFTER
     price_band: float | None = DEFAULT_PRICE_BAND
+    backfill: bool = True
+    backfill_max_ids: int = DEFAULT_MAX_IDS
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -83,7 +93,7 @@ class FeedConfig:
             )
         self.connection_config()  # validates the URL and the timeouts
         self.backoff()  # validates the delays
-        for name in ("max_seq_jump", "stuck_after"):
+        for name in ("max_seq_jump", "stuck_after", "backfill_max_ids"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{self.venue}: {name} must be an integer >= 1, was {value!r}")

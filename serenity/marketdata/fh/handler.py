@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Final, NoReturn, Protocol
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
+from serenity.marketdata.fh.backfill import TradeBackfill
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
 from serenity.marketdata.fh.config import CHANNELS, FeedConfig
@@ -139,6 +140,9 @@ class FeedHandler(ABC):
     """
 
     venue: ClassVar[str]
+    backfill: TradeBackfill | None = None
+    """Fetches the trades of trade-id gaps from REST, run beside the connection (Binance,
+    Coinbase, when ``config.backfill`` is on)."""
     bounded_seq_jumps: ClassVar[bool] = True
     """Whether the venue's book sequence numbers advance by at most ``max_seq_jump``."""
 
@@ -291,11 +295,15 @@ class FeedHandler(ABC):
         """
         try:
             async with asyncio.TaskGroup() as tg:
-                helper = tg.create_task(self.maintain(), name=f"fh:{self.venue}:maintain")
+                helpers = [tg.create_task(self.maintain(), name=f"fh:{self.venue}:maintain")]
+                if self.backfill is not None:
+                    backfill = self.backfill.run()
+                    helpers.append(tg.create_task(backfill, name=f"fh:{self.venue}:backfill"))
                 try:
                     await self.connection.run()
                 finally:
-                    helper.cancel()
+                    for helper in helpers:
+                        helper.cancel()
         except BaseExceptionGroup as group:
             refusal = _sole(group, VenueError)
             if refusal is None:

@@ -6,6 +6,11 @@ are input, not truth: one of 2**62 or more, or further ahead than ``max_jump``, 
 and never remembered (:class:`~serenity.marketdata.fh.SequenceTracker`), and a tracker that
 rejects ``stuck_after`` trades in a row has run ahead of the venue: it restarts (a ``stuck``
 event) and the trades it held back as duplicates are delivered after all.
+
+A gap may be filled later (:mod:`~serenity.marketdata.fh.backfill`): ``on_gap`` is told the
+missing ids, :meth:`TradeIdSequencer.open_hole` marks those to be filled, and each of them is
+delivered once, by :meth:`TradeIdSequencer.fill` or by the stream, whichever brings it first.
+Ids outside an open hole stay duplicates.
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ class TradeIdSequencer:
     report_gaps
         Record a ``gap`` event when ids skip ahead. Off for venues whose ids may skip
         without a loss.
+    on_gap
+        Called with ``(symbol, first, last, ts_recv)`` when the ids ``first..last`` were
+        skipped (after the gap event), e.g. to schedule a backfill.
 
     Attributes
     ----------
@@ -72,6 +80,7 @@ class TradeIdSequencer:
         max_jump: int = DEFAULT_MAX_JUMP,
         stuck_after: int = DEFAULT_STUCK_AFTER,
         report_gaps: bool = True,
+        on_gap: Callable[[str, int, int, int], object] | None = None,
     ) -> None:
         self.venue = venue
         self.trackers = {
@@ -84,6 +93,8 @@ class TradeIdSequencer:
         self._publish_quality = publish_quality
         self._max_jump = max_jump
         self._held: dict[str, list[Trade]] = {s: [] for s in self.trackers}
+        self._on_gap = on_gap
+        self._holes: dict[str, list[tuple[int, int]]] = {s: [] for s in self.trackers}
 
     def take(self, trade_id: int, trade: Trade) -> None:
         """Deliver ``trade`` unless its id was already seen (then it is held and counted).
@@ -112,10 +123,62 @@ class TradeIdSequencer:
         self._event(symbol, ts_recv, DataQualityKind.RESYNC, facts)
         tracker.reset()
         self._held[symbol].clear()
+        self._holes[symbol].clear()
+
+    # -- holes: skipped ids that may still be filled -----------------------------------------
+
+    def open_hole(self, symbol: str, first: int, last: int) -> None:
+        """Let the ids ``first..last`` of ``symbol``, below the last id seen, be delivered once."""
+        if first <= last:
+            self._holes[symbol].append((first, last))
+
+    def holes(self, symbol: str) -> list[tuple[int, int]]:
+        """Return the open holes of ``symbol``: ``(first, last)`` id ranges not yet filled."""
+        return list(self._holes[symbol])
+
+    def fill(self, trade_id: int, trade: Trade) -> bool:
+        """Deliver a trade whose id is in an open hole (and close it there); return True if so.
+
+        A trade whose id is not in a hole (already recorded, or never missing) is dropped and
+        counted as a duplicate.
+        """
+        if self._take_hole(trade.instrument.symbol, trade_id):
+            self._deliver(trade)
+            return True
+        self.duplicates += 1
+        return False
+
+    def close_holes(self, symbol: str, first: int, last: int) -> list[tuple[int, int]]:
+        """Close what is still open of ``first..last``; return those ranges (they stay lost)."""
+        kept: list[tuple[int, int]] = []
+        closed: list[tuple[int, int]] = []
+        for lo, hi in self._holes[symbol]:
+            if hi < first or lo > last:
+                kept.append((lo, hi))
+                continue
+            if lo < first:
+                kept.append((lo, first - 1))
+            if hi > last:
+                kept.append((last + 1, hi))
+            closed.append((max(lo, first), min(hi, last)))
+        self._holes[symbol] = kept
+        return closed
+
+    def _take_hole(self, symbol: str, trade_id: int) -> bool:
+        holes = self._holes[symbol]
+        for i, (lo, hi) in enumerate(holes):
+            if lo <= trade_id <= hi:
+                rest = [(a, b) for a, b in ((lo, trade_id - 1), (trade_id + 1, hi)) if a <= b]
+                holes[i : i + 1] = rest
+                return True
+        return False
 
     def _sequence(self, tracker: SequenceTracker, trade_id: int, trade: Trade) -> None:
         last = tracker.last
         symbol, ts_recv = trade.instrument.symbol, trade.ts_recv
+        if last is not None and trade_id <= last and self._take_hole(symbol, trade_id):
+            self._deliver(trade)  # a skipped id the stream brought after all
+            return
         check = tracker.check(trade_id)
         if check is _STALE or check is _IMPLAUSIBLE:
             held = self._held[symbol]
@@ -137,6 +200,10 @@ class TradeIdSequencer:
             details = {"expected": expected, "seen": trade_id, "missing": trade_id - expected}
             log.warning("fh.gap", extra={"venue": self.venue, "symbol": symbol, **details})
             self._event(symbol, ts_recv, DataQualityKind.GAP, details)
+            self._deliver(trade)
+            if self._on_gap is not None:
+                self._on_gap(symbol, expected, trade_id - 1, ts_recv)
+            return
         self._deliver(trade)
 
     def _unstick(self, tracker: SequenceTracker, symbol: str, ts_recv: int) -> None:
@@ -146,6 +213,7 @@ class TradeIdSequencer:
         log.warning("fh.stuck", extra={"venue": self.venue, "symbol": symbol, **details})
         self._event(symbol, ts_recv, DataQualityKind.STUCK, details)
         tracker.reset()
+        self._holes[symbol].clear()
         replay, self._held[symbol] = held, []
         for trade in replay:
             self._sequence(tracker, int(trade.trade_id), trade)

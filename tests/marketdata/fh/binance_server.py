@@ -15,7 +15,9 @@ Scenario controls: :meth:`~BinanceServer.skip_updates` (a sequence gap),
 :meth:`~BinanceServer.drop` (connections cut mid-stream), :meth:`~BinanceServer.stall`
 (silence: no events, replies or pongs), :meth:`~BinanceServer.send_raw` (malformed JSON,
 unknown event types), :meth:`~BinanceServer.refuse` (subscriptions refused) and
-:meth:`~BinanceServer.fail_snapshots` (REST errors).
+:meth:`~BinanceServer.fail_snapshots` (REST errors), :meth:`~BinanceServer.lose_trades`
+(trades printed but not streamed, which ``GET /api/v3/historicalTrades`` serves) and
+:meth:`~BinanceServer.fail_history` (its errors).
 """
 
 from __future__ import annotations
@@ -126,12 +128,16 @@ class BinanceServer:
         self.refusal: tuple[int, str] | None = None
         self._skips: dict[str, int] = {}
         self._snapshot_failures: list[tuple[int, Any]] = []
-        self._next_trade_id = 5_000
+        self._next_trade_id: dict[str, int] = {}  # Binance numbers each symbol's trades
         app = web.Application()
         app.router.add_get("/stream", self._websocket)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/api/v3/depth", self._depth)
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
+        app.router.add_get("/api/v3/historicalTrades", self._historical_trades)
+        self.history_requests: list[dict[str, str]] = []
+        self._history_failures: list[tuple[int, Any]] = []
+        self.lost_trades: dict[str, int] = {}
         self._server = TestServer(app, host="127.0.0.1")
 
     async def __aenter__(self) -> BinanceServer:
@@ -169,8 +175,8 @@ class BinanceServer:
     ) -> dict[str, Any]:
         """Print a trade and stream it on ``<symbol>@trade``; return the event sent."""
         if tid is None:
-            self._next_trade_id += 1
-            tid = self._next_trade_id
+            tid = self._next_trade_id.get(symbol, 5_000) + 1
+        self._next_trade_id[symbol] = max(tid, self._next_trade_id.get(symbol, 5_000))
         now = time.time_ns() // 1_000_000
         event = {
             "e": "trade",
@@ -184,6 +190,9 @@ class BinanceServer:
             "M": True,
         }
         self.sent_trades.append(event)
+        if self.lost_trades.get(symbol, 0) > 0:
+            self.lost_trades[symbol] -= 1
+            return event
         await self._publish(symbol, ("trade",), event)
         return event
 
@@ -247,6 +256,15 @@ class BinanceServer:
     def refuse(self, code: int = 2, msg: str = _INVALID_STREAM) -> None:
         """Refuse every ``SUBSCRIBE`` from now on with Binance's ``error`` reply."""
         self.refusal = (code, msg)
+
+    def lose_trades(self, symbol: str, n: int) -> None:
+        """Print the next ``n`` trades of ``symbol`` without streaming them (REST has them)."""
+        self.lost_trades[symbol] = self.lost_trades.get(symbol, 0) + n
+
+    def fail_history(self, n: int, status: int = 500, body: Any = None) -> None:
+        """Answer the next ``n`` ``historicalTrades`` requests with ``status`` and ``body``."""
+        answer = body if body is not None else {"code": -1001, "msg": "Internal error."}
+        self._history_failures.extend([(status, answer)] * n)
 
     def fail_snapshots(self, n: int, status: int = 500, body: Any = None) -> None:
         """Answer the next ``n`` depth snapshot requests with ``status`` and ``body``."""
@@ -360,6 +378,40 @@ class BinanceServer:
                 "bids": [[fmt(p), fmt(q)] for p, q in bids[:limit]],
                 "asks": [[fmt(p), fmt(q)] for p, q in asks[:limit]],
             }
+        )
+
+    async def _historical_trades(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/historicalTrades``: up to ``limit`` (max 1000) trades from ``fromId``."""
+        self.history_requests.append(dict(request.query))
+        if self._history_failures:
+            status, body = self._history_failures.pop(0)
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            return web.Response(status=status, body=data, content_type="application/json")
+        symbol = request.query.get("symbol", "")
+        if symbol not in self.books:
+            return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
+        limit = int(request.query.get("limit", "500"))
+        if not 1 <= limit <= 1000:
+            return web.json_response(
+                {"code": -1100, "msg": "Illegal characters found in parameter 'limit'."},
+                status=400,
+            )
+        from_id = int(request.query.get("fromId", "0"))
+        trades = [e for e in self.sent_trades if e["s"] == symbol and e["t"] >= from_id]
+        trades.sort(key=lambda e: e["t"])
+        return web.json_response(
+            [
+                {
+                    "id": e["t"],
+                    "price": e["p"],
+                    "qty": e["q"],
+                    "quoteQty": fmt(float(e["p"]) * float(e["q"])),
+                    "time": e["T"],
+                    "isBuyerMaker": e["m"],
+                    "isBestMatch": True,
+                }
+                for e in trades[:limit]
+            ]
         )
 
     async def _exchange_info(self, request: web.Request) -> web.Response:

@@ -11,7 +11,10 @@ messages (``side`` = the maker's side, consecutive ``trade_id`` per product) and
 every product. Scenario controls: ``lose=True`` on :meth:`CoinbaseServer.update` and
 :meth:`CoinbaseServer.trade` (a message dropped on the way), :meth:`CoinbaseServer.drop`,
 :meth:`CoinbaseServer.stall` (no data, no pongs), :meth:`CoinbaseServer.send_raw` (malformed
-JSON, unknown types) and :attr:`CoinbaseServer.refusal`.
+JSON, unknown types) and :attr:`CoinbaseServer.refusal`. ``GET /products/{id}/trades``
+serves every trade printed, lost or not, as "Get product trades" documents it (newest
+first, ``after`` = older, ``before`` = newer, ``CB-BEFORE``/``CB-AFTER`` headers, ``side``
+the maker's); :meth:`CoinbaseServer.fail_history` makes it answer errors.
 
 Run as a script (``python coinbase_server.py [trades:N] [book:N]``) it prepares those
 workloads, prints ``PORT <n>`` and serves until its stdin closes; a websocket URL with
@@ -120,6 +123,10 @@ class CoinbaseServer:
         app.router.add_get("/", self._feed)
         app.router.add_get("/products", self._products)
         app.router.add_get("/currencies", self._currencies)
+        app.router.add_get("/products/{product_id}/trades", self._product_trades)
+        self.history: dict[str, list[dict[str, Any]]] = {symbol: [] for symbol in symbols}
+        self.history_requests: list[dict[str, str]] = []
+        self._history_failures: list[tuple[int, Any]] = []
         self.server = TestServer(app, host="127.0.0.1")
 
     async def __aenter__(self) -> CoinbaseServer:
@@ -222,6 +229,7 @@ class CoinbaseServer:
             "side": "sell" if taker_side == "buy" else "buy",
         }
         self.last_match[symbol] = msg
+        self.history[symbol].append(msg)
         return msg
 
     # -- scenario controls ----------------------------------------------------------------
@@ -278,6 +286,11 @@ class CoinbaseServer:
         for client in list(self.clients):
             await client.ws.close()
 
+    def fail_history(self, n: int, status: int = 500, body: Any = None) -> None:
+        """Answer the next ``n`` product-trades requests with ``status`` and ``body``."""
+        answer = body if body is not None else {"message": "Internal server error"}
+        self._history_failures.extend([(status, answer)] * n)
+
     def stall(self) -> None:
         """Make every open connection go silent: no data, no heartbeats, no pongs."""
         for client in self.clients:
@@ -287,6 +300,34 @@ class CoinbaseServer:
 
     async def _products(self, request: web.Request) -> web.Response:
         return web.json_response(self.products)
+
+    async def _product_trades(self, request: web.Request) -> web.Response:
+        """``GET /products/{id}/trades``: newest first, ``after`` older / ``before`` newer."""
+        self.history_requests.append(dict(request.query))
+        if self._history_failures:
+            status, body = self._history_failures.pop(0)
+            return web.json_response(body, status=status)
+        trades = self.history.get(request.match_info["product_id"])
+        if trades is None:
+            return web.json_response({"message": "NotFound"}, status=404)
+        try:
+            limit = int(request.query.get("limit", "1000"))
+            after = int(request.query["after"]) if "after" in request.query else None
+            before = int(request.query["before"]) if "before" in request.query else None
+        except ValueError:
+            return web.json_response({"message": "invalid request"}, status=400)
+        if not 1 <= limit <= 1000:
+            return web.json_response({"message": "limit must be 1..1000"}, status=400)
+        newest_first = sorted(trades, key=lambda m: -m["trade_id"])
+        if before is not None:
+            page = [m for m in newest_first if m["trade_id"] > before][-limit:]
+        else:
+            page = [m for m in newest_first if after is None or m["trade_id"] < after][:limit]
+        body = [{k: m[k] for k in ("time", "trade_id", "price", "size", "side")} for m in page]
+        headers = {}
+        if page:
+            headers = {"CB-BEFORE": str(page[0]["trade_id"]), "CB-AFTER": str(page[-1]["trade_id"])}
+        return web.json_response(body, headers=headers)
 
     async def _currencies(self, request: web.Request) -> web.Response:
         return web.json_response(self.currencies)

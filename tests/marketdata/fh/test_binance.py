@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import random
 from collections.abc import AsyncIterator, Sequence
@@ -19,14 +20,17 @@ from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueErr
 from serenity.exchange import binance
 from serenity.marketdata import (
     BookUpdate,
+    DataQualityEvent,
     DataQualityKind,
     JournalReader,
     JournalWriter,
     Trade,
 )
+from serenity.marketdata.batch import splay_day
 from serenity.marketdata.fh import Backoff, FeedConfig, FeedMetrics, FeedState, JournalSink
 from serenity.marketdata.fh.binance import BinanceFeedHandler
 from serenity.marketdata.fh.registry import handler_class
+from serenity.marketdata.tickstore import open_tickstore
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.polling import until
@@ -200,21 +204,27 @@ async def test_dropped_connection_reconnects_resubscribes_and_resyncs(
         await server.drop()
         await churn(server, rng, 30)  # lost on the wire; the snapshot will cover the book
         await synced(handler, server, connections=2)
-        received, sent = len(sink.trades), len(server.sent_trades)
         await churn(server, rng, 60)
         await until(lambda: books_match(handler, server), what="books resynced and equal")
         await until(
-            lambda: len(sink.trades) == received + 20, what="the 20 trades after reconnecting"
+            lambda: len(sink.trades) == len(server.sent_trades),
+            what="every trade, those lost in the drop backfilled",
         )
 
-    after = [str(e["t"]) for e in server.sent_trades[sent:]]
-    assert [t.trade_id for t in sink.trades[received:]] == after
+    got = sorted((t.instrument.symbol, int(t.trade_id)) for t in sink.trades)
+    assert got == sorted((e["s"], e["t"]) for e in server.sent_trades)  # each once
 
     reconnects = {
         (e.symbol, e.channel) for e in sink.quality if e.kind is DataQualityKind.RECONNECT
     }
     assert reconnects == {(s, c) for s in SYMBOLS for c in ("trades", "book")}
-    assert sink.kinds().count(DataQualityKind.RESYNC) == 2
+    assert sink.kinds(channel="book").count(DataQualityKind.RESYNC) == 2
+    assert set(sink.kinds()) == {
+        DataQualityKind.RECONNECT,
+        DataQualityKind.RESYNC,
+        DataQualityKind.GAP,
+    }
+    assert backfills(sink) and all(e.channel == "trades" for e in backfills(sink))
     subscribes = [r for r in server.requests if r["method"] == "SUBSCRIBE"]
     assert len(subscribes) == 2 and subscribes[0]["params"] == subscribes[1]["params"]
     assert handler.connection.connects == 2
@@ -231,7 +241,7 @@ async def test_stalled_connection_is_closed_and_reopened(server: BinanceServer) 
     reasons = {e.details["reason"] for e in sink.quality if e.kind is DataQualityKind.RECONNECT}
     assert sink.kinds().count(DataQualityKind.RECONNECT) == 4
     assert len(reasons) == 1 and "No PONG received" in reasons.pop()
-    assert sink.kinds().count(DataQualityKind.RESYNC) == 2
+    assert sink.kinds(channel="book").count(DataQualityKind.RESYNC) == 2
 
 
 async def test_a_quiet_connection_is_kept_alive_by_keepalive_replies(
@@ -576,7 +586,7 @@ def trade(price: str, qty: str = "1.0", tid: int = 1) -> str:
 def test_prices_that_cannot_be_true_are_journalled_raw_not_recorded() -> None:
     # defect 7: 1e308 and 0.0001 on a BTC book were recorded as trades
     sink = ListSink()
-    handler = with_catalog(sink)
+    handler = with_catalog(sink, backfill=False)  # the refused ids would be a gap
     handler.on_frame(trade("42000.00", tid=1), 1)
     absurd = ["1e308", "0.0001", "42000.00001", "4200000.00", "0.02", "42000.00000001"]
     for tid, price in enumerate(absurd, start=2):
@@ -639,3 +649,180 @@ def test_absurd_trade_ids_are_kept_raw_and_hold_no_state() -> None:
     assert (
         handler.parse_errors == 3 and "an integer in [0, 2**62)" in sink.quality[0].details["error"]
     )
+
+
+# -- trade-id gaps backfilled from GET /api/v3/historicalTrades ---------------------------------
+
+
+def trades_feed(server: BinanceServer, sinks: Sequence[Any], **config: Any) -> BinanceFeedHandler:
+    handler = feed(server, sinks, symbols=("BTCUSDT",), channels=("trades",), **config)
+    if handler.backfill is not None:
+        handler.backfill.interval_s = 0.0
+    return handler
+
+
+async def print_trades(server: BinanceServer, n: int, *, lost: int = 0) -> None:
+    """Print ``n`` trades on BTCUSDT; the ``lost`` first of them are not streamed."""
+    server.lose_trades("BTCUSDT", lost)
+    for i in range(n):
+        await server.trade("BTCUSDT", 100 + i % 7 * 0.01, 1 + i % 3, is_buyer_maker=i % 2 == 0)
+
+
+def events(sink: ListSink, kind: DataQualityKind) -> list[DataQualityEvent]:
+    return [e for e in sink.quality if e.kind is kind]
+
+
+def backfills(sink: ListSink) -> list[DataQualityEvent]:
+    """Return the ``resync`` events that report trades backfilled from REST."""
+    return [e for e in events(sink, DataQualityKind.RESYNC) if e.details.get("source") == "rest"]
+
+
+async def test_trade_ids_lost_on_a_reconnect_are_backfilled_once_and_splay_in_order(
+    server: BinanceServer, tmp_path: Path
+) -> None:
+    sink = ListSink()
+    with JournalWriter(tmp_path / "journal") as journal:
+        handler = trades_feed(server, [sink, JournalSink(journal)])
+        async with running(handler):
+            await until(lambda: server.subscribed() == {"btcusdt@trade"}, what="subscription")
+            await print_trades(server, 5)
+            await until(lambda: len(sink.trades) == 5, what="the first trades")
+            await server.drop()
+            await print_trades(server, 4)  # printed while we were away: lost on the wire
+            await until(lambda: server.connections == 2 and server.subscribed(), what="reconnect")
+            await print_trades(server, 6)
+            await until(lambda: len(sink.trades) == 15, what="every trade")
+            await print_trades(server, 2)  # the stream goes on after the backfill
+            await until(lambda: len(sink.trades) == 17, what="the trades after the backfill")
+
+    sent = {e["t"]: e for e in server.sent_trades}
+    assert sorted(int(t.trade_id) for t in sink.trades) == sorted(sent)  # each id once
+    for t in sink.trades:  # a backfilled trade equals the streamed one: time, side, price
+        e = sent[int(t.trade_id)]
+        assert (t.ts, t.price, t.qty) == (e["T"] * 1_000_000, float(e["p"]), float(e["q"]))
+        assert t.side is (Side.SELL if e["m"] else Side.BUY)
+    first_lost = min(sent) + 5
+    (gap,) = events(sink, DataQualityKind.GAP)
+    assert gap.details == {"expected": first_lost, "seen": first_lost + 4, "missing": 4}
+    (backfill,) = backfills(sink)
+    assert backfill.symbol == "BTCUSDT" and backfill.channel == "trades"
+    assert backfill.details == {
+        "reason": "backfill",
+        "first": first_lost,
+        "last": first_lost + 3,
+        "count": 4,
+        "source": "rest",
+    }
+    assert server.history_requests == [
+        {"symbol": "BTCUSDT", "fromId": str(first_lost), "limit": "4"}
+    ]
+
+    day = dt.datetime.fromtimestamp(sink.trades[0].ts / 1e9, dt.UTC).date()
+    store = f"file://{tmp_path / 'store'}"
+    splay_day(tmp_path / "journal", store, day)
+    frame = open_tickstore(store, "BINANCE_TRADES").select("BTCUSDT", 0, 2**62)
+    assert frame["trade_id"].tolist() == [str(i) for i in sorted(sent)]
+
+
+async def test_a_rest_error_leaves_a_gap_naming_the_missing_ids_and_the_stream_goes_on(
+    server: BinanceServer,
+) -> None:
+    sink = ListSink()
+    server.fail_history(1, status=429, body={"code": -1003, "msg": "Too many requests."})
+    handler = trades_feed(server, [sink])
+    async with running(handler):
+        await until(lambda: server.subscribed(), what="subscription")
+        await print_trades(server, 2)
+        await print_trades(server, 5, lost=3)
+        await until(lambda: len(events(sink, DataQualityKind.GAP)) == 2, what="the lost range")
+        await print_trades(server, 3)
+        await until(lambda: len(sink.trades) == 7, what="the trades after the error")
+
+    first_lost = server.sent_trades[2]["t"]
+    detected, lost = events(sink, DataQualityKind.GAP)
+    assert detected.details["missing"] == 3
+    assert lost.symbol == "BTCUSDT"
+    assert (lost.details["first"], lost.details["last"], lost.details["missing"]) == (
+        first_lost,
+        first_lost + 2,
+        3,
+    )
+    assert "-1003" in lost.details["reason"] and "Too many requests" in lost.details["reason"]
+    assert backfills(sink) == []
+    assert handler.backfill is not None and handler.backfill.errors == 1
+    assert [int(t.trade_id) for t in sink.trades] == [
+        e["t"] for e in server.sent_trades if not first_lost <= e["t"] <= first_lost + 2
+    ]
+
+
+async def test_a_gap_larger_than_the_cap_is_backfilled_up_to_the_cap(
+    server: BinanceServer,
+) -> None:
+    sink = ListSink()
+    handler = trades_feed(server, [sink], backfill_max_ids=3)
+    async with running(handler):
+        await until(lambda: server.subscribed(), what="subscription")
+        await print_trades(server, 1)
+        await print_trades(server, 6, lost=5)
+        await until(lambda: backfills(sink), what="the backfill")
+
+    first_lost = server.sent_trades[1]["t"]
+    assert [int(t.trade_id) for t in sink.trades] == [
+        first_lost - 1,
+        first_lost + 5,
+        first_lost,
+        first_lost + 1,
+        first_lost + 2,
+    ]
+    detected, beyond_cap = events(sink, DataQualityKind.GAP)
+    assert detected.details["missing"] == 5
+    assert (beyond_cap.details["first"], beyond_cap.details["last"]) == (
+        first_lost + 3,
+        first_lost + 4,
+    )
+    assert "more than 3 ids" in beyond_cap.details["reason"]
+    (backfill,) = backfills(sink)
+    assert backfill.details["count"] == 3
+
+
+async def test_backfill_off_records_the_stream_as_it_comes(server: BinanceServer) -> None:
+    sink = ListSink()
+    handler = trades_feed(server, [sink], backfill=False)
+    assert handler.backfill is None and handler.sequencer is None
+    async with running(handler):
+        await until(lambda: server.subscribed(), what="subscription")
+        await print_trades(server, 2)
+        await print_trades(server, 5, lost=3)
+        await until(lambda: len(sink.trades) == 4, what="the streamed trades")
+
+    assert [int(t.trade_id) for t in sink.trades] == [e["t"] for e in server.sent_trades[:2]] + [
+        e["t"] for e in server.sent_trades[5:]
+    ]
+    assert sink.quality == [] and server.history_requests == []
+
+
+def test_a_historical_trade_parses_as_the_streamed_trade_of_the_same_id() -> None:
+    streamed = {
+        "e": "trade",
+        "s": "BTCUSDT",
+        "t": 28457,
+        "p": "4.00000100",
+        "q": "12.00000000",
+        "T": 1499865549590,
+        "m": True,
+        "M": True,
+    }
+    rest = {
+        "id": 28457,
+        "price": "4.00000100",
+        "qty": "12.00000000",
+        "quoteQty": "48.000012",
+        "time": 1499865549590,
+        "isBuyerMaker": True,
+        "isBestMatch": True,
+    }
+
+    assert binance.parse_historical_trade("BTCUSDT", rest) == binance.parse_trade(streamed)
+    assert binance.parse_historical_trade("BTCUSDT", rest)[3] is Side.SELL
+    with pytest.raises(DataError, match="'m'"):
+        binance.parse_historical_trade("BTCUSDT", {**rest, "isBuyerMaker": "yes"})

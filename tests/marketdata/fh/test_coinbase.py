@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 from collections.abc import AsyncIterator
@@ -18,12 +19,14 @@ from serenity.errors import DataError, UnknownSymbolError, VenueError
 from serenity.exchange import coinbase
 from serenity.marketdata import (
     BookUpdate,
+    DataQualityEvent,
     DataQualityKind,
     JournalReader,
     JournalWriter,
     RawFrame,
     Trade,
 )
+from serenity.marketdata.batch import splay_day
 from serenity.marketdata.fh import Backoff, FeedConfig, FeedMetrics, FeedState, JournalSink
 from serenity.marketdata.fh.coinbase import (
     CoinbaseFeedHandler,
@@ -31,6 +34,7 @@ from serenity.marketdata.fh.coinbase import (
     unsubscribe_frame,
 )
 from serenity.marketdata.fh.registry import handler_class
+from serenity.marketdata.tickstore import open_tickstore
 from serenity.model import Side
 from tests.marketdata.fh.toy import ListSink as BaseSink
 from tests.polling import until
@@ -533,3 +537,151 @@ def test_an_implausible_level_resubscribes_the_book_and_is_kept_raw() -> None:
         unsubscribe_frame(["BTC-USD"], ["level2_batch"]),
         subscribe_frame(["BTC-USD"], ["level2_batch"]),
     ]
+
+
+# -- trade-id gaps backfilled from GET /products/{id}/trades ------------------------------------
+
+
+def backfilling(server: CoinbaseServer, sink: ListSink, **kw: Any) -> CoinbaseFeedHandler:
+    handler = make_handler(
+        server, sink, symbols=("BTC-USD",), channels=("trades",), rest_url=server.rest_url, **kw
+    )
+    if handler.backfill is not None:
+        handler.backfill.interval_s = 0.0
+    return handler
+
+
+def backfills(sink: ListSink) -> list[DataQualityEvent]:
+    """Return the ``resync`` events that report trades backfilled from REST."""
+    return [e for e in sink.quality if e.kind is RESYNC and e.details.get("source") == "rest"]
+
+
+def gaps(sink: ListSink) -> list[DataQualityEvent]:
+    return [e for e in sink.quality if e.kind is GAP]
+
+
+async def test_trade_ids_skipped_over_a_reconnect_are_backfilled_once_and_splay_in_order(
+    tmp_path: Path,
+) -> None:
+    sink = ListSink()
+    async with CoinbaseServer(heartbeat_interval_s=0.05) as server:
+        with JournalWriter(tmp_path / "journal") as journal:
+            handler = backfilling(server, sink)
+            handler.sinks.append(JournalSink(journal))
+            async with running(handler, server):
+                for taker in ("buy", "sell", "buy"):
+                    await server.trade("BTC-USD", taker_side=taker)
+                await until(lambda: len(sink.trades) == 3)
+                await server.drop()
+                for taker in ("sell", "buy", "sell", "buy"):  # while we are away
+                    server.make_trade("BTC-USD", taker_side=taker, size=0.02)
+                await until(lambda: server.connections == 2 and handler.state is FeedState.LIVE)
+                for _ in range(2):
+                    await server.trade("BTC-USD", taker_side="sell")
+                await until(lambda: len(sink.trades) == 9 and backfills(sink))
+                await server.trade("BTC-USD")  # the stream goes on after the backfill
+                await until(lambda: len(sink.trades) == 10)
+
+    sent = {m["trade_id"]: m for m in server.history["BTC-USD"]}
+    assert sorted(int(t.trade_id) for t in sink.trades) == sorted(sent)  # each id once
+    for t in sink.trades:  # a backfilled trade equals the streamed one, aggressor side too
+        assert wire_trade(t) == sent_trade(sent[int(t.trade_id)])
+    first_lost = min(sent) + 3
+    # the last_match after subscribing was the newest lost trade: the three before it are a gap
+    (gap,) = gaps(sink)
+    assert gap.details == {"expected": first_lost, "seen": first_lost + 3, "missing": 3}
+    (backfill,) = backfills(sink)
+    assert (backfill.channel, backfill.symbol) == ("trades", "BTC-USD")
+    assert backfill.details == {
+        "first": first_lost,
+        "last": first_lost + 2,
+        "count": 3,
+        "source": "rest",
+        "reason": "backfill",
+    }
+    assert server.history_requests == [{"after": str(first_lost + 3), "limit": "3"}]
+
+    day = dt.datetime.fromtimestamp(sink.trades[0].ts / 1e9, dt.UTC).date()
+    store = f"file://{tmp_path / 'store'}"
+    splay_day(tmp_path / "journal", store, day)
+    frame = open_tickstore(store, "COINBASE_TRADES").select("BTC-USD", 0, 2**62)
+    assert frame["trade_id"].tolist() == [str(i) for i in sorted(sent)]
+
+
+async def test_a_rest_error_leaves_a_gap_naming_the_missing_ids_and_the_stream_goes_on() -> None:
+    sink = ListSink()
+    async with CoinbaseServer() as server:
+        server.fail_history(1, status=503, body={"message": "Service Unavailable"})
+        handler = backfilling(server, sink)
+        async with running(handler, server):
+            first = await server.trade("BTC-USD")
+            for _ in range(2):
+                await server.trade("BTC-USD", lose=True)
+            await server.trade("BTC-USD")
+            await until(lambda: len(gaps(sink)) == 2)
+            last = await server.trade("BTC-USD")
+            await until(lambda: sink.trades[-1].trade_id == str(last["trade_id"]))
+
+    detected, lost = gaps(sink)
+    assert detected.details["missing"] == 2
+    lo = first["trade_id"] + 1
+    assert (lost.symbol, lost.details["first"], lost.details["last"]) == ("BTC-USD", lo, lo + 1)
+    assert lost.details["missing"] == 2
+    assert "503" in lost.details["reason"] and "Service Unavailable" in lost.details["reason"]
+    assert backfills(sink) == [] and handler.backfill is not None
+    assert handler.backfill.errors == 1
+    assert [int(t.trade_id) for t in sink.trades] == [lo - 1, lo + 2, lo + 3]
+
+
+async def test_a_gap_larger_than_the_cap_is_backfilled_up_to_the_cap() -> None:
+    sink = ListSink()
+    async with CoinbaseServer() as server:
+        handler = backfilling(server, sink, backfill_max_ids=2)
+        async with running(handler, server):
+            first = await server.trade("BTC-USD")
+            for _ in range(4):
+                await server.trade("BTC-USD", lose=True)
+            await server.trade("BTC-USD")
+            await until(lambda: backfills(sink))
+
+    lo = first["trade_id"] + 1
+    assert [int(t.trade_id) for t in sink.trades] == [lo - 1, lo + 4, lo, lo + 1]  # in id order
+    detected, beyond_cap = gaps(sink)
+    assert detected.details["missing"] == 4
+    assert (beyond_cap.details["first"], beyond_cap.details["last"]) == (lo + 2, lo + 3)
+    assert "more than 2 ids" in beyond_cap.details["reason"]
+    assert backfills(sink)[0].details["count"] == 2
+
+
+async def test_backfill_off_only_records_the_gap() -> None:
+    sink = ListSink()
+    async with CoinbaseServer() as server:
+        handler = backfilling(server, sink, backfill=False)
+        assert handler.backfill is None
+        async with running(handler, server):
+            await server.trade("BTC-USD")
+            await server.trade("BTC-USD", lose=True)
+            await server.trade("BTC-USD")
+            await until(lambda: len(sink.trades) == 2)
+    assert [e.kind for e in sink.quality] == [GAP] and server.history_requests == []
+
+
+def test_a_product_trade_parses_as_the_streamed_match_of_the_same_id() -> None:
+    match = {
+        "type": "match",
+        "trade_id": 74,
+        "sequence": 50,
+        "maker_order_id": "a",
+        "taker_order_id": "b",
+        "time": "2014-11-07T22:19:28.578544Z",
+        "product_id": "BTC-USD",
+        "size": "0.01000000",
+        "price": "10.00000000",
+        "side": "buy",
+    }
+    rest = {k: match[k] for k in ("time", "trade_id", "price", "size", "side")}
+
+    assert coinbase.parse_product_trade("BTC-USD", rest) == coinbase.parse_match(match)
+    assert coinbase.parse_product_trade("BTC-USD", rest)[3] is Side.SELL  # the maker bought
+    with pytest.raises(DataError):
+        coinbase.parse_product_trade("BTC-USD", {**rest, "side": "up"})

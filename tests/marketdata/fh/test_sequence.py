@@ -51,3 +51,36 @@ def test_a_run_of_rejections_makes_the_tracker_stuck_until_one_is_accepted() -> 
     assert tracker.is_stuck
     tracker.reset()
     assert tracker.check(8) is SequenceCheck.FIRST and tracker.run == 0
+
+
+def test_a_skipped_trade_id_is_delivered_once_from_rest_or_the_stream_never_twice() -> None:
+    from serenity.marketdata import DataQualityEvent, Trade
+    from serenity.marketdata.fh.trade_ids import TradeIdSequencer
+    from serenity.model import InstrumentId, Side
+
+    inst = InstrumentId("binance", "BTCUSDT")
+    delivered: list[str] = []
+    gaps: list[tuple[str, int, int]] = []
+    events: list[DataQualityEvent] = []
+    seq = TradeIdSequencer(
+        "binance",
+        ["BTCUSDT"],
+        deliver=lambda t: delivered.append(t.trade_id),
+        publish_quality=events.append,
+        on_gap=lambda s, first, last, ts: gaps.append((s, first, last)),
+    )
+
+    def trade(tid: int) -> Trade:
+        return Trade(inst, tid, tid, str(tid), Side.BUY, 1.0, 1.0)
+
+    for tid in (1, 2, 6):
+        seq.take(tid, trade(tid))
+    assert gaps == [("BTCUSDT", 3, 5)]
+    seq.open_hole("BTCUSDT", 3, 5)
+    assert seq.fill(3, trade(3)) and seq.fill(5, trade(5))
+    seq.take(3, trade(3))  # a late streamed duplicate of a backfilled id: dropped
+    seq.take(4, trade(4))  # the stream brought a skipped id after all: recorded
+    assert not seq.fill(4, trade(4))  # and REST cannot record it again
+    assert seq.holes("BTCUSDT") == [] and seq.close_holes("BTCUSDT", 3, 5) == []
+    assert delivered == ["1", "2", "6", "3", "5", "4"]
+    assert seq.duplicates == 2

@@ -143,3 +143,26 @@ def test_a_trade_journalled_twice_is_splayed_once_and_counted(
     frame = open_tickstore(spec.url, "PHEMEX_TRADES").select("BTCUSD", D0, D0 + NS_PER_DAY)
     assert frame["trade_id"].tolist() == [str(i) for i in range(10)]
     assert frame["price"].tolist() == [1.0] * 10  # the first one journalled is kept
+
+
+def test_backfilled_trades_journalled_late_are_splayed_in_time_and_id_order(
+    tmp_path: Path, spec: StoreSpec
+) -> None:
+    inst = InstrumentId("binance", "BTCUSDT")
+    ts = D0 + 60 * 10**9
+
+    def trade(tid: int, at: int = ts) -> Trade:
+        return Trade(inst, at, at + 10**6, str(tid), Side.BUY, 100.0, 1.0)
+
+    # streamed 10, 11, 14, 15 (12 and 13 lost), then 12 and 13 from REST, then a late
+    # streamed duplicate of 13; 12..14 share a millisecond, as trades often do
+    streamed = [trade(10, ts - 2), trade(11, ts - 1), trade(14), trade(15, ts + 1)]
+    write_journal(tmp_path / "j", [*streamed, trade(12), trade(13), trade(13)])
+
+    results = {r.table: r for r in splay_day(tmp_path / "j", spec.url, DAY)}
+
+    assert results["BINANCE_TRADES"].rows == 6
+    assert results["BINANCE_TRADES"].quality["duplicate_trades"] == 1
+    frame = open_tickstore(spec.url, "BINANCE_TRADES").select("BTCUSDT", D0, D0 + NS_PER_DAY)
+    assert frame["trade_id"].tolist() == ["10", "11", "12", "13", "14", "15"]
+    assert frame["ts"].tolist() == sorted(frame["ts"].tolist())
