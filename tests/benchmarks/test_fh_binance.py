@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from serenity.marketdata import BookUpdate, DataQualityEvent, JournalWriter, Ord
 from serenity.marketdata import Trade as TradeRecord
 from serenity.marketdata.fh import FeedConfig, FeedMetrics, JournalSink
 from serenity.marketdata.fh.binance import BinanceFeedHandler
-from tests.marketdata.fh.binance_server import serve_in_process
+from tests.marketdata.fh.binance_server import PACED_FIRST_ID, serve_in_process
 from tests.venues import payload
 
 SYMBOL = "BTCUSDT"
@@ -41,14 +41,15 @@ CATALOG = binance.parse_exchange_info(payload("binance", "exchange_info"))
 class Probe:
     """A sink placed after the journal: counts, times and signals when ``n`` records arrived."""
 
-    def __init__(self, n: int, *, latencies: bool = False) -> None:
+    def __init__(self, n: int, *, sent: Sequence[int] | None = None) -> None:
         self.n = n
         self.seen = 0
         self.first_recv = 0
         self.last_done = 0
         self.cpu = (0.0, 0.0)
         self.done = asyncio.Event()
-        self.recv_to_journal: list[int] | None = [] if latencies else None
+        self.sent = sent  # each paced trade's send time in ns, by its index
+        self.recv_to_journal: list[int] | None = [] if sent is not None else None
         self.send_to_journal: list[int] = []
         self.quality: list[DataQualityEvent] = []
 
@@ -68,10 +69,10 @@ class Probe:
         return self.n / wall, self.n / (self.cpu[1] - self.cpu[0])
 
     def on_trade(self, trade: TradeRecord) -> None:
-        if self.recv_to_journal is not None:
+        if self.recv_to_journal is not None and self.sent is not None:
             now = time.time_ns()
             self.recv_to_journal.append(now - trade.ts_recv)
-            self.send_to_journal.append(now - int(trade.trade_id))
+            self.send_to_journal.append(now - self.sent[int(trade.trade_id) - PACED_FIRST_ID])
         self._count(trade.ts_recv)
 
     def on_book(self, update: BookUpdate, book: OrderBook) -> None:
@@ -85,14 +86,20 @@ class Probe:
         raise AssertionError(f"unparsed frame {raw.data[:80]!r}")
 
 
-def _start_server(kind: str, n: int, rate: float = 0.0) -> Callable[[], Any]:
-    """Return a pedantic setup that starts a server process and hands its port to the round."""
+def _start_server(
+    kind: str, n: int, rate: float = 0.0, sent: list[Sequence[int]] | None = None
+) -> Callable[[], Any]:
+    """Return a pedantic setup that starts a server process and hands its port to the round;
+    with ``sent``, each round's shared array of paced send times is appended to it."""
     context = multiprocessing.get_context("spawn")
 
     def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
         parent, child = context.Pipe()
+        times = context.Array("q", n, lock=False) if sent is not None else None
+        if sent is not None and times is not None:
+            sent.append(times)
         process = context.Process(
-            target=serve_in_process, args=(child, SYMBOL, kind, n, rate), daemon=True
+            target=serve_in_process, args=(child, SYMBOL, kind, n, rate, times), daemon=True
         )
         process.start()
         if not parent.poll(60):
@@ -198,14 +205,15 @@ def _pct(values: list[int], q: float) -> float:
 
 def test_trade_latency_at_10k_msgs_per_s(benchmark: Any, tmp_path: Path) -> None:
     probes: list[Probe] = []
+    sent: list[Sequence[int]] = []
     root = _rounds(tmp_path)
 
     def run(port: int, conn: Connection, process: Any) -> BinanceFeedHandler:
-        probes.append(Probe(N_PACED, latencies=True))
+        probes.append(Probe(N_PACED, sent=sent[-1]))
         return _record(port, conn, process, root(), "trades", probes[-1])
 
     benchmark.pedantic(
-        run, setup=_start_server("trades", N_PACED, PACED_RATE), rounds=3, iterations=1
+        run, setup=_start_server("trades", N_PACED, PACED_RATE, sent), rounds=3, iterations=1
     )
 
     recv = [v for p in probes for v in p.recv_to_journal or []]

@@ -27,10 +27,10 @@ import json
 import random
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableSequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
@@ -421,19 +421,39 @@ class BinanceServer:
 # -- a server process for benchmarks -----------------------------------------------------------
 
 
-def serve_in_process(conn: Connection, symbol: str, kind: str, n: int, rate: float = 0.0) -> None:
+PACED_FIRST_ID: Final = 1_000_000
+"""The trade id of the first paced trade; the ``i``-th is ``PACED_FIRST_ID + i``."""
+
+
+def serve_in_process(
+    conn: Connection,
+    symbol: str,
+    kind: str,
+    n: int,
+    rate: float = 0.0,
+    sent: MutableSequence[int] | None = None,
+) -> None:
     """Run a :class:`BinanceServer` in this process and stream ``n`` frames to one client.
 
     The process sends its port on ``conn``, waits for the subscription (and, for ``kind``
     ``book``, for the depth snapshot), then sends ``n`` ``trade`` or ``depthUpdate`` events
-    back to back, or ``rate`` a second (trades only, each with its send time in ns as its
-    trade id). It then sends the book's final ``(last_update_id, bids, asks)`` (None for
-    trades) and exits when it receives anything on ``conn``.
+    back to back, or ``rate`` a second (trades only, numbered consecutively from
+    :data:`PACED_FIRST_ID` as Binance numbers them, each one's send time in ns written to
+    ``sent[i]``, a shared array, just before it goes). It then sends the book's final
+    ``(last_update_id, bids, asks)`` (None for trades) and exits when it receives anything on
+    ``conn``.
     """
-    asyncio.run(_serve_frames(conn, symbol, kind, n, rate))
+    asyncio.run(_serve_frames(conn, symbol, kind, n, rate, sent))
 
 
-async def _serve_frames(conn: Connection, symbol: str, kind: str, n: int, rate: float) -> None:
+async def _serve_frames(
+    conn: Connection,
+    symbol: str,
+    kind: str,
+    n: int,
+    rate: float,
+    sent: MutableSequence[int] | None = None,
+) -> None:
     async with BinanceServer([symbol]) as server:
         name = f"{symbol.lower()}@{'trade' if kind == 'trades' else 'depth@100ms'}"
         book = ServerBook(dict(server.books[symbol].bids), dict(server.books[symbol].asks))
@@ -448,7 +468,7 @@ async def _serve_frames(conn: Connection, symbol: str, kind: str, n: int, rate: 
             await asyncio.sleep(0.05)  # let the client apply the snapshot first
         client = server.clients[0]
         if rate:
-            await _paced_trades(client.ws, symbol, name, n, rate)
+            await _paced_trades(client.ws, symbol, name, n, rate, sent)
         else:
             await _write_frames(client, frames)
         server.books[symbol] = book
@@ -491,7 +511,12 @@ def _frames(symbol: str, name: str, kind: str, n: int, book: ServerBook) -> list
 
 
 async def _paced_trades(
-    ws: web.WebSocketResponse, symbol: str, name: str, n: int, rate: float
+    ws: web.WebSocketResponse,
+    symbol: str,
+    name: str,
+    n: int,
+    rate: float,
+    sent: MutableSequence[int] | None,
 ) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -501,7 +526,9 @@ async def _paced_trades(
         delay = start + i / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        await ws.send_str(f"{head}{time.time_ns()}{tail}")
+        if sent is not None:
+            sent[i] = time.time_ns()
+        await ws.send_str(f"{head}{PACED_FIRST_ID + i}{tail}")
 
 
 def ws_text_frame(text: str) -> bytes:
