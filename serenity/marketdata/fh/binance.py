@@ -364,23 +364,13 @@ class BinanceFeedHandler(FeedHandler):
             if resp.status != 200:
                 raise binance.rest_error(resp.status, body)
         ts_recv = time.time_ns()
-        try:
-            items = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            items = None
-        if type(items) is not list:
-            raise DataError(f"{self.venue}: historicalTrades answered {_show(body)}")
         instrument = self._trade_instruments[symbol]
-        page = []
-        for item in items:
-            try:
-                _, ts, trade_id, side, price, qty = binance.parse_historical_trade(symbol, item)
-            except DataError as exc:
-                self.parse_error(orjson.dumps(item), ts_recv, exc, symbol=symbol)
-                continue
-            trade = Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
-            page.append((int(trade_id), trade))
-        return page
+
+        def parse(item: Any) -> tuple[int, Trade]:
+            _, ts, trade_id, side, price, qty = binance.parse_historical_trade(symbol, item)
+            return int(trade_id), Trade(instrument, ts, ts_recv, trade_id, side, price, qty)
+
+        return self.trade_page(body, ts_recv, symbol, "historicalTrades", parse)
 
     def _refuse(self, event: object, symbol: str, channel: str) -> NoReturn:
         self.instrument(symbol)  # an unsubscribed symbol is the better message

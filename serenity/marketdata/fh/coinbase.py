@@ -365,23 +365,13 @@ class CoinbaseFeedHandler(FeedHandler):
                     code=error.status,
                 )
         ts_recv = time.time_ns()
-        try:
-            items = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            items = None
-        if type(items) is not list:
-            raise DataError(f"{self.venue}: GET trades of {symbol} answered {body[:80]!r}")
         instrument = self.instruments[symbol]
-        page = []
-        for item in items:
-            try:
-                _, trade_id, ts, side, price, size = coinbase.parse_product_trade(symbol, item)
-            except DataError as exc:
-                self.parse_error(orjson.dumps(item), ts_recv, exc, symbol=symbol)
-                continue
-            trade = Trade(instrument, ts, ts_recv, str(trade_id), side, price, size)
-            page.append((trade_id, trade))
-        return page
+
+        def parse(item: Any) -> tuple[int, Trade]:
+            _, trade_id, ts, side, price, size = coinbase.parse_product_trade(symbol, item)
+            return trade_id, Trade(instrument, ts, ts_recv, str(trade_id), side, price, size)
+
+        return self.trade_page(body, ts_recv, symbol, f"GET trades of {symbol}", parse)
 
     def _on_last_match(self, msg: Any, ts_recv: int) -> None:
         """Take the ``last_match`` sent after subscribing: the venue's latest trade."""

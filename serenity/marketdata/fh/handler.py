@@ -26,6 +26,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar, Final, NoReturn, Protocol
 
+import orjson
+
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
 from serenity.exchange.product import ProductCatalog
 from serenity.marketdata.book import OrderBook
@@ -511,6 +513,38 @@ class FeedHandler(ABC):
             self.metrics.observe_data_quality(event)  # reconnects are counted by the connection
         for sink in self.sinks:
             sink.on_quality(event)
+
+    def trade_page(
+        self,
+        body: bytes,
+        ts_recv: int,
+        symbol: str,
+        what: str,
+        parse: Callable[[Any], tuple[int, Trade]],
+    ) -> list[tuple[int, Trade]]:
+        """Return a REST answer's trades as ``(trade id, trade)``, in the answer's order.
+
+        ``parse`` turns one item into its id and :class:`Trade`; an item it refuses with
+        :class:`DataError` is journalled raw (:meth:`parse_error`) and skipped.
+
+        Raises
+        ------
+        DataError
+            When the answer (to ``what``) is not a JSON list.
+        """
+        try:
+            items = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            items = None
+        if type(items) is not list:
+            raise DataError(f"{self.venue}: {what} answered {body[:80]!r}")
+        page = []
+        for item in items:
+            try:
+                page.append(parse(item))
+            except DataError as exc:
+                self.parse_error(orjson.dumps(item), ts_recv, exc, symbol=symbol)
+        return page
 
     def parse_error(
         self, data: str | bytes, ts_recv: int, exc: BaseException, *, symbol: str = "*"
