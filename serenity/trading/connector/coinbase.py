@@ -322,6 +322,7 @@ class CoinbaseConnector(VenueConnector):
         if tracked is None:
             tracked = tracking.track(self.channel, order)
         self.channel.replacing(old_id)
+        self._cancels_sent.add(order.cl_ord_id)  # the amend's cancel: a vanished order is ours
         try:
             await self.rest.request(
                 "DELETE", self._order_path(order), signed=True, cost=PRIVATE, idempotent=False

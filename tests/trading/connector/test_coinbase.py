@@ -521,6 +521,23 @@ async def test_a_cancel_whose_answer_was_lost_ends_canceled_by_the_queries(rig: 
     assert vanished(rig, order) == []  # finished already: reconciliation has nothing to say
 
 
+async def test_an_amend_whose_cancel_answer_was_lost_ends_canceled_as_we_asked(rig: Rig) -> None:
+    order = rig.bid()
+    await until(lambda: order.status is OrderStatus.NEW)
+    await rig.venue.drop_streams(hold=True)
+    await until(lambda: not rig.connector.stream_ready)
+    rig.venue.script("DELETE", "/orders", 504, "Gateway Timeout", execute=True)
+
+    rig.oms.replace(order, price="94")  # the amend's cancel goes through; its answer is lost
+
+    await until(lambda: order.status is OrderStatus.CANCELED)
+    (report,) = rig.reports(order, ExecType.CANCELED)
+    assert "as we asked" in (report.text or "") and order.price == D("95")
+    await until(lambda: any(isinstance(e, CancelReject) and e.is_replace for e in rig.events))
+    assert not rig.reports(order, ExecType.REPLACED) and order.venue_order_id in rig.venue.forgotten
+    rig.venue.release_streams()
+
+
 async def test_an_order_canceled_elsewhere_while_the_stream_is_down_ends_canceled(
     rig: Rig,
 ) -> None:
