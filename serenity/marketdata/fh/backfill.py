@@ -43,7 +43,15 @@ from serenity.marketdata.types import Trade
 if TYPE_CHECKING:
     from serenity.marketdata.fh.trade_ids import TradeIdSequencer
 
-__all__ = ["DEFAULT_MAX_IDS", "REASON", "SOURCE", "FetchTrades", "TradeBackfill", "TradeRange"]
+__all__ = [
+    "DEFAULT_MAX_IDS",
+    "REASON",
+    "SOURCE",
+    "FetchTrades",
+    "ServerError",
+    "TradeBackfill",
+    "TradeRange",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,11 @@ FetchTrades = Callable[
 (starting at ``first``, or with ``ascending=False`` ending at ``last``, where the venue has
 them), as ``(id, trade)`` pairs in any order.
 An empty page means the venue has none of them. Raises for an HTTP error or a bad answer."""
+
+
+class ServerError(VenueError):
+    """The venue failed to answer a trades request (HTTP 5XX): worth a retry, unlike a
+    refusal. A venue's ``fetch`` raises it, keeping the venue's code and text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,12 @@ class TradeBackfill:
         The longest wait for one request.
     max_pending
         The most ranges waiting; a gap beyond that stays missing.
+    retries
+        How many times a request that failed for a transient reason (a network error, a
+        timeout, an HTTP 5XX) is sent again, after ``retry_delay_s``, then twice that, and so
+        on. A refusal (a 4XX, a rate limit) or a bad answer is not retried.
+    retry_delay_s
+        The wait before the first retry.
     ascending
         True when ``fetch`` pages from ``first`` up (Binance's ``fromId``), False when from
         ``last`` down (Coinbase's newest-first pages).
@@ -121,6 +140,8 @@ class TradeBackfill:
         timeout_s: float = 10.0,
         max_pending: int = 100,
         ascending: bool = True,
+        retries: int = 2,
+        retry_delay_s: float = 1.0,
     ) -> None:
         self.venue = venue
         self.sequencer = sequencer
@@ -129,6 +150,8 @@ class TradeBackfill:
         self.timeout_s = timeout_s
         self.max_pending = max_pending
         self.ascending = ascending
+        self.retries = retries
+        self.retry_delay_s = retry_delay_s
         self.pending: deque[TradeRange] = deque()
         self.filled = 0
         self.missed = 0
@@ -170,23 +193,8 @@ class TradeBackfill:
         symbol, first, last = todo.symbol, todo.first, todo.last
         count, reason = 0, ""
         while first <= last and self._is_open(symbol, first, last):
-            wait = self._last_request + self.interval_s - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_request = time.monotonic()
-            self.requests += 1
-            try:
-                page = await self._fetch(http, symbol, first, last)
-            except (
-                aiohttp.ClientError,
-                OSError,
-                TimeoutError,
-                VenueError,
-                DataError,
-                ValueError,
-            ) as exc:
-                self.errors += 1
-                reason = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+            page, reason = await self._fetch_page(http, symbol, first, last)
+            if page is None:
                 break
             ids = [i for i, _ in page if first <= i <= last]
             if not ids:
@@ -214,6 +222,39 @@ class TradeBackfill:
         for lo, hi in self.sequencer.close_holes(symbol, todo.first, todo.last):
             self._missing(symbol, lo, hi, reason or "the venue did not send them", now)
 
+    async def _fetch_page(
+        self, http: aiohttp.ClientSession, symbol: str, first: int, last: int
+    ) -> tuple[Sequence[tuple[int, Trade]] | None, str]:
+        """Return one page, or None and why it could not be had (after the retries a
+        transient failure earns)."""
+        attempt = 0
+        while True:
+            wait = self._last_request + self.interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_request = time.monotonic()
+            self.requests += 1
+            try:
+                return await self._fetch(http, symbol, first, last), ""
+            except (
+                aiohttp.ClientError,
+                OSError,
+                TimeoutError,
+                VenueError,
+                DataError,
+                ValueError,
+            ) as exc:
+                self.errors += 1
+                reason = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+                if attempt >= self.retries or not _transient(exc):
+                    return None, reason
+                log.info(
+                    "fh.backfill_retry",
+                    extra={"venue": self.venue, "symbol": symbol, "error": reason},
+                )
+                await asyncio.sleep(self.retry_delay_s * 2**attempt)
+                attempt += 1
+
     def _is_open(self, symbol: str, first: int, last: int) -> bool:
         """Return True while some id of ``first..last`` waits in the sequencer's holes."""
         return any(lo <= last and hi >= first for lo, hi in self.sequencer.holes(symbol))
@@ -239,3 +280,8 @@ class TradeBackfill:
                 venue=self.venue, channel=TRADES, symbol=symbol, ts=ts, kind=kind, details=details
             )
         )
+
+
+def _transient(exc: BaseException) -> bool:
+    """Return True for a failure worth a retry: the network, a timeout, an HTTP 5XX."""
+    return isinstance(exc, ServerError | aiohttp.ClientError | OSError | TimeoutError)

@@ -44,7 +44,7 @@ import orjson
 from serenity.errors import ConfigError, DataError, VenueError
 from serenity.exchange import binance
 from serenity.exchange.product import ProductCatalog
-from serenity.marketdata.fh.backfill import TradeBackfill
+from serenity.marketdata.fh.backfill import ServerError, TradeBackfill
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.config import FeedConfig
 from serenity.marketdata.fh.handler import FeedHandler, FeedSink
@@ -362,7 +362,10 @@ class BinanceFeedHandler(FeedHandler):
         async with http.get(url, params=params) as resp:
             body = await resp.read()
             if resp.status != 200:
-                raise binance.rest_error(resp.status, body)
+                error = binance.rest_error(resp.status, body)
+                if resp.status >= 500:
+                    raise ServerError(str(error), code=error.code)
+                raise error
         ts_recv = time.time_ns()
         instrument = self._trade_instruments[symbol]
 

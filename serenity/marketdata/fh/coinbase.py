@@ -49,7 +49,7 @@ import orjson
 from serenity.errors import DataError, VenueError
 from serenity.exchange import coinbase
 from serenity.exchange.product import ProductCatalog
-from serenity.marketdata.fh.backfill import TradeBackfill
+from serenity.marketdata.fh.backfill import ServerError, TradeBackfill
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
 from serenity.marketdata.fh.config import FeedConfig
@@ -360,7 +360,8 @@ class CoinbaseFeedHandler(FeedHandler):
             body = await resp.read()
             error = coinbase.parse_error_answer(resp.status, body)
             if error is not None:
-                raise VenueError(
+                kind = ServerError if error.status >= 500 else VenueError
+                raise kind(
                     f"{self.venue}: GET trades of {symbol}: HTTP {error.status}: {error.message}",
                     code=error.status,
                 )

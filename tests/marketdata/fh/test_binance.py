@@ -658,6 +658,7 @@ def trades_feed(server: BinanceServer, sinks: Sequence[Any], **config: Any) -> B
     handler = feed(server, sinks, symbols=("BTCUSDT",), channels=("trades",), **config)
     if handler.backfill is not None:
         handler.backfill.interval_s = 0.0
+        handler.backfill.retry_delay_s = 0.0
     return handler
 
 
@@ -753,6 +754,33 @@ async def test_a_rest_error_leaves_a_gap_naming_the_missing_ids_and_the_stream_g
     assert [int(t.trade_id) for t in sink.trades] == [
         e["t"] for e in server.sent_trades if not first_lost <= e["t"] <= first_lost + 2
     ]
+
+
+@pytest.mark.parametrize("failures", [2, 3])
+async def test_a_server_error_is_retried_twice_before_the_ids_stay_missing(
+    server: BinanceServer, failures: int
+) -> None:
+    sink = ListSink()
+    server.fail_history(failures, status=503)  # 5XX, no Binance code: transient
+    handler = trades_feed(server, [sink])
+    async with running(handler):
+        await until(lambda: server.subscribed(), what="subscription")
+        await print_trades(server, 2)
+        await print_trades(server, 5, lost=3)
+        await until(
+            lambda: backfills(sink) or len(events(sink, DataQualityKind.GAP)) == 2,
+            what="the backfill or the lost range",
+        )
+
+    assert handler.backfill is not None and handler.backfill.errors == failures
+    assert handler.backfill.requests == min(failures + 1, 3)
+    if failures == 2:  # the third request succeeds: every id recorded, nothing missing
+        assert [e.details["count"] for e in backfills(sink)] == [3]
+        assert len(events(sink, DataQualityKind.GAP)) == 1
+        assert sorted(int(t.trade_id) for t in sink.trades) == [e["t"] for e in server.sent_trades]
+    else:
+        assert backfills(sink) == []
+        assert "HTTP 503" in events(sink, DataQualityKind.GAP)[1].details["reason"]
 
 
 async def test_a_gap_larger_than_the_cap_is_backfilled_up_to_the_cap(

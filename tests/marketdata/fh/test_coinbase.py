@@ -548,6 +548,7 @@ def backfilling(server: CoinbaseServer, sink: ListSink, **kw: Any) -> CoinbaseFe
     )
     if handler.backfill is not None:
         handler.backfill.interval_s = 0.0
+        handler.backfill.retry_delay_s = 0.0
     return handler
 
 
@@ -611,7 +612,8 @@ async def test_trade_ids_skipped_over_a_reconnect_are_backfilled_once_and_splay_
 async def test_a_rest_error_leaves_a_gap_naming_the_missing_ids_and_the_stream_goes_on() -> None:
     sink = ListSink()
     async with CoinbaseServer() as server:
-        server.fail_history(1, status=503, body={"message": "Service Unavailable"})
+        # a 5XX is retried twice: three failures in a row leave the ids missing
+        server.fail_history(3, status=503, body={"message": "Service Unavailable"})
         handler = backfilling(server, sink)
         async with running(handler, server):
             first = await server.trade("BTC-USD")
@@ -629,7 +631,7 @@ async def test_a_rest_error_leaves_a_gap_naming_the_missing_ids_and_the_stream_g
     assert lost.details["missing"] == 2
     assert "503" in lost.details["reason"] and "Service Unavailable" in lost.details["reason"]
     assert backfills(sink) == [] and handler.backfill is not None
-    assert handler.backfill.errors == 1
+    assert handler.backfill.errors == handler.backfill.requests == 3
     assert [int(t.trade_id) for t in sink.trades] == [lo - 1, lo + 2, lo + 3]
 
 
