@@ -334,16 +334,6 @@ class BinanceFeedHandler(FeedHandler):
         """Return True when the feed delivers and every book is in sync."""
         return self._is_all_live and self._delivering
 
-    def _on_trade_gap(self, symbol: str, first: int, last: int, ts_recv: int) -> None:
-        if self.backfill is not None:
-            self.backfill.schedule(symbol, first, last, ts_recv)
-
-    def _accept_backfilled(self, trade_id: int, trade: Trade) -> bool:
-        """Check a fetched trade as a streamed one and record it unless its id was seen."""
-        assert self.sequencer is not None  # the backfill exists only with a sequencer
-        self.check_trade(trade.instrument.symbol, trade.price, trade.qty, trade.ts_recv)
-        return self.sequencer.fill(trade_id, trade)
-
     async def _fetch_trades(
         self, http: aiohttp.ClientSession, symbol: str, first: int, last: int
     ) -> list[tuple[int, Trade]]:

@@ -332,15 +332,6 @@ class CoinbaseFeedHandler(FeedHandler):
         trade = Trade(self.instruments[symbol], ts, ts_recv, str(trade_id), side, price, qty)
         self.sequencer.take(trade_id, trade)
 
-    def _on_trade_gap(self, symbol: str, first: int, last: int, ts_recv: int) -> None:
-        if self.backfill is not None:
-            self.backfill.schedule(symbol, first, last, ts_recv)
-
-    def _accept_backfilled(self, trade_id: int, trade: Trade) -> bool:
-        """Check a fetched trade as a streamed one and record it unless its id was seen."""
-        self.check_trade(trade.instrument.symbol, trade.price, trade.qty, trade.ts_recv)
-        return self.sequencer.fill(trade_id, trade)
-
     async def _fetch_trades(
         self, http: aiohttp.ClientSession, symbol: str, first: int, last: int
     ) -> list[tuple[int, Trade]]:

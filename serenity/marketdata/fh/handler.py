@@ -514,6 +514,17 @@ class FeedHandler(ABC):
         for sink in self.sinks:
             sink.on_quality(event)
 
+    def _on_trade_gap(self, symbol: str, first: int, last: int, ts_recv: int) -> None:
+        """Hand a trade-id gap (the ``on_gap`` of the trade-id sequencer) to the backfill."""
+        if self.backfill is not None:
+            self.backfill.schedule(symbol, first, last, ts_recv)
+
+    def _accept_backfilled(self, trade_id: int, trade: Trade) -> bool:
+        """Check a fetched trade as a streamed one and record it unless its id was seen."""
+        assert self.backfill is not None  # the backfill's own callback
+        self.check_trade(trade.instrument.symbol, trade.price, trade.qty, trade.ts_recv)
+        return self.backfill.sequencer.fill(trade_id, trade)
+
     def trade_page(
         self,
         body: bytes,
