@@ -16,6 +16,10 @@ is free of I/O: it sends through a callable and asks the handler which books wai
   started by :meth:`Resubscriber.poll` with the first frame after that.
 * A round is skipped when, by its time, every book of the family is live again (e.g. the
   periodic snapshot came first).
+* A refused subscription leaves its book with no subscription (the unsubscribe before it
+  ended the old one), so no periodic snapshot will come either: the book is asked for again,
+  the next round waiting twice as long after each round in a row with a refusal (2 s, 4 s,
+  ... up to :data:`MAX_BACKOFF_NS`), until a round has none.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ log = logging.getLogger(__name__)
 
 SPACING_NS: Final = 1_000_000_000
 """Least time between the starts of two rounds of one channel family (ns)."""
+MAX_BACKOFF_NS: Final = 64 * SPACING_NS
+"""Longest wait before a round that follows refusals (ns)."""
 NEVER: Final = sys.maxsize
 
 
@@ -49,6 +55,8 @@ class _Family:
     wanted: str = ""  # a symbol whose book waits for a snapshot not asked for yet
     started: int = -SPACING_NS  # when the last round started
     trigger: str = ""  # the symbol whose gap started it
+    refusals: int = 0  # rounds in a row with a refused subscription
+    round_refused: bool = False  # a subscription of the outstanding round was refused
 
 
 class Resubscriber:
@@ -98,6 +106,8 @@ class Resubscriber:
             family.accepted.clear()
             family.wanted = family.trigger = ""
             family.started = -SPACING_NS
+            family.refusals = 0
+            family.round_refused = False
         self._ids.clear()
         self._next_id = next_id
         self.due = NEVER
@@ -136,14 +146,17 @@ class Resubscriber:
     def on_reply(self, rid: int, *, refused: bool, ts: int) -> tuple[str, str]:
         """Take the reply to request ``rid``; return its method and symbol.
 
-        A refused subscription ends the symbol's part of the round: its book waits for the
-        periodic snapshot. The symbol of the unsubscribe is the one whose gap started it.
+        A refused subscription ends the symbol's part of the round and asks for the book
+        again, after a longer wait each time (see the module docstring). The symbol of the
+        unsubscribe is the one whose gap started it.
         """
         family, symbol = self._ids.pop(rid)
         if not symbol:
             return family.unsubscribe, family.trigger
         if symbol in family.outstanding:
             if refused:
+                family.round_refused = True
+                family.wanted = family.wanted or symbol
                 self._answered(family, symbol, ts)
             else:
                 family.accepted.add(symbol)
@@ -153,7 +166,7 @@ class Resubscriber:
         """Start a round if one is wanted and may go now."""
         if family.outstanding or not family.wanted:
             return  # one round at a time: the next starts when this one is answered
-        due = family.started + SPACING_NS
+        due = family.started + min(SPACING_NS << family.refusals, MAX_BACKOFF_NS)
         if ts < due:
             self.due = min(self.due, due)
             return
@@ -181,6 +194,8 @@ class Resubscriber:
         del family.outstanding[symbol]
         family.accepted.discard(symbol)
         if not family.outstanding:
+            family.refusals = family.refusals + 1 if family.round_refused else 0
+            family.round_refused = False
             self._start(family, ts)
 
 

@@ -120,9 +120,12 @@ async def test_repeated_gaps_send_one_resubscription_until_it_is_answered(
     assert sink.kinds("sBTCUSDT") == [GAP] * 5 + [RESYNC]
 
 
-async def test_a_refused_resubscription_is_recorded_and_the_feed_runs_on(
+async def test_a_refused_resubscription_is_recorded_and_asked_for_again_later(
     slow_venue: PhemexServer,
 ) -> None:
+    """The refused subscription leaves the book unsubscribed (the unsubscribe before it ended
+    the old one), so no periodic snapshot would come: the book is asked for again, 2 s later,
+    and meanwhile trades and the other books are recorded."""
     venue, sink = slow_venue, ListSink()
     handler = feed(venue, [sink])
     async with recording(handler):
@@ -131,6 +134,8 @@ async def test_a_refused_resubscription_is_recorded_and_the_feed_runs_on(
         venue.refused |= {("orderbook.unsubscribe", "*"), ("orderbook.subscribe", "BTCUSD")}
         venue.out_of_order("BTCUSD", 1)
         await until(lambda: sink.kinds("BTCUSD") == [GAP, VENUE_ERROR, VENUE_ERROR])
+        assert not handler.books["BTCUSD"].is_live and handler.state is FeedState.SYNCING
+        venue.refused.clear()  # the venue takes the next round
         venue.step(100, ALL)  # trades and the other books are recorded meanwhile
         want = server_trades(venue, since)
         others = ("sBTCUSDT", "BTCUSDT")
@@ -142,9 +147,7 @@ async def test_a_refused_resubscription_is_recorded_and_the_feed_runs_on(
                 )
             )
         )
-        assert not handler.books["BTCUSD"].is_live and handler.state is FeedState.SYNCING
-        venue.snapshot_all()  # Phemex's periodic snapshot resyncs the book
-        await until(lambda: sink.kinds("BTCUSD")[-1:] == [RESYNC])
+        await until(lambda: sink.kinds("BTCUSD")[-1:] == [RESYNC], what="the retry")
         venue.step(50, ALL)
         await until(lambda: books_match(handler, venue))
         assert_books_equal(handler, venue)
@@ -156,7 +159,7 @@ async def test_a_refused_resubscription_is_recorded_and_the_feed_runs_on(
     ]
     assert sink.kinds("BTCUSD") == [GAP, VENUE_ERROR, VENUE_ERROR, RESYNC]
     assert sink.kinds("sBTCUSDT") == sink.kinds("BTCUSDT") == []
-    assert after_subscribing(venue, ALL) == ROUND
+    assert after_subscribing(venue, ALL) == 2 * ROUND  # the refused round and the retry
 
 
 def test_resync_rounds_wait_for_their_answers_are_spaced_and_skipped_when_not_needed() -> None:
@@ -189,19 +192,47 @@ def test_resync_rounds_wait_for_their_answers_are_spaced_and_skipped_when_not_ne
     assert resync.on_reply(7, refused=True, ts=3) == ("orderbook.subscribe", "B")
     assert not resync.expects("B")
     resync.on_snapshot("A", 4)
-    assert not resync.expects("A") and not resync.owns(6) and resync.due == NEVER
-    resync.ask("A", 5)  # within 1 s of the last round: held back
-    assert len(sent) == 3 and resync.due == SPACING_NS
-    resync.poll(SPACING_NS)
+    # B's subscription was refused after the unsubscribe ended its old one: no periodic
+    # snapshot will come, so it is asked for again, after twice the spacing
+    assert not resync.expects("A") and not resync.owns(6) and resync.due == 2 * SPACING_NS
+    resync.poll(SPACING_NS)  # too early
+    assert len(sent) == 3
+    resync.poll(2 * SPACING_NS)
     assert sent[3:] == [(8 + i, *r) for i, r in enumerate(round_)]
     for rid in (8, 9, 10):
-        resync.on_reply(rid, refused=False, ts=SPACING_NS)
-    resync.on_snapshot("A", SPACING_NS)
-    resync.on_snapshot("B", SPACING_NS)
+        resync.on_reply(rid, refused=False, ts=2 * SPACING_NS)
+    resync.on_snapshot("A", 2 * SPACING_NS)
+    resync.on_snapshot("B", 2 * SPACING_NS)
+    assert resync.due == NEVER  # a round without a refusal: the backoff is over
+    resync.ask("A", 2 * SPACING_NS + 5)  # within 1 s of the last round: held back 1 s
+    assert len(sent) == 6 and resync.due == 3 * SPACING_NS
     waiting["A"] = False  # e.g. the periodic snapshot came before the round could go
-    resync.ask("A", SPACING_NS + 1)
-    resync.poll(2 * SPACING_NS + 1)
+    resync.poll(3 * SPACING_NS)
     assert len(sent) == 6
     waiting["A"], connected = True, False  # no connection: nothing is outstanding
     resync.ask("A", 5 * SPACING_NS)
     assert not resync.expects("A") and len(sent) == 6
+
+
+def test_a_subscription_refused_round_after_round_is_asked_for_ever_more_slowly() -> None:
+    sent: list[int] = []
+
+    def send(frame: str) -> bool:
+        sent.append(json.loads(frame)["id"])
+        return True
+
+    resync = Resubscriber(
+        {"A": ("orderbook.subscribe", ["A", True])}, send=send, waiting=lambda _: True
+    )
+    resync.reset(next_id=1)
+    resync.ask("A", 0)
+    waits, started = [], 0
+    for _ in range(8):
+        unsubscribe, subscribe = sent[-2:]
+        resync.on_reply(unsubscribe, refused=False, ts=started)
+        resync.on_reply(subscribe, refused=True, ts=started)
+        waits.append((resync.due - started) // SPACING_NS)
+        started = resync.due
+        resync.poll(started)
+    assert waits == [2, 4, 8, 16, 32, 64, 64, 64]
+    assert len(sent) == 2 * 9  # every round went, one unsubscribe and one subscribe each
