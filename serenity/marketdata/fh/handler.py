@@ -24,13 +24,12 @@ import difflib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, ClassVar, Final, NoReturn, Protocol
+from typing import Any, ClassVar, Final, NoReturn
 
 import orjson
 
 from serenity.errors import ConfigError, DataError, UnknownSymbolError, VenueError
 from serenity.exchange.product import ProductCatalog
-from serenity.marketdata.book import OrderBook
 from serenity.marketdata.fh.backfill import TradeBackfill
 from serenity.marketdata.fh.backoff import Backoff
 from serenity.marketdata.fh.book_sync import BookSynchroniser
@@ -38,8 +37,9 @@ from serenity.marketdata.fh.config import CHANNELS, FeedConfig
 from serenity.marketdata.fh.connection import WebsocketConnection
 from serenity.marketdata.fh.metrics import FeedMetrics
 from serenity.marketdata.fh.plausibility import GRID_TOLERANCE, PriceGuard
+from serenity.marketdata.fh.sinks import FeedSink, JournalSink
 from serenity.marketdata.fh.state import FeedState
-from serenity.marketdata.journal import BOOK, TRADES, JournalWriter
+from serenity.marketdata.journal import BOOK, TRADES
 from serenity.marketdata.quality import DataQualityEvent, DataQualityKind, RawFrame
 from serenity.marketdata.types import BookUpdate, Trade
 from serenity.model import InstrumentId
@@ -61,49 +61,6 @@ _GRID_HI: Final = 1.0 - GRID_TOLERANCE
 
 RAW_CHANNEL: Final = "raw"
 """Where frames that name no stream (unparseable ones) are journalled."""
-
-
-class FeedSink(Protocol):
-    """Where a feedhandler delivers what it takes in (journal, live service, tests)."""
-
-    def on_trade(self, trade: Trade) -> None:
-        """Take a normalised trade."""
-        ...
-
-    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        """Take a book update that was applied in sync, with the book after it."""
-        ...
-
-    def on_quality(self, event: DataQualityEvent) -> None:
-        """Take a data-quality event (gap, resync, reconnect, crossed book, parse error)."""
-        ...
-
-    def on_raw(self, raw: RawFrame) -> None:
-        """Take the bytes of a frame that could not be parsed."""
-        ...
-
-
-class JournalSink:
-    """A :class:`FeedSink` that appends everything to a :class:`JournalWriter`."""
-
-    def __init__(self, journal: JournalWriter) -> None:
-        self.journal = journal
-
-    def on_trade(self, trade: Trade) -> None:
-        """Append the trade."""
-        self.journal.append_trade(trade)
-
-    def on_book(self, update: BookUpdate, book: OrderBook) -> None:
-        """Append the update (the book itself is rebuilt from updates on replay)."""
-        self.journal.append_book(update)
-
-    def on_quality(self, event: DataQualityEvent) -> None:
-        """Append the event to its stream."""
-        self.journal.append_event(event)
-
-    def on_raw(self, raw: RawFrame) -> None:
-        """Append the raw frame."""
-        self.journal.append_raw(raw)
 
 
 class FeedHandler(ABC):
