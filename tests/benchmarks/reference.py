@@ -362,12 +362,10 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def stored(n: int, folder: str) -> Callable[[], Iterator[pa.RecordBatch]]:
-    """Write ``n`` generated trades to a Parquet file once; return a reader of its batches
-    (streamed, so memory stays flat in ``n``)."""
+def write_market(n: int, path: str) -> None:
+    """Write ``n`` generated trades to the Parquet file ``path``, batch by batch."""
     import pyarrow.parquet as pq
 
-    path = f"{folder}/trades-{n}.parquet"
     batches = market(n)
     first = next(batches)
     with pq.ParquetWriter(path, first.schema, compression="zstd") as writer:
@@ -375,10 +373,21 @@ def stored(n: int, folder: str) -> Callable[[], Iterator[pa.RecordBatch]]:
         for rb in batches:
             writer.write_batch(rb)
 
-    def read() -> Iterator[pa.RecordBatch]:
-        return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH)
 
-    return read
+def read_market(path: str) -> Iterator[pa.RecordBatch]:
+    """Stream the batches of a Parquet file of trades, without pre-buffering (a pre-buffered
+    read keeps every range it has read, so memory would grow with the file)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH)
+
+
+def stored(n: int, folder: str) -> Callable[[], Iterator[pa.RecordBatch]]:
+    """Write ``n`` generated trades to a Parquet file once; return a reader of its batches
+    (streamed, so memory stays flat in ``n``)."""
+    path = f"{folder}/trades-{n}.parquet"
+    write_market(n, path)
+    return lambda: read_market(path)
 
 
 def main(argv: list[str]) -> None:
@@ -386,16 +395,10 @@ def main(argv: list[str]) -> None:
     of generated trades, when given; generated into a temporary file first otherwise)."""
     import tempfile
 
-    import pyarrow.parquet as pq
-
     mode, n = argv[0], int(argv[1])
     with tempfile.TemporaryDirectory() as folder:
-        if len(argv) > 2:
-            path = argv[2]
-            read = lambda: pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH)  # noqa: E731
-        else:
-            read = stored(n, folder)
-        data = read()  # generated and written before the clock starts
+        # generated and written before the clock starts
+        data = read_market(argv[2]) if len(argv) > 2 else stored(n, folder)()
         start = time.perf_counter()
         if mode == "batch":
             result = run_engine(data, batch=True)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from tests.benchmarks.reference import (
@@ -31,6 +30,7 @@ from tests.benchmarks.reference import (
     run_engine,
     run_object_loop,
     run_vectorised,
+    write_market,
 )
 
 N = 1_000_000
@@ -84,16 +84,9 @@ def _fresh(mode: str, n: int, path: Path) -> dict[str, Any]:
 def test_reference_strategy_report(benchmark: Any, tmp_path: Path) -> None:
     """Each way in a fresh process at 1M and 10M trades, read from a Parquet file written
     beforehand (by this process), so peak RSS is the run's own: rates, ratios, peak RSS."""
-    files = {}
-    for n in (N, 10 * N):
-        files[n] = tmp_path / f"trades-{n}.parquet"
-        writer = None
-        for rb in market(n):
-            if writer is None:
-                writer = pq.ParquetWriter(files[n], rb.schema, compression="zstd")
-            writer.write_batch(rb, row_group_size=65_536)
-        assert writer is not None
-        writer.close()
+    files = {n: tmp_path / f"trades-{n}.parquet" for n in (N, 10 * N)}
+    for n, path in files.items():
+        write_market(n, str(path))
 
     def report() -> dict[str, Any]:
         rows: dict[str, Any] = {}
