@@ -49,7 +49,7 @@ class Probe:
         self.cpu = (0.0, 0.0)
         self.done = asyncio.Event()
         self.sent = sent  # each paced trade's send time in ns, by its index
-        self.recv_to_journal: list[int] | None = [] if sent is not None else None
+        self.recv_to_journal: list[int] = []
         self.send_to_journal: list[int] = []
         self.quality: list[DataQualityEvent] = []
 
@@ -69,7 +69,7 @@ class Probe:
         return self.n / wall, self.n / (self.cpu[1] - self.cpu[0])
 
     def on_trade(self, trade: TradeRecord) -> None:
-        if self.recv_to_journal is not None and self.sent is not None:
+        if self.sent is not None:
             now = time.time_ns()
             self.recv_to_journal.append(now - trade.ts_recv)
             self.send_to_journal.append(now - self.sent[int(trade.trade_id) - PACED_FIRST_ID])
@@ -216,7 +216,7 @@ def test_trade_latency_at_10k_msgs_per_s(benchmark: Any, tmp_path: Path) -> None
         run, setup=_start_server("trades", N_PACED, PACED_RATE, sent), rounds=3, iterations=1
     )
 
-    recv = [v for p in probes for v in p.recv_to_journal or []]
+    recv = [v for p in probes for v in p.recv_to_journal]
     sent = [v for p in probes for v in p.send_to_journal]
     assert len(recv) == 3 * N_PACED
     benchmark.extra_info["rate_msgs_per_s"] = PACED_RATE
