@@ -462,14 +462,18 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     pushes = self._pushes
                     for kernel in kernels:
                         kernel.batch_absorb(batch, i, k)
-                    self._now = int(ts[k - 1])
-                    signal._value = batch.row(k - 1)
-                    signal._valid = True
                     self._batched += k - i
                     self._events += k - i
                     entry.i = i = k
-                    if self._pushes != pushes and i < limit:
-                        continue  # a kernel armed a timer (after its rows): re-read the bound
+                    if self._pushes != pushes or i >= limit:
+                        # Something else runs next (a timer a kernel armed after its rows, or
+                        # another source): the signal holds the last row absorbed. Otherwise
+                        # row i runs at once below and sets both itself.
+                        self._now = int(ts[k - 1])
+                        signal._value = batch.row(k - 1)
+                        signal._valid = True
+                        if i < limit:
+                            continue  # re-read the bound
                 if i < limit:
                     if cutter is not None:
                         self._blame(cutter, 1, _CUT)
