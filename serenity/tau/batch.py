@@ -34,6 +34,8 @@ def _string_types() -> tuple[Any, Any]:
 
 FloatArray = npt.NDArray[np.float64]
 
+_SINGLE_ROWS = 256  # rows of a batch built one by one before all are built at once
+
 
 class RowFactory(Protocol):
     """Turn a batch's rows into the per-event values its signal carries."""
@@ -68,7 +70,17 @@ class Batch:
         The name of the column ``ts`` was read from.
     """
 
-    __slots__ = ("_arrays", "_lists", "_rows", "_rows_of", "size", "table", "time_column", "ts")
+    __slots__ = (
+        "_arrays",
+        "_lists",
+        "_rows",
+        "_rows_of",
+        "_singles",
+        "size",
+        "table",
+        "time_column",
+        "ts",
+    )
 
     def __init__(
         self,
@@ -86,6 +98,7 @@ class Batch:
         self._arrays: dict[str, Any] = {}
         self._lists: dict[str, list[Any]] = {}
         self._rows: Sequence[Any] | None = None
+        self._singles = 0  # rows built one by one
 
     @property
     def names(self) -> list[str]:
@@ -149,10 +162,19 @@ class Batch:
             rows = self._rows = self._rows_of.all(self)
         return rows
 
+    def has_rows(self) -> bool:
+        """Return True when :meth:`rows` has built every row already."""
+        return self._rows is not None
+
     def row(self, i: int) -> Any:
-        """Return row ``i`` as a per-event value."""
+        """Return row ``i`` as a per-event value: built alone for the first rows asked
+        for, then from :meth:`rows` (every row built at once, in C-level loops, costs a
+        fraction of building them one by one)."""
         if self._rows is not None:
             return self._rows[i]
+        self._singles += 1
+        if self._singles > _SINGLE_ROWS:
+            return self.rows()[i]
         return self._rows_of.one(self, i)
 
 

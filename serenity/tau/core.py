@@ -3,20 +3,48 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from serenity.errors import InvalidValueError, NodeError
 
-__all__ = ["Emitter", "Event", "MutableSignal", "Network", "Signal"]
+__all__ = ["NATIVE", "Emitter", "Event", "MutableSignal", "Network", "Signal"]
 
 T = TypeVar("T")
 
 _NEVER = -1
 
 
-class Event:
+def _load_native() -> ModuleType | None:
+    """Return the compiled core (``serenity.tau._native``), or None when it was not built
+    or ``SERENITY_PURE_PYTHON`` is set: then the pure-Python definitions below run."""
+    if os.environ.get("SERENITY_PURE_PYTHON", "").strip().lower() in {"1", "true", "yes"}:
+        return None
+    try:
+        from serenity.tau import _native
+    except ImportError:
+        return None
+    return _native
+
+
+_native = _load_native()
+
+NATIVE = _native is not None
+"""True when the compiled core runs (the node and network bases, the cycle, the per-event
+replay loop and the compiled fast paths); False for the pure-Python fallback."""
+
+if TYPE_CHECKING:
+    _NodeBase = object
+    _NetworkBase = object
+else:
+    _NodeBase = object if _native is None else _native.NodeBase
+    _NetworkBase = object if _native is None else _native.NetworkBase
+
+
+class Event(_NodeBase):
     """A node of a :class:`Network` that can be activated.
 
     Subclasses override :meth:`on_activate`; returning False stops propagation to the
@@ -24,14 +52,11 @@ class Event:
     joins when first connected or activated.
     """
 
+    # With the compiled core these fields (and Signal's) are the C layout of NodeBase.
     __slots__ = (
-        "_children",
-        "_fired",
-        "_id",
-        "_network",
-        "_queued",
-        "_rank",
-        "name",
+        ()
+        if _native is not None
+        else ("_children", "_fired", "_id", "_network", "_queued", "_rank", "name")
     )
 
     def __init__(self, *, name: str | None = None) -> None:
@@ -43,9 +68,11 @@ class Event:
         self._id = 0
         self.name = name
 
-    def on_activate(self) -> bool:
-        """Evaluate the event for the current cycle; return False to stop propagation."""
-        return True
+    if TYPE_CHECKING or _native is None:  # compiled: NodeBase's, known to the C cycle
+
+        def on_activate(self) -> bool:
+            """Evaluate the event for the current cycle; return False to stop propagation."""
+            return True
 
     @property
     def rank(self) -> int:
@@ -64,7 +91,7 @@ class Signal(Event, Generic[T]):
     whether it has one.
     """
 
-    __slots__ = ("_valid", "_value")
+    __slots__ = () if _native is not None else ("_valid", "_value")
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -153,7 +180,7 @@ def _node_id(node: Event) -> int:
     return node._id
 
 
-class Network:
+class Network(_NetworkBase):
     """A dependency graph of events, evaluated in topological rank order.
 
     ``activate(event)`` runs one *cycle*: every node reachable from ``event`` is evaluated at
@@ -270,79 +297,83 @@ class Network:
         """Return True while a cycle is being evaluated."""
         return self._in_cycle
 
-    def activate(self, source: Event) -> bool:
-        """Run one cycle starting at ``source``; return whether ``source`` propagated.
+    if TYPE_CHECKING or _native is None:  # compiled: NetworkBase.activate, the same cycle in C
 
-        Called from inside a cycle (by a node), the activation is queued and runs as its own
-        cycle right after the current one; the call then returns False.
+        def activate(self, source: Event) -> bool:
+            """Run one cycle starting at ``source``; return whether ``source`` propagated.
 
-        Raises
-        ------
-        NodeError
-            When a node raises; the cycle is abandoned and the cause chained.
-        """
-        if self._in_cycle:
-            self._deferred.append(lambda: self.activate(source))
-            return False
-        if source._network is not self:
-            self.attach(source)
-        self._cycle = c = self._cycle + 1
-        self._in_cycle = True
-        node = source
-        # A worklist by rank: a node is queued in its rank's bucket when a parent fires, and
-        # the buckets are visited in rank order, so every node runs once, after all of its
-        # parents that activated in the cycle, and only queued nodes are visited.
-        buckets = self._buckets
-        rank = top = source._rank
-        try:
-            if not source.on_activate():
+            Called from inside a cycle (by a node), the activation is queued and runs as its own
+            cycle right after the current one; the call then returns False.
+
+            Raises
+            ------
+            NodeError
+                When a node raises; the cycle is abandoned and the cause chained.
+            """
+            if self._in_cycle:
+                self._deferred.append(lambda: self.activate(source))
                 return False
-            source._fired = c
-            kids = source._children
-            # A chain of only children runs directly: every node reachable from the source
-            # is reachable through the chain, so no other parent of a link can fire first.
-            while len(kids) == 1:
-                node = kids[0]
-                node._queued = c
-                if not node.on_activate():
-                    return True
-                node._fired = c
-                kids = node._children
-                rank = top = node._rank
-            for kid in kids:
-                if kid._queued != c:
-                    kid._queued = c
-                    r = kid._rank
-                    buckets[r].append(kid)
-                    if r > top:
-                        top = r
-            while rank < top:
-                rank += 1
-                bucket = buckets[rank]
-                if not bucket:
-                    continue
-                if len(bucket) > 1:
-                    bucket.sort(key=_node_id)
-                for node in bucket:
-                    if node.on_activate():
-                        node._fired = c
-                        for kid in node._children:
-                            if kid._queued != c:
-                                kid._queued = c
-                                r = kid._rank
-                                buckets[r].append(kid)
-                                if r > top:
-                                    top = r
-                bucket.clear()
-            return True
-        except Exception as exc:
-            for bucket in buckets[rank : top + 1]:
-                bucket.clear()
-            raise NodeError(f"node {node!r} raised {type(exc).__name__}: {exc}", node=node) from exc
-        finally:
-            self._in_cycle = False
-            if self._deferred:
-                self._run_deferred()
+            if source._network is not self:
+                self.attach(source)
+            self._cycle = c = self._cycle + 1
+            self._in_cycle = True
+            node = source
+            # A worklist by rank: a node is queued in its rank's bucket when a parent fires, and
+            # the buckets are visited in rank order, so every node runs once, after all of its
+            # parents that activated in the cycle, and only queued nodes are visited.
+            buckets = self._buckets
+            rank = top = source._rank
+            try:
+                if not source.on_activate():
+                    return False
+                source._fired = c
+                kids = source._children
+                # A chain of only children runs directly: every node reachable from the source
+                # is reachable through the chain, so no other parent of a link can fire first.
+                while len(kids) == 1:
+                    node = kids[0]
+                    node._queued = c
+                    if not node.on_activate():
+                        return True
+                    node._fired = c
+                    kids = node._children
+                    rank = top = node._rank
+                for kid in kids:
+                    if kid._queued != c:
+                        kid._queued = c
+                        r = kid._rank
+                        buckets[r].append(kid)
+                        if r > top:
+                            top = r
+                while rank < top:
+                    rank += 1
+                    bucket = buckets[rank]
+                    if not bucket:
+                        continue
+                    if len(bucket) > 1:
+                        bucket.sort(key=_node_id)
+                    for node in bucket:
+                        if node.on_activate():
+                            node._fired = c
+                            for kid in node._children:
+                                if kid._queued != c:
+                                    kid._queued = c
+                                    r = kid._rank
+                                    buckets[r].append(kid)
+                                    if r > top:
+                                        top = r
+                    bucket.clear()
+                return True
+            except Exception as exc:
+                for bucket in buckets[rank : top + 1]:
+                    bucket.clear()
+                raise NodeError(
+                    f"node {node!r} raised {type(exc).__name__}: {exc}", node=node
+                ) from exc
+            finally:
+                self._in_cycle = False
+                if self._deferred:
+                    self._run_deferred()
 
     def _run_deferred(self) -> None:
         # Runs the edits and activations requested during cycles, in order. Activations it

@@ -14,7 +14,7 @@ import numpy as np
 from serenity.errors import DataError, InvalidValueError, NodeError
 from serenity.tau._time import Instant, format_ns, to_instant_ns
 from serenity.tau.batch import Batch, ColumnRows, RowFactory, TupleRows, time_column
-from serenity.tau.core import Event, MutableSignal, Network
+from serenity.tau.core import Event, MutableSignal, Network, _native
 from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
 __all__ = ["HistoricNetworkScheduler", "RunStats"]
@@ -87,6 +87,8 @@ class _BatchReplay:
         "rows",
         "signal",
         "time_column",
+        "view",
+        "viewable",
     )
 
     def __init__(
@@ -109,6 +111,8 @@ class _BatchReplay:
         self.plan_version = -1
         self.kernels: list[Any] | None = None  # the listeners' kernels; None: per event
         self.blockers: list[tuple[Any, str]] = []  # why rows go per event, when they do
+        self.viewable = False  # per-event rows may go as a row view (compiled fast paths)
+        self.view: Any = None  # that view, bound to ``batch`` (compiled core only)
 
 
 class HistoricNetworkScheduler(NetworkScheduler):
@@ -400,6 +404,13 @@ class HistoricNetworkScheduler(NetworkScheduler):
         entry.plan_version = self.network._version
         kids = entry.signal._children
         entry.kernels = None
+        # With the compiled core, rows run per event through a reused row view (no object
+        # per row) when every listener has a compiled fast path (see tau._native).
+        entry.viewable = (
+            _native is not None
+            and bool(kids)
+            and all(getattr(k, "_fast", None) is not None for k in kids)
+        )
         if not self.batch_mode:
             entry.blockers = [(entry.signal, _FORCED)]
         else:
@@ -484,8 +495,19 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     self._per_event += 1
                     self._events += 1
                     activate(signal)
+            elif kernels is None and entry.viewable and self._bind_view(entry, batch):
+                j = _native.run_rows(network, signal, entry.view, self, i, limit)  # type: ignore[union-attr]  # viewable: _native is set
+                entry.i = j
+                self._per_event += j - i
+                self._events += j - i
+                for node, reason in entry.blockers:
+                    self._blame(node, j - i, reason)
+                i = j
             elif kernels is None:
-                rows = batch.rows()
+                # Objects one by one while few rows of the batch run per event (a listener
+                # connected on demand, such as a working order's fill watcher, is there for
+                # a few rows); Batch.row builds them all at once when many do.
+                rows: Any = batch.rows() if batch.has_rows() else _RowsOf(batch)
                 tl = batch.ts_list()
                 pushes, version = self._pushes, network._version
                 j = i
@@ -516,6 +538,28 @@ class HistoricNetworkScheduler(NetworkScheduler):
             self._next_batch(entry)
             return
 
+    @staticmethod
+    def _bind_view(entry: _BatchReplay, batch: Batch) -> bool:
+        """Point the entry's row view at ``batch``; False when its rows are not trade-shaped
+        (``ts`` time, float64 ``price`` and ``qty``): then they go as objects."""
+        view = entry.view
+        if view is not None and view.batch is batch:
+            return True
+        if batch.time_column != "ts" or not batch.has("price", "qty"):
+            return False
+        price, qty = batch["price"], batch["qty"]
+        if price.dtype != np.float64 or qty.dtype != np.float64:
+            return False
+        if view is None:
+            view = entry.view = _native.RowView()  # type: ignore[union-attr]  # viewable
+        view.bind(
+            batch,
+            np.ascontiguousarray(batch.ts, dtype=np.int64),
+            np.ascontiguousarray(price),
+            np.ascontiguousarray(qty),
+        )
+        return True
+
     def _replace_top(self, entry: Any, item: tuple[int, int, Any, Any] | None) -> None:
         """Replace (or with None, remove) ``entry``'s heap item, normally the top."""
         heap = self._heap
@@ -543,6 +587,18 @@ class HistoricNetworkScheduler(NetworkScheduler):
             raise NodeError(
                 f"{label} raised {type(exc).__name__}: {exc}", node=what, time_ns=self._now
             ) from exc
+
+
+class _RowsOf:
+    """A batch's rows built one at a time on indexing (``batch.row``)."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, batch: Batch) -> None:
+        self.row = batch.row
+
+    def __getitem__(self, i: int) -> Any:
+        return self.row(i)
 
 
 def _open_source(source: Any) -> tuple[Iterator[Any], bool]:

@@ -11,73 +11,119 @@ import numpy as np
 
 from serenity.signal.bars.ohlc import OHLC
 from serenity.tau.batch import Batch, accumulate
-from serenity.tau.core import Network, Signal
+from serenity.tau.core import NATIVE, Network, Signal
 from serenity.tau.signal import Function
 
 _TRADE_COLUMNS = ("ts", "price", "qty")
 
 
+class OpenBar:
+    """The bar in progress: prices, sums, count and times; ``end`` and ``closed_until`` are
+    the time bars' bounds (the open bar's closing boundary, the end of the last bar out).
+
+    The pure-Python form; with the compiled core, ``serenity.signal.bars._native.OpenBar``
+    has the same fields and also runs the time bars' common case in C.
+    """
+
+    __slots__ = (
+        "close",
+        "closed_until",
+        "count",
+        "end",
+        "first_ts",
+        "high",
+        "last_ts",
+        "low",
+        "notional",
+        "open",
+        "pending",
+        "trades",
+        "volume",
+    )
+
+    def __init__(self, trades: Signal[Any], pending: deque[OHLC]) -> None:
+        self.open = self.high = self.low = self.close = math.nan
+        self.volume = self.notional = 0.0
+        self.count = self.first_ts = self.last_ts = self.end = 0
+        self.closed_until = -(2**63)
+        self.pending = pending
+        self.trades = trades
+
+
+def _load_native() -> Any:
+    """Return the compiled bars module when the compiled core runs, else None."""
+    if not NATIVE:
+        return None
+    try:
+        from serenity.signal.bars import _native
+    except ImportError:
+        return None
+    return _native
+
+
+_native = _load_native()
+
+
+def has_fast_paths() -> bool:
+    """Return True when open bars are the compiled ones, which a node may run as its fast
+    path (``node._fast``)."""
+    return _native is not None
+
+
+def new_open_bar(trades: Signal[Any], pending: deque[OHLC]) -> OpenBar:
+    """Return an open bar: the compiled one when it was built, else :class:`OpenBar`."""
+    if _native is not None:
+        return _native.OpenBar(trades, pending)  # type: ignore[no-any-return]  # same fields
+    return OpenBar(trades, pending)
+
+
 class BarBuilder(Function[OHLC]):
     """Accumulate trades into the bar in progress and emit finished bars one per cycle."""
 
-    __slots__ = (
-        "_close",
-        "_count",
-        "_first_ts",
-        "_high",
-        "_last_ts",
-        "_low",
-        "_notional",
-        "_open",
-        "_pending",
-        "_requested",
-        "_scratch",
-        "_trades",
-        "_volume",
-    )
+    __slots__ = ("_open_bar", "_pending", "_requested", "_scratch", "_trades")
 
     def __init__(self, network: Network, trades: Signal[Any], *, name: str | None = None) -> None:
         self._trades = trades
         self._pending: deque[OHLC] = deque()
         self._requested = 0  # cycles requested for bars still pending
-        self._open = self._high = self._low = self._close = math.nan
-        self._volume = self._notional = 0.0
-        self._count = 0
-        self._first_ts = self._last_ts = 0
+        self._open_bar = new_open_bar(trades, self._pending)
         self._scratch = np.empty(0)
         super().__init__(network, [trades], name=name)
 
     def partial_bar(self) -> OHLC | None:
         """Return the bar in progress as it stands (not emitted), or None when it is empty."""
-        if not self._count:
+        ob = self._open_bar
+        if not ob.count:
             return None
-        return self._bar(self._first_ts, self._last_ts)
+        return self._bar(ob.first_ts, ob.last_ts)
 
     def _add(self, price: float, qty: float, ts: int) -> None:
-        if self._count:
-            if price > self._high:
-                self._high = price
-            elif price < self._low:
-                self._low = price
+        ob = self._open_bar
+        if ob.count:
+            if price > ob.high:
+                ob.high = price
+            elif price < ob.low:
+                ob.low = price
         else:
-            self._open = self._high = self._low = price
-            self._first_ts = ts
-        self._close = price
-        self._last_ts = ts
-        self._volume += qty
-        self._notional += price * qty
-        self._count += 1
+            ob.open = ob.high = ob.low = price
+            ob.first_ts = ts
+        ob.close = price
+        ob.last_ts = ts
+        ob.volume += qty
+        ob.notional += price * qty
+        ob.count += 1
 
     def _bar(self, start: int, end: int) -> OHLC:
-        volume = self._volume
+        ob = self._open_bar
+        volume = ob.volume
         return OHLC(
-            open=self._open,
-            high=self._high,
-            low=self._low,
-            close=self._close,
+            open=ob.open,
+            high=ob.high,
+            low=ob.low,
+            close=ob.close,
             volume=volume,
-            vwap=self._notional / volume if volume > 0 else self._close,
-            trade_count=self._count,
+            vwap=ob.notional / volume if volume > 0 else ob.close,
+            trade_count=ob.count,
             start=start,
             end=end,
         )
@@ -85,8 +131,9 @@ class BarBuilder(Function[OHLC]):
     def _finish(self, start: int, end: int) -> OHLC:
         bar = self._bar(start, end)
         self._pending.append(bar)
-        self._volume = self._notional = 0.0
-        self._count = 0
+        ob = self._open_bar
+        ob.volume = ob.notional = 0.0
+        ob.count = 0
         return bar
 
     def _absorb(self, batch: Batch, lo: int, hi: int) -> None:
@@ -95,25 +142,26 @@ class BarBuilder(Function[OHLC]):
         qty = batch["qty"][lo:hi]
         ts = batch["ts"]
         high, low = float(px.max()), float(px.min())
-        if self._count:
-            if high > self._high:
-                self._high = high
-            if low < self._low:
-                self._low = low
+        ob = self._open_bar
+        if ob.count:
+            if high > ob.high:
+                ob.high = high
+            if low < ob.low:
+                ob.low = low
         else:
-            self._open = float(px[0])
-            self._high, self._low = high, low
-            self._first_ts = int(ts[lo])
-        self._close = float(px[-1])
-        self._last_ts = int(ts[hi - 1])
+            ob.open = float(px[0])
+            ob.high, ob.low = high, low
+            ob.first_ts = int(ts[lo])
+        ob.close = float(px[-1])
+        ob.last_ts = int(ts[hi - 1])
         n = hi - lo
         scratch = self._scratch
         if len(scratch) <= n:
             scratch = self._scratch = np.empty(max(2 * n + 2, 1024))
-        self._volume = accumulate(self._volume, qty, scratch)
+        ob.volume = accumulate(ob.volume, qty, scratch)
         np.multiply(px, qty, out=scratch[1 : n + 1])
-        self._notional = accumulate(self._notional, scratch[1 : n + 1], scratch)
-        self._count += n
+        ob.notional = accumulate(ob.notional, scratch[1 : n + 1], scratch)
+        ob.count += n
 
     def _can_batch(self, batch: Batch) -> bool:
         """Return True when the batch holds trades (``ts``, ``price`` and ``qty`` columns)

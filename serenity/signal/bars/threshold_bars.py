@@ -72,7 +72,7 @@ class _ThresholdBars(BarBuilder):
             qty -= piece
 
     def _complete(self) -> None:
-        self._finish(self._first_ts, self._last_ts)
+        self._finish(self._open_bar.first_ts, self._open_bar.last_ts)
         self._filled = 0.0
 
     def _sizes(self, batch: Batch, lo: int, hi: int) -> FloatArray:
@@ -131,14 +131,14 @@ class TickBars(BarBuilder):
 
     def _on_trade(self, trade: Any) -> None:
         self._add(trade.price, trade.qty, trade.ts)
-        if self._count >= self._every:
-            self._finish(self._first_ts, self._last_ts)
+        if self._open_bar.count >= self._every:
+            self._finish(self._open_bar.first_ts, self._open_bar.last_ts)
 
     def batch_scan(self, batch: Batch, lo: int, hi: int) -> int:
         """Return the trade in ``[lo, hi)`` that completes the bar, or ``hi``."""
         if not batch.has(*_TRADE_COLUMNS):
             return lo
-        return min(hi, lo + self._every - self._count - 1)
+        return min(hi, lo + self._every - self._open_bar.count - 1)
 
 
 class VolumeBars(_ThresholdBars):

@@ -7,7 +7,7 @@ import math
 from datetime import timedelta
 from typing import Any, Final
 
-from serenity.signal.bars._builder import BarBuilder
+from serenity.signal.bars._builder import BarBuilder, has_fast_paths
 from serenity.signal.bars.ohlc import OHLC
 from serenity.tau import to_duration_ns
 from serenity.tau.batch import Batch
@@ -19,6 +19,7 @@ __all__ = ["TimeBars"]
 log = logging.getLogger(__name__)
 
 _NEVER: Final = -(2**63)
+_fast_paths = has_fast_paths()
 
 
 class TimeBars(BarBuilder):
@@ -57,9 +58,7 @@ class TimeBars(BarBuilder):
     """
 
     __slots__ = (
-        "_bar_end",
         "_bar_start",
-        "_closed_until",
         "_due",
         "_fill_empty",
         "_interval",
@@ -81,13 +80,18 @@ class TimeBars(BarBuilder):
         self._scheduler = scheduler
         self._interval = to_duration_ns(interval, what="interval")
         self._fill_empty = bool(fill_empty)
-        self._bar_start = self._bar_end = 0
-        self._closed_until = _NEVER  # end of the last bar handed out
+        self._bar_start = 0
         self._last_close = math.nan
         self._timer: TimerHandle | None = None
         self._due = 0
         self.late_trades = 0
         super().__init__(scheduler.network, trades, name=name)
+        # The open bar's end and the end of the last bar handed out live in the open bar,
+        # where the compiled core's fast path (when built) reads them.
+        self._open_bar.end = 0
+        self._open_bar.closed_until = _NEVER
+        if _fast_paths:
+            self._fast = self._open_bar
         scheduler.at_end(self._flush)
 
     def on_activate(self) -> bool:
@@ -96,18 +100,20 @@ class TimeBars(BarBuilder):
         if trades._fired == self.network._cycle:
             trade = trades._value
             ts = trade.ts
-            if self._count and self._closed_until <= ts < self._bar_end and not self._pending:
-                # The hot path: the trade extends the open bar (what _add does, inline).
+            ob = self._open_bar
+            if ob.count and ob.closed_until <= ts < ob.end and not self._pending:
+                # The hot path: the trade extends the open bar (what _add does, inline; the
+                # compiled core runs it in C, OpenBar.run, and comes here for the rest).
                 price, qty = trade.price, trade.qty
-                if price > self._high:
-                    self._high = price
-                elif price < self._low:
-                    self._low = price
-                self._close = price
-                self._last_ts = ts
-                self._volume += qty
-                self._notional += price * qty
-                self._count += 1
+                if price > ob.high:
+                    ob.high = price
+                elif price < ob.low:
+                    ob.low = price
+                ob.close = price
+                ob.last_ts = ts
+                ob.volume += qty
+                ob.notional += price * qty
+                ob.count += 1
                 return False
             self._on_trade(trade)
         elif self._requested:
@@ -116,15 +122,19 @@ class TimeBars(BarBuilder):
 
     def _on_trade(self, trade: Any) -> None:
         ts = trade.ts
-        if ts < self._closed_until:
+        if ts < self._open_bar.closed_until:
             self.late_trades += 1
             log.debug(
                 "bars.late_trade",
-                extra={"node": repr(self), "trade_ts": ts, "closed_until": self._closed_until},
+                extra={
+                    "node": repr(self),
+                    "trade_ts": ts,
+                    "closed_until": self._open_bar.closed_until,
+                },
             )
-            ts = self._closed_until
-        if self._count:
-            if ts < self._bar_end:
+            ts = self._open_bar.closed_until
+        if self._open_bar.count:
+            if ts < self._open_bar.end:
                 self._add(trade.price, trade.qty, trade.ts)
                 return
             self._close_bar()
@@ -133,7 +143,7 @@ class TimeBars(BarBuilder):
         if self._fill_empty:
             self._fill_until(start)
         self._bar_start = start
-        self._bar_end = start + interval
+        self._open_bar.end = start + interval
         self._add(trade.price, trade.qty, trade.ts)
         self._rearm()
 
@@ -144,18 +154,18 @@ class TimeBars(BarBuilder):
             return lo
         ts = batch.ts
         first = int(ts[lo])
-        if first < self._closed_until:
+        if first < self._open_bar.closed_until:
             return lo
-        if self._count:
-            if first >= self._bar_end:
+        if self._open_bar.count:
+            if first >= self._open_bar.end:
                 return lo
-            end = self._bar_end
+            end = self._open_bar.end
         else:
             start = first - first % self._interval
             if (
                 self._fill_empty
                 and not math.isnan(self._last_close)
-                and self._closed_until + self._interval <= start
+                and self._open_bar.closed_until + self._interval <= start
             ):
                 return lo
             end = start + self._interval
@@ -164,25 +174,25 @@ class TimeBars(BarBuilder):
     def batch_absorb(self, batch: Batch, lo: int, hi: int) -> None:
         """Take trades ``[lo, hi)`` into the open bar, opening it (and its timer) first when
         none is open; none of the trades finishes a bar."""
-        if self._count:
+        if self._open_bar.count:
             self._absorb(batch, lo, hi)
             return
         first = int(batch.ts[lo])
         start = first - first % self._interval
         self._bar_start = start
-        self._bar_end = start + self._interval
+        self._open_bar.end = start + self._interval
         self._absorb(batch, lo, hi)
         self._rearm()
 
     def partial_bar(self) -> OHLC | None:
         """Return the bar in progress over its whole interval (not emitted), or None."""
-        if not self._count:
+        if not self._open_bar.count:
             return None
-        return self._bar(self._bar_start, self._bar_end)
+        return self._bar(self._bar_start, self._open_bar.end)
 
     def _close_bar(self) -> None:
-        bar = self._finish(self._bar_start, self._bar_end)
-        self._closed_until = self._bar_end
+        bar = self._finish(self._bar_start, self._open_bar.end)
+        self._open_bar.closed_until = self._open_bar.end
         self._last_close = bar.close
 
     def _fill_until(self, boundary: int) -> None:
@@ -190,7 +200,7 @@ class TimeBars(BarBuilder):
         close = self._last_close
         if math.isnan(close):
             return
-        t, interval = self._closed_until, self._interval
+        t, interval = self._open_bar.closed_until, self._interval
         while t + interval <= boundary:
             self._pending.append(
                 OHLC(
@@ -206,15 +216,15 @@ class TimeBars(BarBuilder):
                 )
             )
             t += interval
-        self._closed_until = t
+        self._open_bar.closed_until = t
 
     def _rearm(self) -> None:
         """Keep exactly one timer, at the next boundary that will finish a bar."""
         due: int | None = None
-        if self._count:
-            due = self._bar_end
+        if self._open_bar.count:
+            due = self._open_bar.end
         elif self._fill_empty and not math.isnan(self._last_close):
-            due = self._closed_until + self._interval
+            due = self._open_bar.closed_until + self._interval
         timer = self._timer
         if timer is not None:
             if due == self._due:
@@ -230,16 +240,16 @@ class TimeBars(BarBuilder):
     def _on_timer(self) -> None:
         self._timer = None
         now = self._scheduler.get_time()
-        if self._count and now >= self._bar_end:
+        if self._open_bar.count and now >= self._open_bar.end:
             self._close_bar()
-        if self._fill_empty and not self._count:
+        if self._fill_empty and not self._open_bar.count:
             self._fill_until(now - now % self._interval)
         self._rearm()
         if self._pending:
             self.network.activate(self)
 
     def _flush(self) -> None:
-        if self._count:
+        if self._open_bar.count:
             self._close_bar()
         if self._timer is not None:
             self._timer.cancel()
