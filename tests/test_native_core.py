@@ -37,7 +37,6 @@ S = 10**9
 BTC = InstrumentId("coinbase", "BTC-USD")
 
 
-
 def _require_native() -> None:
     if not NATIVE:
         skip_missing_service(

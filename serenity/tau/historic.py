@@ -19,6 +19,11 @@ from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
 __all__ = ["HistoricNetworkScheduler", "RunStats"]
 
+# The compiled core's per-event replay loop and row view (None in pure Python, where no
+# source is ever ``viewable``).
+_run_rows: Any = None if _native is None else _native.run_rows
+_RowView: Any = None if _native is None else _native.RowView
+
 _BATCH_ROWS: Final = 65_536
 _FOREVER: Final = 2**63 - 1
 _NO_KERNEL: Final = "no batch kernel"
@@ -496,7 +501,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     self._events += 1
                     activate(signal)
             elif kernels is None and entry.viewable and self._bind_view(entry, batch):
-                j = _native.run_rows(network, signal, entry.view, self, i, limit)  # type: ignore[union-attr]  # viewable: _native is set
+                j = _run_rows(network, signal, entry.view, self, i, limit)
                 entry.i = j
                 self._per_event += j - i
                 self._events += j - i
@@ -551,7 +556,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
         if price.dtype != np.float64 or qty.dtype != np.float64:
             return False
         if view is None:
-            view = entry.view = _native.RowView()  # type: ignore[union-attr]  # viewable
+            view = entry.view = _RowView()
         view.bind(
             batch,
             np.ascontiguousarray(batch.ts, dtype=np.int64),

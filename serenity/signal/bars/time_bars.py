@@ -90,7 +90,9 @@ class TimeBars(BarBuilder):
         # where the compiled core's fast path (when built) reads them.
         self._open_bar.end = 0
         self._open_bar.closed_until = _NEVER
-        if _fast_paths:
+        # The compiled common case stands in for on_activate, so not for a subclass that
+        # overrides it.
+        if _fast_paths and type(self).on_activate is TimeBars.on_activate:
             self._fast = self._open_bar
         scheduler.at_end(self._flush)
 
