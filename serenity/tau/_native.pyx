@@ -83,6 +83,22 @@ cdef inline int _call(NodeBase node, NetworkBase network, NodeBase source) excep
     return 1 if node.on_activate() else 0
 
 
+cdef inline Py_ssize_t _enqueue(list kids, list buckets, long long c, Py_ssize_t top):
+    """Queue each of ``kids`` not yet queued in cycle ``c`` in its rank's bucket; return the
+    highest rank queued (at least ``top``)."""
+    cdef NodeBase kid
+    cdef Py_ssize_t r
+    for obj in kids:
+        kid = <NodeBase>obj
+        if kid._queued != c:
+            kid._queued = c
+            r = kid._rank
+            (<list>buckets[r]).append(kid)
+            if r > top:
+                top = r
+    return top
+
+
 cdef class NetworkBase:
     """The C layout of ``core.Network`` and its cycle."""
 
@@ -101,13 +117,12 @@ cdef class NetworkBase:
         self._cycle = c
         self._in_cycle = True
         cdef NodeBase node = source
-        cdef NodeBase kid
         cdef list buckets = self._buckets
         cdef list kids
         cdef list bucket
         cdef Py_ssize_t rank = source._rank
         cdef Py_ssize_t top = rank
-        cdef Py_ssize_t r, k
+        cdef Py_ssize_t k
         try:
             if not _call(source, self, source):
                 return False
@@ -122,14 +137,7 @@ cdef class NetworkBase:
                 node._fired = c
                 kids = node._children
                 rank = top = node._rank
-            for obj in kids:
-                kid = <NodeBase>obj
-                if kid._queued != c:
-                    kid._queued = c
-                    r = kid._rank
-                    (<list>buckets[r]).append(kid)
-                    if r > top:
-                        top = r
+            top = _enqueue(kids, buckets, c, top)
             while rank < top:
                 rank += 1
                 bucket = <list>buckets[rank]
@@ -141,14 +149,7 @@ cdef class NetworkBase:
                     node = <NodeBase>bucket[k]
                     if _call(node, self, source):
                         node._fired = c
-                        for obj in node._children:
-                            kid = <NodeBase>obj
-                            if kid._queued != c:
-                                kid._queued = c
-                                r = kid._rank
-                                (<list>buckets[r]).append(kid)
-                                if r > top:
-                                    top = r
+                        top = _enqueue(node._children, buckets, c, top)
                 bucket.clear()
             return True
         except Exception as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 from collections import deque
@@ -18,19 +19,19 @@ T = TypeVar("T")
 _NEVER = -1
 
 
-def _load_native() -> ModuleType | None:
-    """Return the compiled core (``serenity.tau._native``), or None when it was not built
-    or ``SERENITY_PURE_PYTHON`` is set: then the pure-Python definitions below run."""
+def compiled_module(name: str) -> ModuleType | None:
+    """Return the compiled extension module ``name`` (such as ``serenity.tau._native``), or
+    None when it was not built or ``SERENITY_PURE_PYTHON`` is set: then the caller runs its
+    pure-Python definitions."""
     if os.environ.get("SERENITY_PURE_PYTHON", "").strip().lower() in {"1", "true", "yes"}:
         return None
     try:
-        from serenity.tau import _native
+        return importlib.import_module(name)
     except ImportError:
         return None
-    return _native
 
 
-_native = _load_native()
+_native = compiled_module("serenity.tau._native")
 
 NATIVE = _native is not None
 """True when the compiled core runs (the node and network bases, the cycle, the per-event

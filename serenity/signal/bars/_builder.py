@@ -11,7 +11,7 @@ import numpy as np
 
 from serenity.signal.bars.ohlc import OHLC
 from serenity.tau.batch import Batch, accumulate
-from serenity.tau.core import NATIVE, Network, Signal
+from serenity.tau.core import NATIVE, Network, Signal, compiled_module
 from serenity.tau.signal import Function
 
 _TRADE_COLUMNS = ("ts", "price", "qty")
@@ -50,18 +50,8 @@ class OpenBar:
         self.trades = trades
 
 
-def _load_native() -> Any:
-    """Return the compiled bars module when the compiled core runs, else None."""
-    if not NATIVE:
-        return None
-    try:
-        from serenity.signal.bars import _native
-    except ImportError:
-        return None
-    return _native
-
-
-_native = _load_native()
+# The compiled open bar, when the compiled core runs (it builds on serenity.tau._native).
+_native = compiled_module("serenity.signal.bars._native") if NATIVE else None
 
 
 def has_fast_paths() -> bool:
