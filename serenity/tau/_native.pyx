@@ -64,11 +64,6 @@ cdef class RowView:
         """Return the current row as the source's per-event value."""
         return self.batch.row(self.i)
 
-    @property
-    def values(self):
-        """Return ``(ts, price, qty)`` of the current row."""
-        return (self.ts[self.i], self.price[self.i], self.qty[self.i])
-
 
 cdef inline int _call(NodeBase node, NetworkBase network, NodeBase source) except -1:
     cdef int r

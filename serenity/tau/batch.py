@@ -162,10 +162,6 @@ class Batch:
             rows = self._rows = self._rows_of.all(self)
         return rows
 
-    def has_rows(self) -> bool:
-        """Return True when :meth:`rows` has built every row already."""
-        return self._rows is not None
-
     def row(self, i: int) -> Any:
         """Return row ``i`` as a per-event value: built alone for the first rows asked
         for, then from :meth:`rows` (every row built at once, in C-level loops, costs a

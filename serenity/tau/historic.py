@@ -5,13 +5,14 @@ from __future__ import annotations
 import heapq
 import itertools
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 
 from serenity.errors import DataError, InvalidValueError, NodeError
+from serenity.tau._sources import BatchReplay, Replay, checked_column, open_source, pair
 from serenity.tau._time import Instant, format_ns, to_instant_ns
 from serenity.tau.batch import Batch, ColumnRows, RowFactory, TupleRows, time_column
 from serenity.tau.core import Event, MutableSignal, Network, _native
@@ -19,12 +20,10 @@ from serenity.tau.scheduler import NetworkScheduler, TimerHandle
 
 __all__ = ["HistoricNetworkScheduler", "RunStats"]
 
-# The compiled core's per-event replay loop and row view (None in pure Python, where no
-# source is ever ``viewable``).
+# The compiled core's per-event replay loop (None in pure Python, where no source is ever
+# ``viewable``).
 _run_rows: Any = None if _native is None else _native.run_rows
-_RowView: Any = None if _native is None else _native.RowView
 
-_BATCH_ROWS: Final = 65_536
 _FOREVER: Final = 2**63 - 1
 _NO_KERNEL: Final = "no batch kernel"
 _FORCED: Final = "per-event mode forced"
@@ -64,60 +63,6 @@ class RunStats:
     per_event: int = 0
     timers: int = 0
     per_event_nodes: Mapping[str, tuple[int, str]] = field(default_factory=dict)
-
-
-class _Replay:
-    __slots__ = ("signal", "it", "last_t", "label")
-
-    def __init__(self, signal: MutableSignal[Any], it: Iterator[tuple[int, Any]], label: str):
-        self.signal = signal
-        self.it = it
-        self.last_t = -(2**63)
-        self.label = label
-
-
-class _BatchReplay:
-    """A table source: its batches, the position in the current one, and its plan."""
-
-    __slots__ = (
-        "batch",
-        "batches",
-        "blockers",
-        "end_idx",
-        "i",
-        "kernels",
-        "label",
-        "last_t",
-        "plan_version",
-        "rows",
-        "signal",
-        "time_column",
-        "view",
-        "viewable",
-    )
-
-    def __init__(
-        self,
-        signal: MutableSignal[Any],
-        batches: Iterator[Any],
-        label: str,
-        rows: RowFactory,
-        time_column: str,
-    ) -> None:
-        self.signal = signal
-        self.batches = batches
-        self.label = label
-        self.rows = rows
-        self.time_column = time_column
-        self.batch: Batch | None = None
-        self.i = 0
-        self.end_idx = 0
-        self.last_t = -(2**63)
-        self.plan_version = -1
-        self.kernels: list[Any] | None = None  # the listeners' kernels; None: per event
-        self.blockers: list[tuple[Any, str]] = []  # why rows go per event, when they do
-        self.viewable = False  # per-event rows may go as a row view (compiled fast paths)
-        self.view: Any = None  # that view, bound to ``batch`` (compiled core only)
 
 
 class HistoricNetworkScheduler(NetworkScheduler):
@@ -238,9 +183,9 @@ class HistoricNetworkScheduler(NetworkScheduler):
         """
         label = name or repr(signal)
         self.network.attach(signal)
-        batches, is_table = _open_source(source)
+        batches, is_table = open_source(source)
         if not is_table:
-            entry = _Replay(signal, batches, label)
+            entry = Replay(signal, batches, label)
             self._advance(entry)
             return
         if rows is None:
@@ -248,11 +193,11 @@ class HistoricNetworkScheduler(NetworkScheduler):
         elif value_column is not None:
             raise InvalidValueError("give value_column or rows, not both")
         if value_column is not None:
-            batches = _checked_column(batches, value_column)
-        table_entry = _BatchReplay(signal, batches, label, rows, time_column)
+            batches = checked_column(batches, value_column)
+        table_entry = BatchReplay(signal, batches, label, rows, time_column)
         self._next_batch(table_entry)
 
-    def _next_batch(self, entry: _BatchReplay) -> bool:
+    def _next_batch(self, entry: BatchReplay) -> bool:
         """Load ``entry``'s next batch with a row in the window and push it; False at its end."""
         start, end = self.start, self.end
         for table in entry.batches:
@@ -284,10 +229,10 @@ class HistoricNetworkScheduler(NetworkScheduler):
         entry.batch = None
         return False
 
-    def _advance(self, entry: _Replay) -> None:
+    def _advance(self, entry: Replay) -> None:
         """Read ``entry``'s next event into the heap, skipping those before start."""
         for item in entry.it:
-            t, value = _pair(item, entry.label)
+            t, value = pair(item, entry.label)
             if t < entry.last_t:
                 raise DataError(
                     f"replay source {entry.label} went back in time: {format_ns(t)} after "
@@ -356,7 +301,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
                         self._timers += 1
                         self._guard(entry.action, entry.action)
                     continue
-                if entry.__class__ is _BatchReplay:
+                if entry.__class__ is BatchReplay:
                     self._run_batches(entry)
                     continue
                 # A replay source: stay on it while its next event is strictly earliest, and
@@ -379,7 +324,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
                         if t.__class__ is not int:
                             raise TypeError
                     except (TypeError, ValueError):
-                        t, value = _pair(nxt, entry.label)
+                        t, value = pair(nxt, entry.label)
                     if t < last:
                         raise DataError(
                             f"replay source {entry.label} went back in time: {format_ns(t)} "
@@ -403,7 +348,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
         finally:
             self._events += events
 
-    def _plan(self, entry: _BatchReplay) -> list[Any] | None:
+    def _plan(self, entry: BatchReplay) -> list[Any] | None:
         """Return the kernels of the source's listeners, or None when its rows must run
         one by one (per-event mode forced, or a listener without a batch kernel)."""
         entry.plan_version = self.network._version
@@ -431,7 +376,7 @@ class HistoricNetworkScheduler(NetworkScheduler):
         else:
             record[0] += rows
 
-    def _run_batches(self, entry: _BatchReplay) -> None:
+    def _run_batches(self, entry: BatchReplay) -> None:
         """Run ``entry``'s rows while they come before every other event, then yield.
 
         With kernels, the rows up to the first one a kernel wants per event are absorbed as
@@ -500,31 +445,12 @@ class HistoricNetworkScheduler(NetworkScheduler):
                     self._per_event += 1
                     self._events += 1
                     activate(signal)
-            elif kernels is None and entry.viewable and self._bind_view(entry, batch):
-                j = _run_rows(network, signal, entry.view, self, i, limit)
-                entry.i = j
-                self._per_event += j - i
-                self._events += j - i
-                for node, reason in entry.blockers:
-                    self._blame(node, j - i, reason)
-                i = j
             elif kernels is None:
-                # Objects one by one while few rows of the batch run per event (a listener
-                # connected on demand, such as a working order's fill watcher, is there for
-                # a few rows); Batch.row builds them all at once when many do.
-                rows: Any = batch.rows() if batch.has_rows() else _RowsOf(batch)
-                tl = batch.ts_list()
-                pushes, version = self._pushes, network._version
-                j = i
-                while j < limit:
-                    signal._value = rows[j]
-                    signal._valid = True
-                    self._now = tl[j]
-                    j += 1
-                    entry.i = j
-                    activate(signal)
-                    if self._pushes != pushes or network._version != version:
-                        break
+                if entry.viewable and entry.bind_view(batch):
+                    j = _run_rows(network, signal, entry.view, self, i, limit)
+                else:
+                    j = self._run_objects(entry, batch, i, limit)
+                entry.i = j
                 self._per_event += j - i
                 self._events += j - i
                 for node, reason in entry.blockers:
@@ -543,27 +469,26 @@ class HistoricNetworkScheduler(NetworkScheduler):
             self._next_batch(entry)
             return
 
-    @staticmethod
-    def _bind_view(entry: _BatchReplay, batch: Batch) -> bool:
-        """Point the entry's row view at ``batch``; False when its rows are not trade-shaped
-        (``ts`` time, float64 ``price`` and ``qty``): then they go as objects."""
-        view = entry.view
-        if view is not None and view.batch is batch:
-            return True
-        if batch.time_column != "ts" or not batch.has("price", "qty"):
-            return False
-        price, qty = batch["price"], batch["qty"]
-        if price.dtype != np.float64 or qty.dtype != np.float64:
-            return False
-        if view is None:
-            view = entry.view = _RowView()
-        view.bind(
-            batch,
-            np.ascontiguousarray(batch.ts, dtype=np.int64),
-            np.ascontiguousarray(price),
-            np.ascontiguousarray(qty),
-        )
-        return True
+    def _run_objects(self, entry: BatchReplay, batch: Batch, i: int, limit: int) -> int:
+        """Run rows ``[i, limit)`` as cycles, each row's object the signal's value; stop
+        after a cycle that scheduled a timer or edited the graph. Return the next row.
+
+        ``Batch.row`` builds the first rows one by one and then all at once, so a listener
+        connected on demand for a few rows (a working order's fill watcher) does not cost a
+        whole batch of objects."""
+        signal, network = entry.signal, self.network
+        activate, row, tl = network.activate, batch.row, batch.ts_list()
+        pushes, version = self._pushes, network._version
+        j = i
+        while j < limit:
+            signal._value = row(j)
+            signal._valid = True
+            self._now = tl[j]
+            j += 1
+            activate(signal)
+            if self._pushes != pushes or network._version != version:
+                break
+        return j
 
     def _replace_top(self, entry: Any, item: tuple[int, int, Any, Any] | None) -> None:
         """Replace (or with None, remove) ``entry``'s heap item, normally the top."""
@@ -592,63 +517,3 @@ class HistoricNetworkScheduler(NetworkScheduler):
             raise NodeError(
                 f"{label} raised {type(exc).__name__}: {exc}", node=what, time_ns=self._now
             ) from exc
-
-
-class _RowsOf:
-    """A batch's rows built one at a time on indexing (``batch.row``)."""
-
-    __slots__ = ("row",)
-
-    def __init__(self, batch: Batch) -> None:
-        self.row = batch.row
-
-    def __getitem__(self, i: int) -> Any:
-        return self.row(i)
-
-
-def _open_source(source: Any) -> tuple[Iterator[Any], bool]:
-    """Return the source as an iterator and whether it is a table (of record batches).
-
-    A DataFrame, Table or RecordBatch is a table; so is an iterable whose first item is a
-    RecordBatch. Anything else is an iterable of ``(t_ns, value)`` pairs.
-    """
-    module = type(source).__module__
-    if module.startswith("pandas"):
-        import pyarrow as pa
-
-        table = pa.Table.from_pandas(source, preserve_index=False)
-        return iter(table.to_batches(_BATCH_ROWS)), True
-    if module.startswith("pyarrow"):
-        import pyarrow as pa
-
-        if isinstance(source, pa.Table):
-            return iter(source.to_batches(_BATCH_ROWS)), True
-        if isinstance(source, pa.RecordBatch):
-            return iter([source]), True
-    it = iter(source)
-    first = next(it, None)
-    if first is None:
-        return iter(()), False
-    return itertools.chain([first], it), type(first).__module__.startswith("pyarrow")
-
-
-def _checked_column(batches: Iterator[Any], column: str) -> Iterator[Any]:
-    for batch in batches:
-        if column not in batch.schema.names:
-            raise InvalidValueError(
-                f"replay table has no value column {column!r}; columns are {batch.schema.names}"
-            )
-        yield batch
-
-
-def _pair(item: Any, label: str) -> tuple[int, Any]:
-    """Return a source item as ``(t_ns, value)``, converting an aware datetime time."""
-    try:
-        t, value = item
-    except (TypeError, ValueError):
-        raise DataError(
-            f"replay source {label} yielded {item!r}; expected (t_ns, value) pairs"
-        ) from None
-    if t.__class__ is not int:
-        t = to_instant_ns(t, what=f"replay source {label} time")
-    return t, value
